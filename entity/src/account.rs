@@ -1,0 +1,34 @@
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+use crate::enums::AccountStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "accounts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    pub phone: Option<String>,
+    pub parent_id: Option<Uuid>,
+    pub status: AccountStatus,
+    pub territory: Option<String>,
+    pub owner_id: Option<Uuid>,
+    /// Days since the last purchase.
+    pub rfm_recency_days: Option<i32>,
+    /// Purchases in the scoring window.
+    pub rfm_frequency: Option<i32>,
+    /// Revenue in the scoring window, in minor units of `rfm_currency`.
+    pub rfm_monetary_minor: Option<i64>,
+    pub rfm_currency: Option<String>,
+    pub archived_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,111 @@
+//! Enumerations stored as lowercase text, so both SQLite and PostgreSQL hold readable values
+//! and adding a variant needs no type migration.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+        #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $(#[sea_orm(string_value = $value)] $variant,)+
+        }
+
+        impl $name {
+            /// The stored text of this value.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$variant => $value,)+ }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What a user may do; row and field rules follow from it.
+    Role { Admin = "admin", Manager = "manager", Sales = "sales", Marketing = "marketing", Support = "support" }
+);
+
+text_enum!(
+    /// Where a sales rep stands with a lead.
+    LeadStatus {
+        NotContacted = "not_contacted",
+        AttemptedContact = "attempted_contact",
+        Contacted = "contacted",
+        ContactInFuture = "contact_in_future",
+        Warm = "warm",
+        Hot = "hot",
+        PreQualified = "pre_qualified",
+        Qualified = "qualified",
+        NotInterested = "not_interested",
+        Junk = "junk",
+        Lost = "lost",
+        Converted = "converted",
+    }
+);
+
+text_enum!(
+    /// The marketing-to-sales lifecycle of a person.
+    LifecycleStage {
+        Subscriber = "subscriber",
+        Lead = "lead",
+        Mql = "mql",
+        Sql = "sql",
+        Opportunity = "opportunity",
+        Customer = "customer",
+        Evangelist = "evangelist",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// Commercial status of an account.
+    AccountStatus { Prospect = "prospect", ActiveCustomer = "active_customer", InactiveCustomer = "inactive_customer" }
+);
+
+text_enum!(
+    /// The kind of a logged or planned activity.
+    ActivityKind { Call = "call", Meeting = "meeting", Email = "email", Visit = "visit", Task = "task", Note = "note" }
+);
+
+text_enum!(
+    /// Lifecycle of a marketing campaign.
+    CampaignStatus { Planned = "planned", Active = "active", Completed = "completed", Cancelled = "cancelled" }
+);
+
+text_enum!(
+    /// The medium a touchpoint came through.
+    TouchpointChannel {
+        Email = "email",
+        Call = "call",
+        Sms = "sms",
+        WebForm = "web_form",
+        Billing = "billing",
+        Meeting = "meeting",
+        Web = "web",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// Whether the customer or we started the exchange.
+    Direction { Inbound = "inbound", Outbound = "outbound" }
+);
+
+text_enum!(
+    /// Marketing source classification of a touch (first touch, latest touch).
+    SourceCategory {
+        OrganicSearch = "organic_search",
+        PaidSearch = "paid_search",
+        PaidSocial = "paid_social",
+        OrganicSocial = "organic_social",
+        Email = "email",
+        Referral = "referral",
+        Direct = "direct",
+        Offline = "offline",
+        OtherCampaign = "other_campaign",
+    }
+);

@@ -1,0 +1,20 @@
+//! Touchbase's sea-orm entities and the enums they store. Nothing else lives here: behaviour
+//! belongs to the services in the `touchbase` crate, so regenerating or editing an entity never
+//! touches a business rule. With the `graphql` feature the enums double as GraphQL enums, so
+//! each is written once.
+
+pub mod enums;
+
+pub mod account;
+pub mod activity;
+pub mod audit_log;
+pub mod campaign;
+pub mod contact;
+pub mod lead;
+pub mod opportunity;
+pub mod pipeline_stage;
+pub mod refresh_token;
+pub mod setting;
+pub mod team;
+pub mod touchpoint;
+pub mod user;

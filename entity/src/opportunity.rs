@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "opportunities")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    pub account_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+    pub stage_id: Uuid,
+    /// Deal value in minor units of `currency`.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub close_date: Option<Date>,
+    pub owner_id: Option<Uuid>,
+    pub lost_reason: Option<String>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub archived_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,21 @@
+//! Touchbase's database schema as an ordered list of migrations.
+//!
+//! Every schema change is one `mYYYYMMDD_NNNNNN_<what>.rs` file, appended to
+//! [`Migrator::migrations`] and never edited once released, so every store reaches the same
+//! schema by the same steps. Migrations describe their tables with their own identifiers rather
+//! than the `entity` crate's, so later entity changes cannot rewrite history. They use only
+//! statements that both supported stores accept: SQLite for a single-node install and
+//! PostgreSQL for a shared one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_initial_schema;
+
+/// Applies and rolls back Touchbase's migrations, oldest first.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial_schema::Migration)]
+    }
+}

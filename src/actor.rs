@@ -1,0 +1,26 @@
+//! Who is calling. Every service call takes an `Actor`, so the row and field rules always know
+//! whom they apply to.
+
+use entity::enums::Role;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+    /// The login session behind the access token, when it is one of ours.
+    pub session_id: Option<Uuid>,
+    /// Correlates audit rows and log lines with the HTTP request.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+
+    pub fn is_any(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
+    }
+}

@@ -1,0 +1,110 @@
+//! Settings, layered as the run contract says: defaults, then `touchbase.toml` if present, then
+//! `TOUCHBASE_*` environment variables, then command-line flags (applied by the CLI).
+
+use std::{net::SocketAddr, path::Path};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub env: Environment,
+    /// Base of the URLs handed to providers; `http://{bind}` when unset.
+    pub public_url: Option<String>,
+    /// HS256 key for access tokens; generated and kept in the database when unset.
+    pub jwt_secret: Option<String>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// An outside identity provider whose RS256/ES256 tokens are accepted too.
+    pub oidc_issuer: Option<String>,
+    pub oidc_audience: Option<String>,
+    pub oidc_jwks_url: Option<String>,
+    /// PEM public key (inline) for the outside provider when it has no JWKS endpoint.
+    pub oidc_public_key_pem: Option<String>,
+    /// Encrypts connector secrets at rest.
+    pub secret_key: Option<String>,
+    /// Creates this admin on first start when no user exists yet.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    /// ISO 3166 region used to read phone numbers written without a country code.
+    pub default_phone_region: String,
+    pub login_attempts_per_account_per_minute: u32,
+    pub login_attempts_per_ip_per_minute: u32,
+    pub max_page_size: u32,
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: usize,
+    pub max_db_connections: u32,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://touchbase.db?mode=rwc".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            env: Environment::Development,
+            public_url: None,
+            jwt_secret: None,
+            jwt_issuer: "touchbase".into(),
+            jwt_audience: "touchbase".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            oidc_issuer: None,
+            oidc_audience: None,
+            oidc_jwks_url: None,
+            oidc_public_key_pem: None,
+            secret_key: None,
+            admin_email: None,
+            admin_password: None,
+            default_phone_region: "US".into(),
+            login_attempts_per_account_per_minute: 5,
+            login_attempts_per_ip_per_minute: 30,
+            max_page_size: 100,
+            request_timeout_secs: 30,
+            max_body_bytes: 1024 * 1024,
+            max_db_connections: 16,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `touchbase.toml` in the working directory, then `TOUCHBASE_*` variables.
+    pub fn load() -> Result<Self, figment::Error> {
+        Self::load_from(Path::new("touchbase.toml"))
+    }
+
+    pub fn load_from(toml: &Path) -> Result<Self, figment::Error> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(toml))
+            .merge(Env::prefixed("TOUCHBASE_"))
+            .extract()
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The GraphQL API: translation between the wire and the domain services. Resolvers parse
+//! arguments, call a service with the caller's `Actor` and wrap what comes back; they decide
+//! nothing themselves.
+
+mod connection;
+mod errors;
+mod mutation;
+mod query;
+mod types;
+
+use std::net::IpAddr;
+
+use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::Services,
+};
+
+pub use errors::ErrorCodes;
+
+pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Facts about the HTTP request a GraphQL operation arrived in.
+pub struct RequestContext {
+    /// `None` when no token was sent or the token was refused.
+    pub actor: Option<Actor>,
+    pub ip: Option<IpAddr>,
+    pub request_id: String,
+}
+
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        EmptySubscription,
+    )
+    .extension(ErrorCodes)
+    .limit_depth(12)
+    .limit_complexity(5_000)
+}
+
+pub fn schema(services: Services) -> TouchbaseSchema {
+    let production = services.config.is_production();
+    let mut builder = builder().data(services);
+    if production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The public contract, sorted so `schema.graphql` diffs stay readable.
+pub fn sdl() -> String {
+    builder().finish().sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}
+
+pub(crate) trait ContextExt {
+    fn services(&self) -> &Services;
+    fn request(&self) -> Option<&RequestContext>;
+    /// The signed-in caller, or `UNAUTHENTICATED`.
+    fn actor(&self) -> Result<&Actor>;
+}
+
+impl ContextExt for Context<'_> {
+    fn services(&self) -> &Services {
+        self.data_unchecked::<Services>()
+    }
+
+    fn request(&self) -> Option<&RequestContext> {
+        self.data_opt::<RequestContext>()
+    }
+
+    fn actor(&self) -> Result<&Actor> {
+        self.request()
+            .and_then(|r| r.actor.as_ref())
+            .ok_or(AppError::Unauthenticated)
+    }
+}

@@ -1,0 +1,433 @@
+//! Write operations. Each record type has the same four: create, update, archive and restore,
+//! answering a payload that holds the record as it now is.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use entity::{account, activity, campaign, contact, lead, opportunity};
+
+use crate::{
+    error::Result,
+    graphql::{
+        ContextExt,
+        types::{Account, Activity, Campaign, Contact, Lead, Opportunity, Team, User},
+    },
+    services::{
+        accounts::{self, AccountInput},
+        activities::{self, ActivityInput},
+        campaigns::{self, CampaignInput},
+        contacts::{self, ContactInput},
+        input,
+        leads::{self, LeadInput},
+        opportunities::{self, OpportunityInput},
+        records, sessions,
+        users::{self, NewUserInput, UserChangesInput},
+    },
+};
+
+#[derive(Default)]
+pub struct Mutation;
+
+/// A new session: a short-lived access token for `Authorization: Bearer`, and a single-use
+/// refresh token for `refreshSession`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user: User,
+}
+
+impl From<sessions::SessionTokens> for AuthPayload {
+    fn from(s: sessions::SessionTokens) -> Self {
+        AuthPayload {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+            expires_in: s.expires_in,
+            user: User(s.user),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct UserPayload {
+    pub user: User,
+}
+
+#[derive(SimpleObject)]
+pub struct TeamPayload {
+    pub team: Team,
+}
+
+#[derive(SimpleObject)]
+pub struct LeadPayload {
+    pub lead: Lead,
+}
+
+#[derive(SimpleObject)]
+pub struct ContactPayload {
+    pub contact: Contact,
+}
+
+#[derive(SimpleObject)]
+pub struct AccountPayload {
+    pub account: Account,
+}
+
+#[derive(SimpleObject)]
+pub struct OpportunityPayload {
+    pub opportunity: Opportunity,
+}
+
+#[derive(SimpleObject)]
+pub struct ActivityPayload {
+    pub activity: Activity,
+}
+
+#[derive(SimpleObject)]
+pub struct CampaignPayload {
+    pub campaign: Campaign,
+}
+
+#[Object]
+impl Mutation {
+    /// Signs in with email and password. Unknown email and wrong password answer alike.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<AuthPayload> {
+        let ip = ctx.request().and_then(|r| r.ip);
+        Ok(sessions::login(ctx.services(), &email, &password, ip)
+            .await?
+            .into())
+    }
+
+    /// Trades a refresh token for a new session; the presented token is spent. Presenting a
+    /// spent token revokes its whole session.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> Result<AuthPayload> {
+        Ok(sessions::refresh(ctx.services(), &refresh_token)
+            .await?
+            .into())
+    }
+
+    /// Ends the current session: its refresh tokens stop working.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        sessions::logout(ctx.services(), ctx.actor()?).await?;
+        Ok(true)
+    }
+
+    async fn create_user(&self, ctx: &Context<'_>, input: NewUserInput) -> Result<UserPayload> {
+        let user = users::create(&ctx.services().db, ctx.actor()?, input).await?;
+        Ok(UserPayload { user: User(user) })
+    }
+
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UserChangesInput,
+    ) -> Result<UserPayload> {
+        let user = users::update(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+            input,
+        )
+        .await?;
+        Ok(UserPayload { user: User(user) })
+    }
+
+    async fn create_team(&self, ctx: &Context<'_>, name: String) -> Result<TeamPayload> {
+        let team = users::create_team(&ctx.services().db, ctx.actor()?, &name).await?;
+        Ok(TeamPayload { team: Team(team) })
+    }
+
+    async fn create_lead(&self, ctx: &Context<'_>, input: LeadInput) -> Result<LeadPayload> {
+        let lead = leads::create(ctx.services(), ctx.actor()?, input).await?;
+        Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    async fn update_lead(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: LeadInput,
+    ) -> Result<LeadPayload> {
+        let lead =
+            leads::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    /// Hides the lead from lists; it stays readable by id.
+    async fn archive_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
+        let lead = records::archive::<lead::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    async fn restore_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
+        let lead = records::restore::<lead::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: ContactInput,
+    ) -> Result<ContactPayload> {
+        let contact = contacts::create(ctx.services(), ctx.actor()?, input).await?;
+        Ok(ContactPayload {
+            contact: Contact(contact),
+        })
+    }
+
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ContactInput,
+    ) -> Result<ContactPayload> {
+        let contact =
+            contacts::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        Ok(ContactPayload {
+            contact: Contact(contact),
+        })
+    }
+
+    /// Hides the contact from lists; it stays readable by id.
+    async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
+        let contact = records::archive::<contact::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(ContactPayload {
+            contact: Contact(contact),
+        })
+    }
+
+    async fn restore_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
+        let contact = records::restore::<contact::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(ContactPayload {
+            contact: Contact(contact),
+        })
+    }
+
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: AccountInput,
+    ) -> Result<AccountPayload> {
+        let account = accounts::create(ctx.services(), ctx.actor()?, input).await?;
+        Ok(AccountPayload {
+            account: Account(account),
+        })
+    }
+
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: AccountInput,
+    ) -> Result<AccountPayload> {
+        let account =
+            accounts::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        Ok(AccountPayload {
+            account: Account(account),
+        })
+    }
+
+    /// Hides the account from lists; it stays readable by id.
+    async fn archive_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
+        let account = records::archive::<account::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(AccountPayload {
+            account: Account(account),
+        })
+    }
+
+    async fn restore_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
+        let account = records::restore::<account::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(AccountPayload {
+            account: Account(account),
+        })
+    }
+
+    async fn create_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        input: OpportunityInput,
+    ) -> Result<OpportunityPayload> {
+        let opportunity = opportunities::create(ctx.services(), ctx.actor()?, input).await?;
+        Ok(OpportunityPayload {
+            opportunity: Opportunity(opportunity),
+        })
+    }
+
+    async fn update_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: OpportunityInput,
+    ) -> Result<OpportunityPayload> {
+        let opportunity =
+            opportunities::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input)
+                .await?;
+        Ok(OpportunityPayload {
+            opportunity: Opportunity(opportunity),
+        })
+    }
+
+    /// Hides the opportunity from lists; it stays readable by id.
+    async fn archive_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
+        let opportunity = records::archive::<opportunity::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(OpportunityPayload {
+            opportunity: Opportunity(opportunity),
+        })
+    }
+
+    async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
+        let opportunity = records::restore::<opportunity::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(OpportunityPayload {
+            opportunity: Opportunity(opportunity),
+        })
+    }
+
+    async fn create_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: ActivityInput,
+    ) -> Result<ActivityPayload> {
+        let activity = activities::create(ctx.services(), ctx.actor()?, input).await?;
+        Ok(ActivityPayload {
+            activity: Activity(activity),
+        })
+    }
+
+    async fn update_activity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ActivityInput,
+    ) -> Result<ActivityPayload> {
+        let activity =
+            activities::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input)
+                .await?;
+        Ok(ActivityPayload {
+            activity: Activity(activity),
+        })
+    }
+
+    /// Hides the activity from lists; it stays readable by id.
+    async fn archive_activity(&self, ctx: &Context<'_>, id: ID) -> Result<ActivityPayload> {
+        let activity = records::archive::<activity::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(ActivityPayload {
+            activity: Activity(activity),
+        })
+    }
+
+    async fn restore_activity(&self, ctx: &Context<'_>, id: ID) -> Result<ActivityPayload> {
+        let activity = records::restore::<activity::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(ActivityPayload {
+            activity: Activity(activity),
+        })
+    }
+
+    async fn create_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CampaignInput,
+    ) -> Result<CampaignPayload> {
+        let campaign = campaigns::create(ctx.services(), ctx.actor()?, input).await?;
+        Ok(CampaignPayload {
+            campaign: Campaign(campaign),
+        })
+    }
+
+    async fn update_campaign(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: CampaignInput,
+    ) -> Result<CampaignPayload> {
+        let campaign =
+            campaigns::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        Ok(CampaignPayload {
+            campaign: Campaign(campaign),
+        })
+    }
+
+    /// Hides the campaign from lists; it stays readable by id.
+    async fn archive_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<CampaignPayload> {
+        let campaign = records::archive::<campaign::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(CampaignPayload {
+            campaign: Campaign(campaign),
+        })
+    }
+
+    async fn restore_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<CampaignPayload> {
+        let campaign = records::restore::<campaign::Entity>(
+            &ctx.services().db,
+            ctx.actor()?,
+            input::uuid("id", &id)?,
+        )
+        .await?;
+        Ok(CampaignPayload {
+            campaign: Campaign(campaign),
+        })
+    }
+}

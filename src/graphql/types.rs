@@ -1,0 +1,672 @@
+//! Output types: thin wrappers around entity models. Nested fields go back through the services
+//! with the caller's actor, so nesting reaches nothing a top-level query could not.
+
+use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    account, activity, campaign, contact,
+    enums::{
+        AccountStatus, ActivityKind, CampaignStatus, Direction, LeadStatus, LifecycleStage, Role,
+        SourceCategory, TouchpointChannel,
+    },
+    lead, opportunity, pipeline_stage, team, touchpoint, user,
+};
+use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
+
+use crate::{
+    error::Result,
+    graphql::{
+        ContextExt,
+        connection::{Conn, connection, page_request},
+    },
+    services::{pipeline, records, scope, touchpoints, users},
+    validate::format_amount,
+};
+
+fn id(uuid: Uuid) -> ID {
+    ID(uuid.to_string())
+}
+
+/// A sum of money: a decimal string in the currency's own precision, and its ISO 4217 code.
+#[derive(SimpleObject)]
+pub struct Money {
+    /// Decimal amount, such as `"1234.50"`.
+    pub amount: String,
+    pub currency: String,
+}
+
+impl Money {
+    fn from_minor(minor: Option<i64>, currency: Option<&str>) -> Option<Money> {
+        let (minor, currency) = (minor?, currency?);
+        Some(Money {
+            amount: format_amount(minor, currency),
+            currency: currency.to_owned(),
+        })
+    }
+}
+
+async fn user_by_id(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<User>> {
+    let Some(id) = id else { return Ok(None) };
+    let actor = ctx.actor()?;
+    Ok(Some(User(users::get(&ctx.services().db, actor, id).await?)))
+}
+
+/// A related record the caller can see, or null when it is gone or hidden by the row rules.
+async fn related<E: records::Record>(
+    ctx: &Context<'_>,
+    id: Option<Uuid>,
+) -> Result<Option<E::Model>> {
+    let Some(id) = id else { return Ok(None) };
+    match records::get::<E>(&ctx.services().db, ctx.actor()?, id).await {
+        Ok(model) => Ok(Some(model)),
+        Err(crate::error::AppError::NotFound(_) | crate::error::AppError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn nested_list<E: records::Record, T: async_graphql::OutputType>(
+    ctx: &Context<'_>,
+    filter: Condition,
+    first: Option<i32>,
+    after: Option<String>,
+    id: impl Fn(&E::Model) -> Uuid,
+    wrap: impl Fn(E::Model) -> T,
+) -> Result<Conn<T>> {
+    let request = page_request(ctx, first, after)?;
+    let page = records::list::<E>(&ctx.services().db, ctx.actor()?, filter, request).await?;
+    Ok(connection(page, id, wrap))
+}
+
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn role(&self) -> Role {
+        self.0.role
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        match self.0.team_id {
+            Some(team) => Ok(Some(Team(users::team(&ctx.services().db, team).await?))),
+            None => Ok(None),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Team(pub team::Model);
+
+#[Object]
+impl Team {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+pub struct Lead(pub lead::Model);
+
+#[Object]
+impl Lead {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// E.164.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn company(&self) -> Option<&str> {
+        self.0.company.as_deref()
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    async fn status(&self) -> LeadStatus {
+        self.0.status
+    }
+    async fn lifecycle_stage(&self) -> LifecycleStage {
+        self.0.lifecycle_stage
+    }
+    async fn lead_source(&self) -> Option<&str> {
+        self.0.lead_source.as_deref()
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    async fn budget(&self) -> Option<Money> {
+        Money::from_minor(self.0.budget_minor, self.0.budget_currency.as_deref())
+    }
+    async fn authority(&self) -> Option<&str> {
+        self.0.authority.as_deref()
+    }
+    async fn need(&self) -> Option<&str> {
+        self.0.need.as_deref()
+    }
+    async fn timeline(&self) -> Option<&str> {
+        self.0.timeline.as_deref()
+    }
+    async fn competitors(&self) -> Vec<String> {
+        labels(&self.0.competitors)
+    }
+    async fn objections(&self) -> Vec<String> {
+        labels(&self.0.objections)
+    }
+    async fn fit_score(&self) -> i32 {
+        self.0.fit_score
+    }
+    async fn engagement_score(&self) -> i32 {
+        self.0.engagement_score
+    }
+    async fn score(&self) -> i32 {
+        self.0.score
+    }
+    /// Where the lead first came from.
+    async fn first_touch(&self) -> Option<Attribution> {
+        Attribution::new(
+            self.0.first_touch_at,
+            &self.0.first_source,
+            &self.0.first_medium,
+            &self.0.first_campaign,
+            self.0.first_source_category,
+        )
+    }
+    /// What brought the lead back most recently.
+    async fn latest_touch(&self) -> Option<Attribution> {
+        Attribution::new(
+            self.0.latest_touch_at,
+            &self.0.latest_source,
+            &self.0.latest_medium,
+            &self.0.latest_campaign,
+            self.0.latest_source_category,
+        )
+    }
+    async fn custom_fields(&self) -> Json<serde_json::Value> {
+        Json(self.0.custom_fields.clone())
+    }
+    async fn converted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.converted_at
+    }
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The lead's history, oldest first.
+    async fn touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Touchpoint>> {
+        nested_list::<touchpoint::Entity, _>(
+            ctx,
+            touchpoints::of_lead(self.0.id),
+            first,
+            after,
+            |t| t.id,
+            Touchpoint,
+        )
+        .await
+    }
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Activity>> {
+        let filter = Condition::all().add(activity::Column::LeadId.eq(self.0.id));
+        nested_list::<activity::Entity, _>(ctx, filter, first, after, |a| a.id, Activity).await
+    }
+}
+
+fn labels(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// One marketing touch as the lead's summary keeps it.
+#[derive(SimpleObject)]
+pub struct Attribution {
+    pub at: DateTime<Utc>,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub category: Option<SourceCategory>,
+}
+
+impl Attribution {
+    fn new(
+        at: Option<DateTime<Utc>>,
+        source: &Option<String>,
+        medium: &Option<String>,
+        campaign: &Option<String>,
+        category: Option<SourceCategory>,
+    ) -> Option<Self> {
+        Some(Attribution {
+            at: at?,
+            source: source.clone(),
+            medium: medium.clone(),
+            campaign: campaign.clone(),
+            category,
+        })
+    }
+}
+
+pub struct Contact(pub contact::Model);
+
+#[Object]
+impl Contact {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn lifecycle_stage(&self) -> LifecycleStage {
+        self.0.lifecycle_stage
+    }
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        Ok(related::<account::Entity>(ctx, self.0.account_id)
+            .await?
+            .map(Account))
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct Account(pub account::Model);
+
+#[Object]
+impl Account {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn domain(&self) -> Option<&str> {
+        self.0.domain.as_deref()
+    }
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn status(&self) -> AccountStatus {
+        self.0.status
+    }
+    async fn territory(&self) -> Option<&str> {
+        self.0.territory.as_deref()
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        Ok(related::<account::Entity>(ctx, self.0.parent_id)
+            .await?
+            .map(Account))
+    }
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Account>> {
+        let filter = Condition::all().add(account::Column::ParentId.eq(self.0.id));
+        nested_list::<account::Entity, _>(ctx, filter, first, after, |a| a.id, Account).await
+    }
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Contact>> {
+        let filter = Condition::all().add(contact::Column::AccountId.eq(self.0.id));
+        nested_list::<contact::Entity, _>(ctx, filter, first, after, |c| c.id, Contact).await
+    }
+    /// Recency (days since last purchase), frequency and monetary value.
+    async fn rfm(&self) -> Option<Rfm> {
+        if self.0.rfm_recency_days.is_none()
+            && self.0.rfm_frequency.is_none()
+            && self.0.rfm_monetary_minor.is_none()
+        {
+            return None;
+        }
+        Some(Rfm {
+            recency_days: self.0.rfm_recency_days,
+            frequency: self.0.rfm_frequency,
+            monetary: Money::from_minor(self.0.rfm_monetary_minor, self.0.rfm_currency.as_deref()),
+        })
+    }
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Rfm {
+    pub recency_days: Option<i32>,
+    pub frequency: Option<i32>,
+    pub monetary: Option<Money>,
+}
+
+pub struct PipelineStage(pub pipeline_stage::Model);
+
+#[Object]
+impl PipelineStage {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// Win probability in percent.
+    async fn probability(&self) -> i32 {
+        self.0.probability
+    }
+    async fn is_won(&self) -> bool {
+        self.0.is_won
+    }
+    async fn is_lost(&self) -> bool {
+        self.0.is_lost
+    }
+}
+
+pub struct Opportunity(pub opportunity::Model);
+
+#[Object]
+impl Opportunity {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Hidden (null) from roles that may not see deal values.
+    async fn amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let visible = scope::can_see_amounts(ctx.actor()?);
+        Ok(visible
+            .then(|| Money::from_minor(Some(self.0.amount_minor), Some(&self.0.currency)))
+            .flatten())
+    }
+    async fn stage(&self, ctx: &Context<'_>) -> Result<PipelineStage> {
+        Ok(PipelineStage(
+            pipeline::stage(&ctx.services().db, self.0.stage_id, "stageId").await?,
+        ))
+    }
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        Ok(related::<account::Entity>(ctx, self.0.account_id)
+            .await?
+            .map(Account))
+    }
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        Ok(related::<contact::Entity>(ctx, self.0.contact_id)
+            .await?
+            .map(Contact))
+    }
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
+        Ok(related::<lead::Entity>(ctx, self.0.lead_id)
+            .await?
+            .map(Lead))
+    }
+    async fn close_date(&self) -> Option<NaiveDate> {
+        self.0.close_date
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    async fn lost_reason(&self) -> Option<&str> {
+        self.0.lost_reason.as_deref()
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Activity>> {
+        let filter = Condition::all().add(activity::Column::OpportunityId.eq(self.0.id));
+        nested_list::<activity::Entity, _>(ctx, filter, first, after, |a| a.id, Activity).await
+    }
+}
+
+pub struct Activity(pub activity::Model);
+
+#[Object]
+impl Activity {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn kind(&self) -> ActivityKind {
+        self.0.kind
+    }
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    async fn body(&self) -> Option<&str> {
+        self.0.body.as_deref()
+    }
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at
+    }
+    async fn done(&self) -> bool {
+        self.0.done
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.assignee_id).await
+    }
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
+        Ok(related::<lead::Entity>(ctx, self.0.lead_id)
+            .await?
+            .map(Lead))
+    }
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        Ok(related::<contact::Entity>(ctx, self.0.contact_id)
+            .await?
+            .map(Contact))
+    }
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        Ok(related::<account::Entity>(ctx, self.0.account_id)
+            .await?
+            .map(Account))
+    }
+    async fn opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
+        Ok(related::<opportunity::Entity>(ctx, self.0.opportunity_id)
+            .await?
+            .map(Opportunity))
+    }
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct Campaign(pub campaign::Model);
+
+#[Object]
+impl Campaign {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn utm_campaign(&self) -> Option<&str> {
+        self.0.utm_campaign.as_deref()
+    }
+    async fn channel(&self) -> Option<&str> {
+        self.0.channel.as_deref()
+    }
+    async fn status(&self) -> CampaignStatus {
+        self.0.status
+    }
+    async fn cost(&self) -> Option<Money> {
+        Money::from_minor(self.0.cost_minor, self.0.currency.as_deref())
+    }
+    async fn starts_on(&self) -> Option<NaiveDate> {
+        self.0.starts_on
+    }
+    async fn ends_on(&self) -> Option<NaiveDate> {
+        self.0.ends_on
+    }
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct Touchpoint(pub touchpoint::Model);
+
+#[Object]
+impl Touchpoint {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn channel(&self) -> TouchpointChannel {
+        self.0.channel
+    }
+    async fn direction(&self) -> Option<Direction> {
+        self.0.direction
+    }
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+    async fn medium(&self) -> Option<&str> {
+        self.0.medium.as_deref()
+    }
+    async fn campaign(&self) -> Option<&str> {
+        self.0.campaign.as_deref()
+    }
+    async fn term(&self) -> Option<&str> {
+        self.0.term.as_deref()
+    }
+    async fn content(&self) -> Option<&str> {
+        self.0.content.as_deref()
+    }
+    async fn referrer(&self) -> Option<&str> {
+        self.0.referrer.as_deref()
+    }
+    async fn landing_page(&self) -> Option<&str> {
+        self.0.landing_page.as_deref()
+    }
+    async fn gclid(&self) -> Option<&str> {
+        self.0.gclid.as_deref()
+    }
+    async fn fbclid(&self) -> Option<&str> {
+        self.0.fbclid.as_deref()
+    }
+    async fn msclkid(&self) -> Option<&str> {
+        self.0.msclkid.as_deref()
+    }
+    async fn source_category(&self) -> Option<SourceCategory> {
+        self.0.source_category
+    }
+    async fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// Invoice or payment amount; hidden (null) from roles that may not see money.
+    async fn amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let visible = scope::can_see_amounts(ctx.actor()?);
+        Ok(visible
+            .then(|| Money::from_minor(self.0.amount_minor, self.0.currency.as_deref()))
+            .flatten())
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+}

@@ -1,0 +1,214 @@
+//! The GraphQL endpoint. POST carries JSON (a JSON content type is required, which is also the
+//! CSRF guard: browsers cannot send it cross-site without a preflight); GET carries queries
+//! only; a browser asking for HTML in development gets GraphiQL.
+
+use std::{net::SocketAddr, time::Instant};
+
+use async_graphql::{
+    http::GraphiQLSource,
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
+};
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    graphql::RequestContext,
+    http::{AppState, REQUEST_ID},
+};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+pub async fn post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST bodies must be application/json",
+        );
+    }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported",
+        );
+    }
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => execute(state, peer, &headers, request).await,
+        Err(e) => request_error(
+            StatusCode::BAD_REQUEST,
+            &format!("not a GraphQL request: {e}"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(params): Query<GetParams>,
+) -> Response {
+    let Some(query) = params.query else {
+        let wants_html = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        if wants_html && !state.services.config.is_production() {
+            return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        }
+        return request_error(StatusCode::BAD_REQUEST, "missing `query` parameter");
+    };
+    if selected_operation_is_mutation(&query, params.operation_name.as_deref()) {
+        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let variables = match params
+        .variables
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+    {
+        Ok(v) => v.unwrap_or_default(),
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("`variables` is not JSON: {e}"),
+            );
+        }
+    };
+    let mut request = async_graphql::Request::new(query).variables(variables);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    execute(state, peer, &headers, request).await
+}
+
+/// Whether the operation GET would run writes; unparsable documents are left to the executor,
+/// which reports them properly.
+fn selected_operation_is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = parse_query(query) else {
+        return false;
+    };
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| op.node.ty != OperationType::Query)
+}
+
+async fn execute(
+    state: AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+) -> Response {
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let actor = match bearer_token(headers) {
+        Some(token) => match state
+            .services
+            .auth
+            .authenticate(&state.services.db, token)
+            .await
+        {
+            Ok(mut actor) => {
+                actor.request_id = Some(request_id.clone());
+                Some(actor)
+            }
+            Err(e) => {
+                tracing::info!(request_id, reason = %e, "bearer token refused");
+                None
+            }
+        },
+        None => None,
+    };
+    let operation = operation_label(request.operation_name.as_deref());
+    let context = RequestContext {
+        actor,
+        ip: Some(peer.ip()),
+        request_id,
+    };
+    let started = Instant::now();
+    let response = state.schema.execute(request.data(context)).await;
+    let outcome = if response.is_ok() { "ok" } else { "error" };
+    let labels = [("operation", operation), ("outcome", outcome.to_owned())];
+    metrics::counter!("graphql_operations_total", &labels).increment(1);
+    metrics::histogram!("graphql_operation_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, response_content_type(headers))],
+        axum::Json(response),
+    )
+        .into_response()
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Operation names label metrics; anything unusual is folded so clients cannot blow up the
+/// label set.
+fn operation_label(name: Option<&str>) -> String {
+    match name {
+        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            n.to_owned()
+        }
+        Some(_) => "invalid".into(),
+        None => "anonymous".into(),
+    }
+}
+
+/// The GraphQL-over-HTTP media type when the client asks for it, plain JSON otherwise.
+fn response_content_type(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains(GRAPHQL_RESPONSE) {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    }
+}
+
+fn request_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,126 @@
+//! Assembles the application from its settings: store, migrations, keys, first admin, services,
+//! schema and router.
+
+use std::{sync::Arc, sync::OnceLock};
+
+use anyhow::Context;
+use entity::setting;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sea_orm::{DatabaseConnection, EntityTrait, Set};
+
+use crate::{
+    auth::{Authenticator, external::ExternalIdp, rate_limit::LoginLimiter, tokens},
+    config::Config,
+    db, graphql,
+    http::AppState,
+    services::{Services, users},
+};
+
+const JWT_SECRET_KEY: &str = "jwt_secret";
+
+pub async fn build(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config.database_url, config.max_db_connections).await?;
+    db::migrate(&db).await?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => stored_jwt_secret(&db).await?,
+    };
+    let auth = Authenticator {
+        local: tokens::LocalTokens::new(
+            secret.as_bytes(),
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.access_token_ttl_secs,
+        ),
+        external: external_idp(&config)?,
+    };
+    if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
+        && let Some(admin) = users::bootstrap_admin(&db, email, password)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        tracing::info!(email = %admin.email, "created the first admin");
+    }
+    let login_limiter = Arc::new(LoginLimiter::new(
+        config.login_attempts_per_account_per_minute,
+        config.login_attempts_per_ip_per_minute,
+    ));
+    spawn_limiter_pruning(login_limiter.clone());
+    let services = Services {
+        db,
+        config: Arc::new(config),
+        auth: Arc::new(auth),
+        login_limiter,
+    };
+    let schema = graphql::schema(services.clone());
+    Ok(AppState {
+        services,
+        schema,
+        metrics: metrics_handle(),
+    })
+}
+
+/// The HS256 secret kept in the database, created on first start. Replicas starting together
+/// race to insert it; the loser reads the winner's.
+async fn stored_jwt_secret(db: &DatabaseConnection) -> anyhow::Result<String> {
+    let candidate = setting::ActiveModel {
+        key: Set(JWT_SECRET_KEY.into()),
+        value: Set(tokens::generate_secret()),
+    };
+    setting::Entity::insert(candidate)
+        .on_conflict_do_nothing_on([setting::Column::Key])
+        .exec(db)
+        .await
+        .context("storing the JWT secret")?;
+    let stored = setting::Entity::find_by_id(JWT_SECRET_KEY)
+        .one(db)
+        .await
+        .context("reading the JWT secret")?;
+    stored
+        .map(|s| s.value)
+        .context("the JWT secret vanished after it was stored")
+}
+
+fn external_idp(config: &Config) -> anyhow::Result<Option<ExternalIdp>> {
+    let (Some(issuer), Some(audience)) = (config.oidc_issuer.clone(), config.oidc_audience.clone())
+    else {
+        return Ok(None);
+    };
+    match (&config.oidc_public_key_pem, &config.oidc_jwks_url) {
+        (Some(pem), _) => Ok(Some(
+            ExternalIdp::from_pem(issuer, audience, pem).context("reading oidc_public_key_pem")?,
+        )),
+        (None, Some(url)) => Ok(Some(ExternalIdp::from_jwks_url(
+            issuer,
+            audience,
+            url.clone(),
+        ))),
+        (None, None) => {
+            anyhow::bail!("oidc_issuer is set but neither oidc_jwks_url nor oidc_public_key_pem")
+        }
+    }
+}
+
+fn spawn_limiter_pruning(limiter: Arc<LoginLimiter>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.prune();
+        }
+    });
+}
+
+/// One Prometheus recorder per process: the `metrics` macros write to a global.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first, in which case ours stays idle.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

@@ -1,0 +1,163 @@
+//! Accounts: companies, arranged in a parent/child hierarchy that must never loop.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+use chrono::Utc;
+use entity::{
+    account,
+    enums::{AccountStatus, Role},
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::{
+        Services,
+        input::{self, SHORT_TEXT, patch, patch_text},
+        records::{self, Record},
+        users,
+    },
+    validate,
+};
+
+/// Deeper hierarchies than this are refused; real ones are a handful of levels.
+const MAX_DEPTH: usize = 64;
+
+impl Record for account::Entity {
+    const KIND: &'static str = "account";
+    const READERS: &'static [Role] = &[
+        Role::Admin,
+        Role::Manager,
+        Role::Sales,
+        Role::Marketing,
+        Role::Support,
+    ];
+    const WRITERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Support];
+    fn id_column() -> account::Column {
+        account::Column::Id
+    }
+    fn owner_column() -> Option<account::Column> {
+        None
+    }
+    fn archived_at_column() -> Option<account::Column> {
+        Some(account::Column::ArchivedAt)
+    }
+    fn updated_at_column() -> Option<account::Column> {
+        Some(account::Column::UpdatedAt)
+    }
+}
+
+/// Fields of an account a user may set. `name` is required on create.
+#[derive(InputObject, Default)]
+pub struct AccountInput {
+    pub name: Option<String>,
+    pub domain: MaybeUndefined<String>,
+    pub industry: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    /// The parent in the account hierarchy; a parent that would make a loop is refused.
+    pub parent_id: MaybeUndefined<ID>,
+    pub status: Option<AccountStatus>,
+    pub territory: MaybeUndefined<String>,
+    pub owner_id: MaybeUndefined<ID>,
+}
+
+pub async fn create(svc: &Services, actor: &Actor, input: AccountInput) -> Result<account::Model> {
+    if input.name.is_none() {
+        return Err(AppError::bad_input("name", "required"));
+    }
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let mut account = account::ActiveModel {
+        id: Set(id),
+        status: Set(AccountStatus::Prospect),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(svc, &svc.db, actor, id, input, &mut account).await?;
+    records::insert::<account::Entity>(&svc.db, actor, account).await
+}
+
+pub async fn update(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: AccountInput,
+) -> Result<account::Model> {
+    records::update::<account::Entity, _>(&svc.db, actor, id, "update", async |txn, _, account| {
+        apply(svc, txn, actor, id, input, account).await
+    })
+    .await
+}
+
+async fn apply<C: ConnectionTrait>(
+    svc: &Services,
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+    input: AccountInput,
+    account: &mut account::ActiveModel,
+) -> Result<()> {
+    if let Some(name) = input.name {
+        account.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
+    }
+    if let Some(v) = patch_text("domain", input.domain, SHORT_TEXT)? {
+        account.domain = Set(v.map(|d| d.to_lowercase()));
+    }
+    if let Some(v) = patch_text("industry", input.industry, SHORT_TEXT)? {
+        account.industry = Set(v);
+    }
+    if let Some(v) = patch(input.phone, |p| {
+        validate::phone("phone", &p, &svc.config.default_phone_region)
+    })? {
+        account.phone = Set(v);
+    }
+    if let Some(parent) = patch(input.parent_id, |p| input::uuid("parentId", &p))? {
+        if let Some(parent) = parent {
+            records::ensure_reference::<account::Entity>(conn, actor, parent, "parentId").await?;
+            ensure_no_cycle(conn, id, parent).await?;
+        }
+        account.parent_id = Set(parent);
+    }
+    if let Some(status) = input.status {
+        account.status = Set(status);
+    }
+    if let Some(v) = patch_text("territory", input.territory, SHORT_TEXT)? {
+        account.territory = Set(v);
+    }
+    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
+        account.owner_id = Set(owner);
+    }
+    Ok(())
+}
+
+/// Walks up from `parent`; meeting `child` on the way means the new link would close a loop.
+async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid) -> Result<()> {
+    let mut cursor = Some(parent);
+    for _ in 0..MAX_DEPTH {
+        let Some(current) = cursor else { return Ok(()) };
+        if current == child {
+            return Err(AppError::bad_input(
+                "parentId",
+                "this parent would make the account hierarchy a loop",
+            ));
+        }
+        cursor = account::Entity::find_by_id(current)
+            .select_only()
+            .column(account::Column::ParentId)
+            .into_tuple::<Option<Uuid>>()
+            .one(conn)
+            .await?
+            .flatten();
+    }
+    Err(AppError::bad_input(
+        "parentId",
+        format!("account hierarchies are limited to {MAX_DEPTH} levels"),
+    ))
+}
+
+pub fn children_of(parent: Uuid) -> sea_orm::Condition {
+    sea_orm::Condition::all().add(account::Column::ParentId.eq(parent))
+}

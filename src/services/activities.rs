@@ -1,0 +1,168 @@
+//! Activities: calls, meetings, emails, visits, tasks and notes, planned or done, on any record.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+use chrono::{DateTime, Utc};
+use entity::{account, activity, contact, enums::ActivityKind, enums::Role, lead, opportunity};
+use sea_orm::{ConnectionTrait, Set};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::{
+        Services,
+        input::{self, LONG_TEXT, SHORT_TEXT, patch, patch_text},
+        records::{self, Record},
+        users,
+    },
+    validate,
+};
+
+impl Record for activity::Entity {
+    const KIND: &'static str = "activity";
+    const READERS: &'static [Role] = &[
+        Role::Admin,
+        Role::Manager,
+        Role::Sales,
+        Role::Marketing,
+        Role::Support,
+    ];
+    const WRITERS: &'static [Role] = &[
+        Role::Admin,
+        Role::Manager,
+        Role::Sales,
+        Role::Marketing,
+        Role::Support,
+    ];
+    fn id_column() -> activity::Column {
+        activity::Column::Id
+    }
+    /// An activity belongs to whoever must do it.
+    fn owner_column() -> Option<activity::Column> {
+        Some(activity::Column::AssigneeId)
+    }
+    fn archived_at_column() -> Option<activity::Column> {
+        Some(activity::Column::ArchivedAt)
+    }
+    fn updated_at_column() -> Option<activity::Column> {
+        Some(activity::Column::UpdatedAt)
+    }
+}
+
+/// Fields of an activity a user may set. `kind` and `subject` are required on create; the
+/// assignee defaults to the creator.
+#[derive(InputObject, Default)]
+pub struct ActivityInput {
+    pub kind: Option<ActivityKind>,
+    pub subject: Option<String>,
+    pub body: MaybeUndefined<String>,
+    pub due_at: MaybeUndefined<DateTime<Utc>>,
+    /// Marking an activity done stamps `completedAt`; undoing it clears the stamp.
+    pub done: Option<bool>,
+    pub assignee_id: MaybeUndefined<ID>,
+    pub lead_id: MaybeUndefined<ID>,
+    pub contact_id: MaybeUndefined<ID>,
+    pub account_id: MaybeUndefined<ID>,
+    pub opportunity_id: MaybeUndefined<ID>,
+}
+
+pub async fn create(
+    svc: &Services,
+    actor: &Actor,
+    input: ActivityInput,
+) -> Result<activity::Model> {
+    if input.kind.is_none() {
+        return Err(AppError::bad_input("kind", "required"));
+    }
+    if input.subject.is_none() {
+        return Err(AppError::bad_input("subject", "required"));
+    }
+    let now = Utc::now();
+    let mut activity = activity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        done: Set(false),
+        assignee_id: Set(Some(actor.user_id).filter(|id| !id.is_nil())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&svc.db, actor, input, &mut activity).await?;
+    records::insert::<activity::Entity>(&svc.db, actor, activity).await
+}
+
+pub async fn update(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: ActivityInput,
+) -> Result<activity::Model> {
+    records::update::<activity::Entity, _>(
+        &svc.db,
+        actor,
+        id,
+        "update",
+        async |txn, _, activity| apply(txn, actor, input, activity).await,
+    )
+    .await
+}
+
+async fn apply<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    input: ActivityInput,
+    activity: &mut activity::ActiveModel,
+) -> Result<()> {
+    if let Some(kind) = input.kind {
+        activity.kind = Set(kind);
+    }
+    if let Some(subject) = input.subject {
+        activity.subject = Set(validate::required_text("subject", &subject, SHORT_TEXT)?);
+    }
+    if let Some(v) = patch_text("body", input.body, LONG_TEXT)? {
+        activity.body = Set(v);
+    }
+    if let Some(v) = patch(input.due_at, Ok)? {
+        activity.due_at = Set(v);
+    }
+    if let Some(done) = input.done {
+        activity.done = Set(done);
+        activity.completed_at = Set(done.then(Utc::now));
+    }
+    if let Some(assignee) = patch(input.assignee_id, |id| input::uuid("assigneeId", &id))? {
+        users::ensure_assignable(conn, actor, assignee, "assigneeId").await?;
+        activity.assignee_id = Set(assignee);
+    }
+    if let Some(v) = reference::<lead::Entity>(conn, actor, input.lead_id, "leadId").await? {
+        activity.lead_id = Set(v);
+    }
+    if let Some(v) =
+        reference::<contact::Entity>(conn, actor, input.contact_id, "contactId").await?
+    {
+        activity.contact_id = Set(v);
+    }
+    if let Some(v) =
+        reference::<account::Entity>(conn, actor, input.account_id, "accountId").await?
+    {
+        activity.account_id = Set(v);
+    }
+    if let Some(v) =
+        reference::<opportunity::Entity>(conn, actor, input.opportunity_id, "opportunityId").await?
+    {
+        activity.opportunity_id = Set(v);
+    }
+    Ok(())
+}
+
+/// A link to another record, checked against the actor's view of it.
+async fn reference<E: Record>(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    value: MaybeUndefined<ID>,
+    field: &str,
+) -> Result<Option<Option<Uuid>>> {
+    let id = patch(value, |id| input::uuid(field, &id))?;
+    if let Some(Some(id)) = id {
+        records::ensure_reference::<E>(conn, actor, id, field).await?;
+    }
+    Ok(id)
+}

@@ -1,0 +1,147 @@
+//! Contacts: qualified people, usually at an account.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+use chrono::Utc;
+use entity::{
+    contact,
+    enums::{LifecycleStage, Role},
+};
+use sea_orm::{ConnectionTrait, Set};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::{
+        Services,
+        input::{self, SHORT_TEXT, patch, patch_text},
+        records::{self, Record},
+        users,
+    },
+    validate,
+};
+
+impl Record for contact::Entity {
+    const KIND: &'static str = "contact";
+    const READERS: &'static [Role] = &[
+        Role::Admin,
+        Role::Manager,
+        Role::Sales,
+        Role::Marketing,
+        Role::Support,
+    ];
+    const WRITERS: &'static [Role] = &[
+        Role::Admin,
+        Role::Manager,
+        Role::Sales,
+        Role::Marketing,
+        Role::Support,
+    ];
+    fn id_column() -> contact::Column {
+        contact::Column::Id
+    }
+    fn owner_column() -> Option<contact::Column> {
+        Some(contact::Column::OwnerId)
+    }
+    fn archived_at_column() -> Option<contact::Column> {
+        Some(contact::Column::ArchivedAt)
+    }
+    fn updated_at_column() -> Option<contact::Column> {
+        Some(contact::Column::UpdatedAt)
+    }
+}
+
+/// Fields of a contact a user may set. On create, an email, a phone or a last name is required.
+#[derive(InputObject, Default)]
+pub struct ContactInput {
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub title: MaybeUndefined<String>,
+    pub account_id: MaybeUndefined<ID>,
+    pub owner_id: MaybeUndefined<ID>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+}
+
+pub async fn create(svc: &Services, actor: &Actor, input: ContactInput) -> Result<contact::Model> {
+    let identified = [&input.email, &input.phone, &input.last_name]
+        .iter()
+        .any(|field| matches!(field, MaybeUndefined::Value(v) if !v.trim().is_empty()));
+    if !identified {
+        return Err(AppError::bad_input(
+            "input",
+            "a contact needs an email, a phone or a last name",
+        ));
+    }
+    let now = Utc::now();
+    let mut contact = contact::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        lifecycle_stage: Set(LifecycleStage::Customer),
+        owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(svc, &svc.db, actor, input, &mut contact).await?;
+    records::insert::<contact::Entity>(&svc.db, actor, contact).await
+}
+
+pub async fn update(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: ContactInput,
+) -> Result<contact::Model> {
+    records::update::<contact::Entity, _>(&svc.db, actor, id, "update", async |txn, _, contact| {
+        apply(svc, txn, actor, input, contact).await
+    })
+    .await
+}
+
+async fn apply<C: ConnectionTrait>(
+    svc: &Services,
+    conn: &C,
+    actor: &Actor,
+    input: ContactInput,
+    contact: &mut contact::ActiveModel,
+) -> Result<()> {
+    if let Some(v) = patch_text("firstName", input.first_name, SHORT_TEXT)? {
+        contact.first_name = Set(v);
+    }
+    if let Some(v) = patch_text("lastName", input.last_name, SHORT_TEXT)? {
+        contact.last_name = Set(v);
+    }
+    if let Some(v) = patch(input.email, |e| validate::email("email", &e))? {
+        contact.email = Set(v);
+    }
+    if let Some(v) = patch(input.phone, |p| {
+        validate::phone("phone", &p, &svc.config.default_phone_region)
+    })? {
+        contact.phone = Set(v);
+    }
+    if let Some(v) = patch_text("title", input.title, SHORT_TEXT)? {
+        contact.title = Set(v);
+    }
+    if let Some(account) = patch(input.account_id, |id| input::uuid("accountId", &id))? {
+        if let Some(account) = account {
+            records::ensure_reference::<entity::account::Entity>(conn, actor, account, "accountId")
+                .await?;
+        }
+        contact.account_id = Set(account);
+    }
+    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
+        contact.owner_id = Set(owner);
+    }
+    if let Some(stage) = input.lifecycle_stage {
+        contact.lifecycle_stage = Set(stage);
+    }
+    Ok(())
+}
+
+/// Contacts of an account, for the account's nested list.
+pub fn of_account(account: Uuid) -> sea_orm::Condition {
+    use sea_orm::ColumnTrait;
+    sea_orm::Condition::all().add(contact::Column::AccountId.eq(account))
+}

@@ -1,0 +1,180 @@
+//! Leads: people or companies sales has not yet qualified into a contact and account.
+
+use async_graphql::{ID, InputObject, Json, MaybeUndefined};
+use chrono::Utc;
+use entity::{
+    enums::{LeadStatus, LifecycleStage, Role},
+    lead,
+};
+use sea_orm::{ConnectionTrait, Set};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::{
+        Services,
+        input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
+        records::{self, Record},
+        users,
+    },
+    validate,
+};
+
+impl Record for lead::Entity {
+    const KIND: &'static str = "lead";
+    const READERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
+    const WRITERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
+    fn id_column() -> lead::Column {
+        lead::Column::Id
+    }
+    fn owner_column() -> Option<lead::Column> {
+        Some(lead::Column::OwnerId)
+    }
+    fn archived_at_column() -> Option<lead::Column> {
+        Some(lead::Column::ArchivedAt)
+    }
+    fn updated_at_column() -> Option<lead::Column> {
+        Some(lead::Column::UpdatedAt)
+    }
+}
+
+/// Fields of a lead a user may set. On create, at least one of email, phone, last name or
+/// company is required; the owner defaults to the creating sales rep.
+#[derive(InputObject, Default)]
+pub struct LeadInput {
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    /// Any common notation; stored as E.164, read in the server's default region when no
+    /// country code is given.
+    pub phone: MaybeUndefined<String>,
+    pub company: MaybeUndefined<String>,
+    pub title: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+    pub status: Option<LeadStatus>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    pub lead_source: MaybeUndefined<String>,
+    pub owner_id: MaybeUndefined<ID>,
+    /// BANT: the budget the lead has for this purchase.
+    pub budget: MaybeUndefined<MoneyInput>,
+    /// BANT: who decides, and whether we are talking to them.
+    pub authority: MaybeUndefined<String>,
+    /// BANT: the problem the lead needs solved.
+    pub need: MaybeUndefined<String>,
+    /// BANT: when the lead means to buy.
+    pub timeline: MaybeUndefined<String>,
+    pub competitors: Option<Vec<String>>,
+    pub objections: Option<Vec<String>>,
+    /// A JSON object of custom field values; replaces the stored object.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+pub async fn create(svc: &Services, actor: &Actor, input: LeadInput) -> Result<lead::Model> {
+    let identified = [&input.email, &input.phone, &input.last_name, &input.company]
+        .iter()
+        .any(|field| matches!(field, MaybeUndefined::Value(v) if !v.trim().is_empty()));
+    if !identified {
+        return Err(AppError::bad_input(
+            "input",
+            "a lead needs an email, a phone, a last name or a company",
+        ));
+    }
+    let now = Utc::now();
+    let mut lead = lead::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        status: Set(LeadStatus::NotContacted),
+        lifecycle_stage: Set(LifecycleStage::Lead),
+        owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
+        competitors: Set(serde_json::json!([])),
+        objections: Set(serde_json::json!([])),
+        custom_fields: Set(serde_json::json!({})),
+        fit_score: Set(0),
+        engagement_score: Set(0),
+        score: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(svc, &svc.db, actor, input, &mut lead).await?;
+    records::insert::<lead::Entity>(&svc.db, actor, lead).await
+}
+
+pub async fn update(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: LeadInput,
+) -> Result<lead::Model> {
+    records::update::<lead::Entity, _>(&svc.db, actor, id, "update", async |txn, _, lead| {
+        apply(svc, txn, actor, input, lead).await
+    })
+    .await
+}
+
+async fn apply<C: ConnectionTrait>(
+    svc: &Services,
+    conn: &C,
+    actor: &Actor,
+    input: LeadInput,
+    lead: &mut lead::ActiveModel,
+) -> Result<()> {
+    let region = &svc.config.default_phone_region;
+    if let Some(v) = patch_text("firstName", input.first_name, SHORT_TEXT)? {
+        lead.first_name = Set(v);
+    }
+    if let Some(v) = patch_text("lastName", input.last_name, SHORT_TEXT)? {
+        lead.last_name = Set(v);
+    }
+    if let Some(v) = patch(input.email, |e| validate::email("email", &e))? {
+        lead.email = Set(v);
+    }
+    if let Some(v) = patch(input.phone, |p| validate::phone("phone", &p, region))? {
+        lead.phone = Set(v);
+    }
+    if let Some(v) = patch_text("company", input.company, SHORT_TEXT)? {
+        lead.company = Set(v);
+    }
+    if let Some(v) = patch_text("title", input.title, SHORT_TEXT)? {
+        lead.title = Set(v);
+    }
+    if let Some(v) = patch_text("website", input.website, SHORT_TEXT)? {
+        lead.website = Set(v);
+    }
+    if let Some(status) = input.status {
+        lead.status = Set(status);
+    }
+    if let Some(stage) = input.lifecycle_stage {
+        lead.lifecycle_stage = Set(stage);
+    }
+    if let Some(v) = patch_text("leadSource", input.lead_source, SHORT_TEXT)? {
+        lead.lead_source = Set(v);
+    }
+    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
+        lead.owner_id = Set(owner);
+    }
+    if let Some(budget) = patch(input.budget, |m| m.parse("budget"))? {
+        lead.budget_currency = Set(budget.as_ref().map(|m| m.currency.clone()));
+        lead.budget_minor = Set(budget.map(|m| m.minor));
+    }
+    if let Some(v) = patch_text("authority", input.authority, SHORT_TEXT)? {
+        lead.authority = Set(v);
+    }
+    if let Some(v) = patch_text("need", input.need, LONG_TEXT)? {
+        lead.need = Set(v);
+    }
+    if let Some(v) = patch_text("timeline", input.timeline, SHORT_TEXT)? {
+        lead.timeline = Set(v);
+    }
+    if let Some(items) = input.competitors {
+        lead.competitors = Set(input::labels("competitors", items)?);
+    }
+    if let Some(items) = input.objections {
+        lead.objections = Set(input::labels("objections", items)?);
+    }
+    if let Some(Json(fields)) = input.custom_fields {
+        lead.custom_fields = Set(serde_json::Value::Object(fields));
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Domain services: the rules of the CRM, once. Every call takes the caller's `Actor`; every
+//! read goes through [`scope::visible`], so no query shape can reach a row the rules hide; every
+//! write runs in one transaction with its audit row.
+
+pub mod accounts;
+pub mod activities;
+pub mod audit;
+pub mod campaigns;
+pub mod contacts;
+pub mod input;
+pub mod leads;
+pub mod opportunities;
+pub mod page;
+pub mod pipeline;
+pub mod records;
+pub mod scope;
+pub mod sessions;
+pub mod touchpoints;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Authenticator, auth::rate_limit::LoginLimiter, config::Config};
+
+/// What services need besides the actor: the store and the settings.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub auth: Arc<Authenticator>,
+    pub login_limiter: Arc<LoginLimiter>,
+}

@@ -1,0 +1,146 @@
+//! Opportunities: deals moving through the pipeline toward won or lost.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+use chrono::{NaiveDate, Utc};
+use entity::{enums::Role, lead, opportunity};
+use sea_orm::{ConnectionTrait, Set};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::{
+        Services,
+        input::{self, MoneyInput, SHORT_TEXT, patch, patch_text},
+        pipeline,
+        records::{self, Record},
+        users,
+    },
+    validate,
+};
+
+impl Record for opportunity::Entity {
+    const KIND: &'static str = "opportunity";
+    const READERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
+    const WRITERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales];
+    fn id_column() -> opportunity::Column {
+        opportunity::Column::Id
+    }
+    fn owner_column() -> Option<opportunity::Column> {
+        Some(opportunity::Column::OwnerId)
+    }
+    fn archived_at_column() -> Option<opportunity::Column> {
+        Some(opportunity::Column::ArchivedAt)
+    }
+    fn updated_at_column() -> Option<opportunity::Column> {
+        Some(opportunity::Column::UpdatedAt)
+    }
+}
+
+/// Fields of an opportunity a user may set. `name` and `amount` are required on create; the
+/// stage defaults to the pipeline's first.
+#[derive(InputObject, Default)]
+pub struct OpportunityInput {
+    pub name: Option<String>,
+    pub amount: Option<MoneyInput>,
+    pub stage_id: Option<ID>,
+    pub account_id: MaybeUndefined<ID>,
+    pub contact_id: MaybeUndefined<ID>,
+    pub lead_id: MaybeUndefined<ID>,
+    pub close_date: MaybeUndefined<NaiveDate>,
+    pub owner_id: MaybeUndefined<ID>,
+    pub lost_reason: MaybeUndefined<String>,
+}
+
+pub async fn create(
+    svc: &Services,
+    actor: &Actor,
+    input: OpportunityInput,
+) -> Result<opportunity::Model> {
+    if input.name.is_none() {
+        return Err(AppError::bad_input("name", "required"));
+    }
+    if input.amount.is_none() {
+        return Err(AppError::bad_input("amount", "required"));
+    }
+    let now = Utc::now();
+    let mut opportunity = opportunity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        stage_id: Set(pipeline::first_stage(&svc.db).await?.id),
+        owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&svc.db, actor, input, &mut opportunity).await?;
+    records::insert::<opportunity::Entity>(&svc.db, actor, opportunity).await
+}
+
+pub async fn update(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: OpportunityInput,
+) -> Result<opportunity::Model> {
+    records::update::<opportunity::Entity, _>(
+        &svc.db,
+        actor,
+        id,
+        "update",
+        async |txn, _, opportunity| apply(txn, actor, input, opportunity).await,
+    )
+    .await
+}
+
+async fn apply<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    input: OpportunityInput,
+    opportunity: &mut opportunity::ActiveModel,
+) -> Result<()> {
+    if let Some(name) = input.name {
+        opportunity.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
+    }
+    if let Some(amount) = input.amount {
+        let money = amount.parse("amount")?;
+        opportunity.amount_minor = Set(money.minor);
+        opportunity.currency = Set(money.currency);
+    }
+    if let Some(stage) = input.stage_id {
+        let stage = pipeline::stage(conn, input::uuid("stageId", &stage)?, "stageId").await?;
+        opportunity.stage_id = Set(stage.id);
+        // Entering a closing stage closes the deal; moving back out reopens it.
+        opportunity.closed_at = Set((stage.is_won || stage.is_lost).then(Utc::now));
+    }
+    if let Some(account) = patch(input.account_id, |id| input::uuid("accountId", &id))? {
+        if let Some(account) = account {
+            records::ensure_reference::<entity::account::Entity>(conn, actor, account, "accountId")
+                .await?;
+        }
+        opportunity.account_id = Set(account);
+    }
+    if let Some(contact) = patch(input.contact_id, |id| input::uuid("contactId", &id))? {
+        if let Some(contact) = contact {
+            records::ensure_reference::<entity::contact::Entity>(conn, actor, contact, "contactId")
+                .await?;
+        }
+        opportunity.contact_id = Set(contact);
+    }
+    if let Some(lead) = patch(input.lead_id, |id| input::uuid("leadId", &id))? {
+        if let Some(lead) = lead {
+            records::ensure_reference::<lead::Entity>(conn, actor, lead, "leadId").await?;
+        }
+        opportunity.lead_id = Set(lead);
+    }
+    if let Some(date) = patch(input.close_date, Ok)? {
+        opportunity.close_date = Set(date);
+    }
+    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
+        opportunity.owner_id = Set(owner);
+    }
+    if let Some(v) = patch_text("lostReason", input.lost_reason, SHORT_TEXT)? {
+        opportunity.lost_reason = Set(v);
+    }
+    Ok(())
+}

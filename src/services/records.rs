@@ -1,0 +1,169 @@
+//! The record lifecycle every CRM type shares: find within the row rules, insert, update and
+//! archive inside one transaction that also writes the audit row.
+
+use chrono::Utc;
+use entity::enums::Role;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait, Value,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    services::{audit, page, scope},
+};
+
+/// A CRM record type and the rules that govern it.
+pub trait Record:
+    EntityTrait<
+        Model: Serialize + IntoActiveModel<Self::ActiveModel> + Send + Sync,
+        ActiveModel: ActiveModelTrait<Entity = Self> + ActiveModelBehavior + Send,
+    >
+{
+    /// Singular name used in audit actions and messages (`lead`).
+    const KIND: &'static str;
+    const READERS: &'static [Role];
+    const WRITERS: &'static [Role];
+    fn id_column() -> Self::Column;
+    /// The column the row rules read, when the type has per-user ownership.
+    fn owner_column() -> Option<Self::Column>;
+    /// Set when the record is archived; `None` for history that is never archived.
+    fn archived_at_column() -> Option<Self::Column>;
+    fn updated_at_column() -> Option<Self::Column>;
+}
+
+pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<E::Model> {
+    scope::visible::<E>(actor)?
+        .filter(E::id_column().eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound(E::KIND))
+}
+
+/// One page of the live (not archived) records the actor may see, narrowed by `filter`.
+pub async fn list<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    filter: sea_orm::Condition,
+    request: page::PageRequest,
+) -> Result<page::Page<E::Model>> {
+    let mut select = scope::visible::<E>(actor)?.filter(filter);
+    if let Some(archived_at) = E::archived_at_column() {
+        select = select.filter(archived_at.is_null());
+    }
+    page::fetch(db, select, E::id_column(), request).await
+}
+
+pub async fn insert<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    model: E::ActiveModel,
+) -> Result<E::Model> {
+    scope::ensure_writer::<E>(actor)?;
+    let txn = db.begin().await?;
+    let created = model.insert(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        E::KIND,
+        "create",
+        id_of::<E>(&created),
+        None,
+        Some(&created),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Loads the record within the actor's rows, lets `change` edit it, and saves it with an audit
+/// row. `change` sees the transaction so its checks read a consistent state.
+pub async fn update<E, F>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    verb: &str,
+    change: F,
+) -> Result<E::Model>
+where
+    E: Record,
+    F: AsyncFnOnce(&sea_orm::DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
+{
+    scope::ensure_writer::<E>(actor)?;
+    let txn = db.begin().await?;
+    let before = scope::visible::<E>(actor)?
+        .filter(E::id_column().eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound(E::KIND))?;
+    let mut active = before.clone().into_active_model();
+    change(&txn, &before, &mut active).await?;
+    if let Some(updated_at) = E::updated_at_column() {
+        active.set(updated_at, Value::from(Utc::now()));
+    }
+    let after = active.update(&txn).await?;
+    audit::record(&txn, actor, E::KIND, verb, id, Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Hides the record from lists; it stays readable by id, with its history.
+pub async fn archive<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<E::Model> {
+    set_archived_at::<E>(db, actor, id, "archive", Some(Utc::now())).await
+}
+
+pub async fn restore<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<E::Model> {
+    set_archived_at::<E>(db, actor, id, "restore", None).await
+}
+
+async fn set_archived_at<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    verb: &str,
+    at: Option<chrono::DateTime<Utc>>,
+) -> Result<E::Model> {
+    let column = E::archived_at_column().ok_or_else(|| {
+        AppError::forbidden(format!("{}s are history and cannot be archived", E::KIND))
+    })?;
+    update::<E, _>(db, actor, id, verb, async |_, _, active| {
+        active.set(column, Value::from(at));
+        Ok(())
+    })
+    .await
+}
+
+/// Refuses a reference to a record the actor cannot see, naming the input field; an unknown id
+/// and an invisible one answer alike.
+pub async fn ensure_reference<E: Record>(
+    conn: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    field: &str,
+) -> Result<()> {
+    let found = scope::visible::<E>(actor)?
+        .filter(E::id_column().eq(id))
+        .one(conn)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| AppError::bad_input(field, format!("no such {}", E::KIND)))
+}
+
+fn id_of<E: Record>(model: &E::Model) -> Uuid {
+    match sea_orm::ModelTrait::get(model, E::id_column()) {
+        Value::Uuid(Some(id)) => id,
+        _ => Uuid::nil(),
+    }
+}

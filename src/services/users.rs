@@ -1,0 +1,263 @@
+//! Users and teams: who may sign in, with which role, in which team, and to whom records may
+//! be assigned.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+use chrono::Utc;
+use entity::{enums::Role, team, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    auth::password,
+    error::{AppError, Result},
+    services::{
+        audit,
+        input::{self, SHORT_TEXT, patch},
+        page::{self, PageRequest},
+    },
+    validate,
+};
+
+#[derive(InputObject)]
+pub struct NewUserInput {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// At least 10 characters. Leave out for users who sign in through the identity provider.
+    pub password: Option<String>,
+    pub team_id: Option<ID>,
+}
+
+#[derive(InputObject, Default)]
+pub struct UserChangesInput {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub team_id: MaybeUndefined<ID>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+}
+
+fn ensure_admin(actor: &Actor) -> Result<()> {
+    if actor.is(Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "only an admin can manage users and teams",
+        ))
+    }
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewUserInput,
+) -> Result<user::Model> {
+    ensure_admin(actor)?;
+    let email = validate::email("email", &input.email)?;
+    let name = validate::required_text("name", &input.name, SHORT_TEXT)?;
+    let team_id = input
+        .team_id
+        .as_ref()
+        .map(|id| input::uuid("teamId", id))
+        .transpose()?;
+    let password_hash = match input.password {
+        Some(password) => Some(password::hash(password).await?),
+        None => None,
+    };
+    let txn = db.begin().await?;
+    if let Some(team) = team_id {
+        ensure_team(&txn, team).await?;
+    }
+    let now = Utc::now();
+    let created = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email),
+        name: Set(name),
+        password_hash: Set(password_hash),
+        role: Set(input.role),
+        team_id: Set(team_id),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        "user",
+        "create",
+        created.id,
+        None,
+        Some(&created),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: UserChangesInput,
+) -> Result<user::Model> {
+    ensure_admin(actor)?;
+    let password_hash = match input.password {
+        Some(password) => Some(password::hash(password).await?),
+        None => None,
+    };
+    let txn = db.begin().await?;
+    let before = user::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let mut user: user::ActiveModel = before.clone().into();
+    if let Some(name) = input.name {
+        user.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
+    }
+    if let Some(role) = input.role {
+        user.role = Set(role);
+    }
+    if let Some(team) = patch(input.team_id, |id| input::uuid("teamId", &id))? {
+        if let Some(team) = team {
+            ensure_team(&txn, team).await?;
+        }
+        user.team_id = Set(team);
+    }
+    if let Some(active) = input.active {
+        user.active = Set(active);
+    }
+    if let Some(hash) = password_hash {
+        user.password_hash = Set(Some(hash));
+    }
+    user.updated_at = Set(Utc::now());
+    let after = user.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        "user",
+        "update",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Users are visible to every signed-in user: assignment pickers and owner names need them.
+pub async fn get<C: ConnectionTrait>(conn: &C, _actor: &Actor, id: Uuid) -> Result<user::Model> {
+    user::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    _actor: &Actor,
+    request: PageRequest,
+) -> Result<page::Page<user::Model>> {
+    page::fetch(db, user::Entity::find(), user::Column::Id, request).await
+}
+
+pub async fn create_team(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+) -> Result<team::Model> {
+    ensure_admin(actor)?;
+    let txn = db.begin().await?;
+    let created = team::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(validate::required_text("name", name, SHORT_TEXT)?),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        "team",
+        "create",
+        created.id,
+        None,
+        Some(&created),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn team<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<team::Model> {
+    team::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("team"))
+}
+
+async fn ensure_team<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<()> {
+    team::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| AppError::bad_input("teamId", "no such team"))
+}
+
+/// Who may be made owner or assignee of a record by `actor`: anyone for an admin, the team for a
+/// manager, oneself for everyone else. Clearing the owner is always allowed.
+pub async fn ensure_assignable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    to: Option<Uuid>,
+    field: &str,
+) -> Result<()> {
+    let Some(to) = to else { return Ok(()) };
+    let target = user::Entity::find_by_id(to)
+        .filter(user::Column::Active.eq(true))
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::bad_input(field, "no such active user"))?;
+    let allowed = match actor.role {
+        Role::Admin => true,
+        Role::Manager => {
+            target.id == actor.user_id
+                || (target.team_id.is_some() && target.team_id == actor.team_id)
+        }
+        Role::Sales | Role::Marketing | Role::Support => target.id == actor.user_id,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "{field}: you cannot assign records to this user"
+        )))
+    }
+}
+
+/// Creates the first admin from the settings when the store has no user yet.
+pub async fn bootstrap_admin(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+) -> Result<Option<user::Model>> {
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let input = NewUserInput {
+        email: email.to_owned(),
+        name: "Administrator".into(),
+        role: Role::Admin,
+        password: Some(password.to_owned()),
+        team_id: None,
+    };
+    create(db, &crate::auth::system_actor(), input)
+        .await
+        .map(Some)
+}

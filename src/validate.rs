@@ -1,0 +1,148 @@
+//! Parse, don't validate: input from the edge becomes a type that can only hold a valid value.
+//! Each parser names the offending field in its error, so clients can point at it.
+
+use std::str::FromStr;
+
+use email_address::EmailAddress;
+use iso_currency::Currency;
+use phonenumber::{Mode, country};
+
+use crate::error::{AppError, Result};
+
+/// A syntactically valid address, lowercased; plus-addressing is kept, as it names a distinct mailbox.
+pub fn email(field: &str, raw: &str) -> Result<String> {
+    let trimmed = raw.trim();
+    EmailAddress::from_str(trimmed)
+        .map(|_| trimmed.to_lowercase())
+        .map_err(|e| AppError::bad_input(field, format!("not a valid email address: {e}")))
+}
+
+/// A phone number in E.164, read in `default_region` when it carries no country code.
+pub fn phone(field: &str, raw: &str, default_region: &str) -> Result<String> {
+    let region = country::Id::from_str(default_region).ok();
+    let number = phonenumber::parse(region, raw.trim())
+        .map_err(|e| AppError::bad_input(field, format!("not a phone number: {e}")))?;
+    if !phonenumber::is_valid(&number) {
+        return Err(AppError::bad_input(field, "not a valid phone number"));
+    }
+    Ok(number.format().mode(Mode::E164).to_string())
+}
+
+/// An ISO 4217 code, uppercased.
+pub fn currency(field: &str, raw: &str) -> Result<Currency> {
+    Currency::from_code(&raw.trim().to_uppercase())
+        .ok_or_else(|| AppError::bad_input(field, format!("unknown ISO 4217 currency `{raw}`")))
+}
+
+/// A decimal amount (`"1234.5"`) in integer minor units of `currency`, refusing more fraction
+/// digits than the currency has.
+pub fn amount_minor(field: &str, raw: &str, currency: Currency) -> Result<i64> {
+    let bad = |message: &str| AppError::bad_input(field, message.to_owned());
+    let digits = u32::from(currency.exponent().unwrap_or(0));
+    let raw = raw.trim();
+    let (negative, unsigned) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return Err(bad("not a decimal amount"));
+    }
+    if fraction.len() > digits as usize {
+        return Err(bad(&format!(
+            "{} allows {digits} decimal places",
+            currency.code()
+        )));
+    }
+    let scale = 10_i64.pow(digits);
+    let padded = format!("{fraction:0<width$}", width = digits as usize);
+    let minor = whole
+        .parse::<i64>()
+        .ok()
+        .and_then(|w| w.checked_mul(scale))
+        .and_then(|w| w.checked_add(padded.parse::<i64>().unwrap_or(0)))
+        .ok_or_else(|| bad("amount out of range"))?;
+    Ok(if negative { -minor } else { minor })
+}
+
+/// Formats minor units back as the decimal string clients send.
+pub fn format_amount(minor: i64, currency_code: &str) -> String {
+    let digits = Currency::from_code(currency_code)
+        .and_then(|c| c.exponent())
+        .unwrap_or(2) as usize;
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let scale = 10_i64.pow(digits as u32);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale as u64,
+        abs % scale as u64,
+        width = digits
+    )
+}
+
+/// A required free-text field: trimmed, not empty, at most `max` characters.
+pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(AppError::bad_input(field, "must not be empty"));
+    }
+    optional_text(field, text, max)
+}
+
+/// An optional free-text field: trimmed, at most `max` characters.
+pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String> {
+    let text = raw.trim();
+    if text.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lowercased_and_plus_addressing_kept() {
+        assert_eq!(
+            email("email", " Ada+CRM@Example.COM ").unwrap(),
+            "ada+crm@example.com"
+        );
+        assert!(email("email", "not-an-email").is_err());
+    }
+
+    #[test]
+    fn phones_become_e164_in_the_default_region() {
+        assert_eq!(
+            phone("phone", "(415) 555-2671", "US").unwrap(),
+            "+14155552671"
+        );
+        assert_eq!(
+            phone("phone", "+44 20 7946 0958", "US").unwrap(),
+            "+442079460958"
+        );
+        assert!(phone("phone", "12", "US").is_err());
+    }
+
+    #[test]
+    fn amounts_respect_the_currency_exponent() {
+        let eur = currency("currency", "eur").unwrap();
+        assert_eq!(amount_minor("amount", "1234.5", eur).unwrap(), 123_450);
+        assert!(amount_minor("amount", "1.234", eur).is_err());
+        let jpy = currency("currency", "JPY").unwrap();
+        assert_eq!(amount_minor("amount", "500", jpy).unwrap(), 500);
+        assert!(amount_minor("amount", "5.5", jpy).is_err());
+        assert!(amount_minor("amount", "1e5", eur).is_err());
+        assert_eq!(format_amount(123_450, "EUR"), "1234.50");
+        assert_eq!(format_amount(-5, "USD"), "-0.05");
+        assert!(currency("currency", "XXY").is_err());
+    }
+}
