@@ -1,0 +1,1 @@
+//! Row and field rules by role, through every query shape.

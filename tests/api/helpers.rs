@@ -1,0 +1,235 @@
+//! Starts the real application on 127.0.0.1:0 with a store of its own (a fresh SQLite file,
+//! or a fresh PostgreSQL database when `TOUCHBASE_TEST_DATABASE_URL` names a PostgreSQL
+//! server) and talks to it over HTTP.
+
+use std::net::SocketAddr;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use touchbase::{config::Config, http, server};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "user-password-1";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// The app's own store, for asserting what was written.
+    pub db: DatabaseConnection,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    };
+    config.admin_email = Some(ADMIN_EMAIL.into());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
+    let (sqlite_dir, postgres) = fresh_store(&mut config).await;
+    customize(&mut config);
+    let state = server::build(config).await.expect("app builds");
+    let db = state.services.db.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        http::serve(listener, state, async { drop(rx.await) })
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+        shutdown: Some(tx),
+        server: Some(server),
+        _sqlite_dir: sqlite_dir,
+        postgres,
+    }
+}
+
+/// Points `config` at an empty store of the kind the suite runs against.
+async fn fresh_store(config: &mut Config) -> (Option<tempfile::TempDir>, Option<(String, String)>) {
+    match std::env::var("TOUCHBASE_TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            let name = format!("tb_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("PostgreSQL reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("test database created");
+            admin.close().await.ok();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin_url);
+            config.database_url = format!("{base}/{name}");
+            (None, Some((admin_url, name)))
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            config.database_url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("touchbase.db").display()
+            );
+            (Some(dir), None)
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // The test's runtime is going away; drop the database from a runtime of our own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Posts a GraphQL operation and returns the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        assert!(response.status().is_success(), "HTTP {}", response.status());
+        response.json().await.expect("JSON body")
+    }
+
+    /// Runs an operation that must succeed and returns its `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let body = self
+            .gql(None, LOGIN, json!({ "email": email, "password": password }))
+            .await;
+        assert!(body.get("errors").is_none(), "login failed: {body}");
+        session(&body["data"]["login"])
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user through the API as admin and signs them in.
+    pub async fn user(
+        &self,
+        admin: &Session,
+        email: &str,
+        role: &str,
+        team: Option<&str>,
+    ) -> Session {
+        self.ok(
+            &admin.access,
+            "mutation($input: NewUserInput!) { createUser(input: $input) { user { id } } }",
+            json!({ "input": { "email": email, "name": email, "role": role, "password": PASSWORD, "teamId": team } }),
+        )
+        .await;
+        self.login(email, PASSWORD).await
+    }
+
+    pub async fn team(&self, admin: &Session, name: &str) -> String {
+        let data = self
+            .ok(
+                &admin.access,
+                "mutation($n: String!) { createTeam(name: $n) { team { id } } }",
+                json!({ "n": name }),
+            )
+            .await;
+        data["createTeam"]["team"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a lead and returns its id.
+    pub async fn lead(&self, token: &str, input: Value) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($input: LeadInput!) { createLead(input: $input) { lead { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        data["createLead"]["lead"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub const LOGIN: &str = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken refreshToken user { id } } }";
+
+pub fn session(payload: &Value) -> Session {
+    Session {
+        access: payload["accessToken"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+        refresh: payload["refreshToken"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned(),
+        user_id: payload["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}

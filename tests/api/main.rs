@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server on 127.0.0.1:0, spoken to over HTTP, on SQLite by default
+//! and on PostgreSQL when `TOUCHBASE_TEST_DATABASE_URL=postgres://…` is set.
+
+mod helpers;
+
+mod access;
+mod auth;
+mod records;
