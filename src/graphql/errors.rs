@@ -1,37 +1,14 @@
 //! Gives every GraphQL error an `extensions.code` from DESIGN.md's set, and masks internal
 //! errors behind the request id that the server's log line carries too.
 
-use std::sync::Arc;
+use async_graphql::{Response, ServerError, Value};
 
-use async_graphql::{
-    Response, ServerError, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
-};
+use crate::error::AppError;
 
-use crate::{error::AppError, graphql::RequestContext};
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        let request_id = ctx
-            .data_opt::<RequestContext>()
-            .map(|r| r.request_id.as_str())
-            .unwrap_or("-");
-        for error in &mut response.errors {
-            classify(error, request_id);
-        }
-        response
+/// Classifies every error of a finished response.
+pub fn assign_codes(response: &mut Response, request_id: &str) {
+    for error in &mut response.errors {
+        classify(error, request_id);
     }
 }
 

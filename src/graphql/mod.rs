@@ -4,6 +4,7 @@
 
 mod connection;
 mod errors;
+mod metrics;
 mod mutation;
 mod query;
 mod types;
@@ -18,7 +19,7 @@ use crate::{
     services::Services,
 };
 
-pub use errors::ErrorCodes;
+pub use errors::assign_codes;
 
 pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
@@ -36,7 +37,7 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscriptio
         mutation::Mutation::default(),
         EmptySubscription,
     )
-    .extension(ErrorCodes)
+    .extension(metrics::OperationMetrics)
     .limit_depth(12)
     .limit_complexity(5_000)
 }

@@ -2,7 +2,7 @@
 //! CSRF guard: browsers cannot send it cross-site without a preflight); GET carries queries
 //! only; a browser asking for HTML in development gets GraphiQL.
 
-use std::{net::SocketAddr, time::Instant};
+use std::net::SocketAddr;
 
 use async_graphql::{
     http::GraphiQLSource,
@@ -156,19 +156,13 @@ async fn execute(
         },
         None => None,
     };
-    let operation = operation_label(request.operation_name.as_deref());
     let context = RequestContext {
         actor,
         ip: Some(peer.ip()),
-        request_id,
+        request_id: request_id.clone(),
     };
-    let started = Instant::now();
-    let response = state.schema.execute(request.data(context)).await;
-    let outcome = if response.is_ok() { "ok" } else { "error" };
-    let labels = [("operation", operation), ("outcome", outcome.to_owned())];
-    metrics::counter!("graphql_operations_total", &labels).increment(1);
-    metrics::histogram!("graphql_operation_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    let mut response = state.schema.execute(request.data(context)).await;
+    crate::graphql::assign_codes(&mut response, &request_id);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, response_content_type(headers))],
@@ -181,18 +175,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// Operation names label metrics; anything unusual is folded so clients cannot blow up the
-/// label set.
-fn operation_label(name: Option<&str>) -> String {
-    match name {
-        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            n.to_owned()
-        }
-        Some(_) => "invalid".into(),
-        None => "anonymous".into(),
-    }
 }
 
 /// The GraphQL-over-HTTP media type when the client asks for it, plain JSON otherwise.

@@ -20,8 +20,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    _sqlite_dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
+    /// Declared last: the server lets go of the store before the store is removed.
+    _store: TestStore,
 }
 
 pub struct Session {
@@ -35,13 +35,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    let store = TestStore::new().await;
     let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: store.url.clone(),
         ..Config::default()
     };
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(ADMIN_PASSWORD.into());
-    let (sqlite_dir, postgres) = fresh_store(&mut config).await;
     customize(&mut config);
     let state = server::build(config).await.expect("app builds");
     let db = state.services.db.clone();
@@ -59,52 +60,60 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
         db,
         shutdown: Some(tx),
         server: Some(server),
-        _sqlite_dir: sqlite_dir,
-        postgres,
+        _store: store,
     }
 }
 
-/// Points `config` at an empty store of the kind the suite runs against.
-async fn fresh_store(config: &mut Config) -> (Option<tempfile::TempDir>, Option<(String, String)>) {
-    match std::env::var("TOUCHBASE_TEST_DATABASE_URL") {
-        Ok(admin_url) if admin_url.starts_with("postgres") => {
-            let name = format!("tb_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("PostgreSQL reachable");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("test database created");
-            admin.close().await.ok();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(base, _)| base)
-                .unwrap_or(&admin_url);
-            config.database_url = format!("{base}/{name}");
-            (None, Some((admin_url, name)))
-        }
-        _ => {
-            let dir = tempfile::tempdir().unwrap();
-            config.database_url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("touchbase.db").display()
-            );
-            (Some(dir), None)
+/// An empty store of the kind the suite runs against, removed when dropped.
+pub struct TestStore {
+    pub url: String,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestStore {
+    pub async fn new() -> Self {
+        match std::env::var("TOUCHBASE_TEST_DATABASE_URL") {
+            Ok(admin_url) if admin_url.starts_with("postgres") => {
+                let name = format!("tb_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("PostgreSQL reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("test database created");
+                admin.close().await.ok();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin_url);
+                TestStore {
+                    url: format!("{base}/{name}"),
+                    _sqlite_dir: None,
+                    postgres: Some((admin_url, name)),
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("touchbase.db").display()
+                );
+                TestStore {
+                    url,
+                    _sqlite_dir: Some(dir),
+                    postgres: None,
+                }
+            }
         }
     }
 }
 
-impl Drop for TestApp {
+impl Drop for TestStore {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
         if let Some((admin_url, name)) = self.postgres.take() {
-            // The test's runtime is going away; drop the database from a runtime of our own.
+            // The test's runtime may be shutting down; drop the database from a runtime of our own.
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -121,6 +130,17 @@ impl Drop for TestApp {
                 });
             })
             .join();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
         }
     }
 }

@@ -5,4 +5,8 @@ mod helpers;
 
 mod access;
 mod auth;
+mod cli;
+mod oidc;
+mod ops;
 mod records;
+mod schema;
