@@ -1,7 +1,7 @@
 //! Settings, layered as the run contract says: defaults, then `touchbase.toml` if present, then
 //! `TOUCHBASE_*` environment variables, then command-line flags (applied by the CLI).
 
-use std::{net::SocketAddr, path::Path};
+use std::net::SocketAddr;
 
 use figment::{
     Figment,
@@ -86,15 +86,12 @@ impl Default for Config {
 
 impl Config {
     /// Defaults, then `touchbase.toml` in the working directory, then `TOUCHBASE_*` variables.
-    pub fn load() -> Result<Self, figment::Error> {
-        Self::load_from(Path::new("touchbase.toml"))
-    }
-
-    pub fn load_from(toml: &Path) -> Result<Self, figment::Error> {
+    pub fn load() -> anyhow::Result<Self> {
         Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::file(toml))
+            .merge(Toml::file("touchbase.toml"))
             .merge(Env::prefixed("TOUCHBASE_"))
             .extract()
+            .map_err(|e| anyhow::anyhow!("reading settings: {e}"))
     }
 
     pub fn is_production(&self) -> bool {

@@ -32,14 +32,10 @@ pub struct RequestContext {
 }
 
 fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(
-        query::Query::default(),
-        mutation::Mutation::default(),
-        EmptySubscription,
-    )
-    .extension(metrics::OperationMetrics)
-    .limit_depth(12)
-    .limit_complexity(5_000)
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .extension(metrics::OperationMetrics)
+        .limit_depth(12)
+        .limit_complexity(5_000)
 }
 
 pub fn schema(services: Services) -> TouchbaseSchema {

@@ -23,7 +23,6 @@ use crate::{
     },
 };
 
-#[derive(Default)]
 pub struct Mutation;
 
 /// A new session: a short-lived access token for `Authorization: Bearer`, and a single-use

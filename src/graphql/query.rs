@@ -18,7 +18,6 @@ use crate::{
     },
 };
 
-#[derive(Default)]
 pub struct Query;
 
 async fn one<E: Record>(ctx: &Context<'_>, id: &ID) -> Result<E::Model> {

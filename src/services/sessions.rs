@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::{
     actor::Actor,
-    auth::{password, tokens},
+    auth::{self, password, tokens},
     error::{AppError, Result},
-    services::Services,
+    services::{Services, audit},
     validate,
 };
 
@@ -47,7 +47,7 @@ pub async fn login(
     let user = user
         .filter(|u| matches && u.active)
         .ok_or(AppError::BadCredentials)?;
-    start_session(svc, user, Uuid::now_v7()).await
+    start_session(svc, user, Uuid::now_v7(), Some("login")).await
 }
 
 pub async fn refresh(svc: &Services, presented: &str) -> Result<SessionTokens> {
@@ -73,6 +73,17 @@ pub async fn refresh(svc: &Services, presented: &str) -> Result<SessionTokens> {
     if spent.rows_affected != 1 {
         revoke_family(&svc.db, token.family_id).await?;
         tracing::warn!(family = %token.family_id, user = %token.user_id, "refresh token reused; session revoked");
+        let system = auth::system_actor();
+        audit::record(
+            &svc.db,
+            &system,
+            "session",
+            "reuse_revoked",
+            token.user_id,
+            None::<&()>,
+            None,
+        )
+        .await?;
         return Err(AppError::Unauthenticated);
     }
     let user = user::Entity::find_by_id(token.user_id)
@@ -80,18 +91,38 @@ pub async fn refresh(svc: &Services, presented: &str) -> Result<SessionTokens> {
         .one(&svc.db)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    start_session(svc, user, token.family_id).await
+    // Routine refreshes are not audited: they happen every few minutes for every user.
+    start_session(svc, user, token.family_id, None).await
 }
 
 /// Ends the session the access token belongs to: its refresh tokens stop working.
 pub async fn logout(svc: &Services, actor: &Actor) -> Result<()> {
-    match actor.session_id {
-        Some(family) => revoke_family(&svc.db, family).await,
-        None => Ok(()),
+    let txn = svc.db.begin().await?;
+    if let Some(family) = actor.session_id {
+        revoke_family(&txn, family).await?;
     }
+    audit::record(
+        &txn,
+        actor,
+        "session",
+        "logout",
+        actor.user_id,
+        None::<&()>,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
-async fn start_session(svc: &Services, user: user::Model, family: Uuid) -> Result<SessionTokens> {
+/// Issues the next refresh token of `family` and an access token; `audit_verb` records the
+/// event in the same transaction.
+async fn start_session(
+    svc: &Services,
+    user: user::Model,
+    family: Uuid,
+    audit_verb: Option<&str>,
+) -> Result<SessionTokens> {
     let refresh_token = tokens::new_refresh_token();
     let now = Utc::now();
     let txn = svc.db.begin().await?;
@@ -107,6 +138,10 @@ async fn start_session(svc: &Services, user: user::Model, family: Uuid) -> Resul
     }
     .insert(&txn)
     .await?;
+    if let Some(verb) = audit_verb {
+        let actor = auth::actor_for(&user, Some(family));
+        audit::record(&txn, &actor, "session", verb, user.id, None::<&()>, None).await?;
+    }
     txn.commit().await?;
     let access_token = svc
         .auth

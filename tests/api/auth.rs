@@ -1,6 +1,7 @@
 //! Login, refresh rotation and reuse detection, logout, refused tokens, rate limits.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use crate::helpers::{
@@ -60,6 +61,12 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
     let after_replay = app.gql(None, REFRESH, json!({ "t": second.refresh })).await;
     assert_eq!(error_code(&after_replay), Some("UNAUTHENTICATED"));
 
+    assert_eq!(
+        session_audit(&app).await,
+        ["session.login", "session.reuse_revoked"],
+        "the login and the detected reuse are audited; routine refreshes are not"
+    );
+
     // Another login is a separate family and still works.
     let fresh = app.admin().await;
     assert!(
@@ -81,6 +88,23 @@ async fn logout_ends_the_session() {
     );
     let after = app.gql(None, REFRESH, json!({ "t": admin.refresh })).await;
     assert_eq!(error_code(&after), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        session_audit(&app).await,
+        ["session.login", "session.logout"]
+    );
+}
+
+/// The session events in the audit log, oldest first.
+async fn session_audit(app: &crate::helpers::TestApp) -> Vec<String> {
+    entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::EntityType.eq("session"))
+        .order_by_asc(entity::audit_log::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect()
 }
 
 #[tokio::test]
