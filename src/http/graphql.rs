@@ -50,6 +50,9 @@ pub async fn post(
         );
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) if request.query.trim().is_empty() => {
+            request_error(StatusCode::BAD_REQUEST, "missing `query` parameter")
+        }
         Ok(request) => execute(state, peer, &headers, request).await,
         Err(e) => request_error(
             StatusCode::BAD_REQUEST,
@@ -163,9 +166,29 @@ async fn execute(
     };
     let mut response = state.schema.execute(request.data(context)).await;
     crate::graphql::assign_codes(&mut response, &request_id);
+    respond(headers, response)
+}
+
+/// Under `application/graphql-response+json` a request that never executed (it did not parse,
+/// validate or coerce its variables) is a 400 without `data`, as GraphQL over HTTP says; plain
+/// `application/json` clients always get 200.
+fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+    let media_type = response_content_type(headers);
+    let not_executed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if media_type == GRAPHQL_RESPONSE && not_executed {
+        let body = serde_json::json!({ "errors": response.errors });
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, media_type)],
+            axum::Json(body),
+        )
+            .into_response();
+    }
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, response_content_type(headers))],
+        [(header::CONTENT_TYPE, media_type)],
         axum::Json(response),
     )
         .into_response()

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod auth;
 mod cli;
+mod http_audit;
 mod oidc;
 mod ops;
 mod records;
