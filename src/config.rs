@@ -46,6 +46,19 @@ pub struct Config {
     pub login_attempts_per_account_per_minute: u32,
     pub login_attempts_per_ip_per_minute: u32,
     pub max_page_size: u32,
+    /// Deepest selection nesting a query may have.
+    pub max_depth: usize,
+    /// Largest cost a query may have; a connection costs `first` times its selection.
+    pub max_complexity: usize,
+    /// Most aliases in one document (alias amplification).
+    pub max_aliases: usize,
+    /// Most top-level fields in one operation.
+    pub max_root_fields: usize,
+    /// A GraphQL operation running longer is stopped.
+    pub execution_timeout_ms: u64,
+    /// Per-user (or per-address, when anonymous) GraphQL request budget.
+    pub requests_per_second_per_user: u32,
+    pub request_burst_per_user: u32,
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
     pub max_db_connections: u32,
@@ -76,6 +89,13 @@ impl Default for Config {
             login_attempts_per_account_per_minute: 5,
             login_attempts_per_ip_per_minute: 30,
             max_page_size: 100,
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            execution_timeout_ms: 10_000,
+            requests_per_second_per_user: 20,
+            request_burst_per_user: 100,
             request_timeout_secs: 30,
             max_body_bytes: 1024 * 1024,
             max_db_connections: 16,

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod rate_limit;
 pub mod server;
 pub mod services;
 pub mod telemetry;

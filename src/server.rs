@@ -9,10 +9,11 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 
 use crate::{
-    auth::{Authenticator, external::ExternalIdp, rate_limit::LoginLimiter, tokens},
+    auth::{Authenticator, external::ExternalIdp, tokens},
     config::Config,
     db, graphql,
     http::AppState,
+    rate_limit::{LoginLimiter, Throttle},
     services::{Services, users},
 };
 
@@ -45,7 +46,11 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         config.login_attempts_per_account_per_minute,
         config.login_attempts_per_ip_per_minute,
     ));
-    spawn_limiter_pruning(login_limiter.clone());
+    let api_throttle = Arc::new(Throttle::per_second(
+        config.requests_per_second_per_user,
+        config.request_burst_per_user,
+    ));
+    spawn_throttle_pruning(login_limiter.clone(), api_throttle.clone());
     let services = Services {
         db,
         config: Arc::new(config),
@@ -57,6 +62,7 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services,
         schema,
         metrics: metrics_handle(),
+        api_throttle,
     })
 }
 
@@ -101,12 +107,13 @@ fn external_idp(config: &Config) -> anyhow::Result<Option<ExternalIdp>> {
     }
 }
 
-fn spawn_limiter_pruning(limiter: Arc<LoginLimiter>) {
+fn spawn_throttle_pruning(login: Arc<LoginLimiter>, api: Arc<Throttle<String>>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            limiter.prune();
+            login.prune();
+            api.prune();
         }
     });
 }

@@ -3,7 +3,6 @@
 
 pub mod external;
 pub mod password;
-pub mod rate_limit;
 pub mod tokens;
 
 use std::sync::Arc;

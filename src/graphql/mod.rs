@@ -4,6 +4,7 @@
 
 mod connection;
 mod errors;
+mod limits;
 mod metrics;
 mod mutation;
 mod query;
@@ -15,6 +16,7 @@ use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema, Schema
 
 use crate::{
     actor::Actor,
+    config::Config,
     error::{AppError, Result},
     services::Services,
 };
@@ -31,25 +33,29 @@ pub struct RequestContext {
     pub request_id: String,
 }
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+fn builder(config: &Config) -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    let limits = limits::DocumentLimits {
+        max_aliases: config.max_aliases,
+        max_root_fields: config.max_root_fields,
+    };
     Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .extension(metrics::OperationMetrics)
-        .limit_depth(12)
-        .limit_complexity(5_000)
+        .extension(limits)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
 }
 
 pub fn schema(services: Services) -> TouchbaseSchema {
-    let production = services.config.is_production();
-    let mut builder = builder().data(services);
-    if production {
+    let mut builder = builder(&services.config);
+    if services.config.is_production() {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.finish()
+    builder.data(services).finish()
 }
 
 /// The public contract, sorted so `schema.graphql` diffs stay readable.
 pub fn sdl() -> String {
-    builder().finish().sdl_with_options(
+    builder(&Config::default()).finish().sdl_with_options(
         SDLExportOptions::new()
             .sorted_fields()
             .sorted_arguments()

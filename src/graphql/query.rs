@@ -53,6 +53,8 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +70,8 @@ impl Query {
         one::<lead::Entity>(ctx, &id).await.map(Lead)
     }
 
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+
     async fn leads(
         &self,
         ctx: &Context<'_>,
@@ -80,6 +84,8 @@ impl Query {
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
         one::<contact::Entity>(ctx, &id).await.map(Contact)
     }
+
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
 
     async fn contacts(
         &self,
@@ -94,6 +100,8 @@ impl Query {
         one::<account::Entity>(ctx, &id).await.map(Account)
     }
 
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -106,6 +114,8 @@ impl Query {
     async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
         one::<opportunity::Entity>(ctx, &id).await.map(Opportunity)
     }
+
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
 
     async fn opportunities(
         &self,
@@ -126,6 +136,8 @@ impl Query {
         one::<activity::Entity>(ctx, &id).await.map(Activity)
     }
 
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -138,6 +150,8 @@ impl Query {
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
         one::<campaign::Entity>(ctx, &id).await.map(Campaign)
     }
+
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
 
     async fn campaigns(
         &self,

@@ -224,6 +224,7 @@ impl Lead {
         self.0.updated_at
     }
     /// The lead's history, oldest first.
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -240,6 +241,7 @@ impl Lead {
         )
         .await
     }
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -365,6 +367,7 @@ impl Account {
             .await?
             .map(Account))
     }
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -374,6 +377,7 @@ impl Account {
         let filter = Condition::all().add(account::Column::ParentId.eq(self.0.id));
         nested_list::<account::Entity, _>(ctx, filter, first, after, |a| a.id, Account).await
     }
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -498,6 +502,7 @@ impl Opportunity {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
     async fn activities(
         &self,
         ctx: &Context<'_>,

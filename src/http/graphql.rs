@@ -2,7 +2,7 @@
 //! CSRF guard: browsers cannot send it cross-site without a preflight); GET carries queries
 //! only; a browser asking for HTML in development gets GraphiQL.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::{
     http::GraphiQLSource,
@@ -20,6 +20,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    error::AppError,
     graphql::RequestContext,
     http::{AppState, REQUEST_ID},
 };
@@ -159,12 +160,31 @@ async fn execute(
         },
         None => None,
     };
+    let caller = actor
+        .as_ref()
+        .map_or_else(|| peer.ip().to_string(), |a| a.user_id.to_string());
+    if let Err(AppError::RateLimited { retry_after_secs }) = state.api_throttle.check(&caller) {
+        return rate_limited(retry_after_secs);
+    }
     let context = RequestContext {
         actor,
         ip: Some(peer.ip()),
         request_id: request_id.clone(),
     };
-    let mut response = state.schema.execute(request.data(context)).await;
+    let limit = Duration::from_millis(state.services.config.execution_timeout_ms);
+    // Dropping a timed-out operation drops its open transaction, which rolls it back.
+    let Ok(mut response) =
+        tokio::time::timeout(limit, state.schema.execute(request.data(context))).await
+    else {
+        tracing::warn!(request_id, ?limit, "operation timed out");
+        let message = format!(
+            "the operation ran longer than {} ms and was stopped",
+            limit.as_millis()
+        );
+        let body = serde_json::json!({ "errors": [{ "message": message,
+            "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    };
     crate::graphql::assign_codes(&mut response, &request_id);
     respond(headers, response)
 }
@@ -211,6 +231,18 @@ fn response_content_type(headers: &HeaderMap) -> &'static str {
     } else {
         "application/json"
     }
+}
+
+fn rate_limited(retry_after_secs: u64) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": "too many requests",
+        "extensions": { "code": "RATE_LIMITED", "retryAfter": retry_after_secs } }] });
+    let retry_after = header::HeaderValue::from(retry_after_secs);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after)],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn request_error(status: StatusCode, message: &str) -> Response {

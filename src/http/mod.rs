@@ -3,7 +3,7 @@
 mod graphql;
 mod ops;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -21,7 +21,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{graphql::TouchbaseSchema, services::Services};
+use crate::{graphql::TouchbaseSchema, rate_limit::Throttle, services::Services};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -30,6 +30,8 @@ pub struct AppState {
     pub services: Services,
     pub schema: TouchbaseSchema,
     pub metrics: PrometheusHandle,
+    /// GraphQL requests per user, or per client address before sign-in.
+    pub api_throttle: Arc<Throttle<String>>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Authenticator, auth::rate_limit::LoginLimiter, config::Config};
+use crate::{auth::Authenticator, config::Config, rate_limit::LoginLimiter};
 
 /// What services need besides the actor: the store and the settings.
 #[derive(Clone)]

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod cli;
 mod http_audit;
+mod limits;
 mod oidc;
 mod ops;
 mod records;
