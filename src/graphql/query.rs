@@ -1,6 +1,6 @@
 //! Read operations.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, EnumType, ID, InputType, Object, OutputType};
 use entity::{account, activity, campaign, contact, lead, opportunity};
 use sea_orm::Condition;
 
@@ -8,11 +8,19 @@ use crate::{
     error::Result,
     graphql::{
         ContextExt,
-        connection::{Conn, connection, page_request},
+        connection::{Conn, Paging, connection},
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, PipelineStage, User},
     },
     services::{
-        input, pipeline,
+        accounts::{AccountFilter, AccountOrderField},
+        activities::{ActivityFilter, ActivityOrderField},
+        campaigns::{CampaignFilter, CampaignOrderField},
+        contacts::{ContactFilter, ContactOrderField},
+        input,
+        leads::{LeadFilter, LeadOrderField},
+        opportunities::{OpportunityFilter, OpportunityOrderField},
+        page::OrderBy,
+        pipeline,
         records::{self, Record},
         users,
     },
@@ -24,19 +32,30 @@ async fn one<E: Record>(ctx: &Context<'_>, id: &ID) -> Result<E::Model> {
     records::get::<E>(&ctx.services().db, ctx.actor()?, input::uuid("id", id)?).await
 }
 
-async fn many<E: Record, T: async_graphql::OutputType>(
+async fn many<E, T>(
     ctx: &Context<'_>,
-    first: Option<i32>,
-    after: Option<String>,
-    id: impl Fn(&E::Model) -> uuid::Uuid,
+    paging: Paging,
+    filter: Option<Result<Condition>>,
+    order: Option<Vec<OrderBy<E::OrderField>>>,
     wrap: impl Fn(E::Model) -> T,
-) -> Result<Conn<T>> {
-    let request = page_request(ctx, first, after)?;
-    let page =
-        records::list::<E>(&ctx.services().db, ctx.actor()?, Condition::all(), request).await?;
-    Ok(connection(page, id, wrap))
+) -> Result<Conn<T>>
+where
+    E: Record<OrderField: EnumType + InputType>,
+    T: OutputType,
+{
+    let request = paging.request(ctx)?;
+    let filter = filter.transpose()?.unwrap_or_else(Condition::all);
+    let order = order
+        .into_iter()
+        .flatten()
+        .map(|o| (o.field, o.direction))
+        .collect();
+    let page = records::list::<E>(&ctx.services().db, ctx.actor()?, filter, order, request).await?;
+    Ok(connection(page, wrap))
 }
 
+/// Lists take Relay paging (`first`/`after` or `last`/`before`), a typed `filter` and an
+/// `orderBy` list; ties and the default order fall back to creation order.
 #[Object]
 impl Query {
     /// The signed-in user.
@@ -53,77 +72,131 @@ impl Query {
         ))
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn users(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<User>> {
-        let request = page_request(ctx, first, after)?;
+        let request = Paging::new(first, after, last, before).request(ctx)?;
         let page = users::list(&ctx.services().db, ctx.actor()?, request).await?;
-        Ok(connection(page, |u| u.id, User))
+        Ok(connection(page, User))
     }
 
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
         one::<lead::Entity>(ctx, &id).await.map(Lead)
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn leads(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LeadFilter>,
+        order_by: Option<Vec<OrderBy<LeadOrderField>>>,
     ) -> Result<Conn<Lead>> {
-        many::<lead::Entity, _>(ctx, first, after, |m| m.id, Lead).await
+        let backend = ctx.services().db.get_database_backend();
+        let filter = filter.map(|f| f.condition(backend));
+        many::<lead::Entity, _>(
+            ctx,
+            Paging::new(first, after, last, before),
+            filter,
+            order_by,
+            Lead,
+        )
+        .await
     }
 
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
         one::<contact::Entity>(ctx, &id).await.map(Contact)
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ContactFilter>,
+        order_by: Option<Vec<OrderBy<ContactOrderField>>>,
     ) -> Result<Conn<Contact>> {
-        many::<contact::Entity, _>(ctx, first, after, |m| m.id, Contact).await
+        let filter = filter.map(|f| f.condition());
+        many::<contact::Entity, _>(
+            ctx,
+            Paging::new(first, after, last, before),
+            filter,
+            order_by,
+            Contact,
+        )
+        .await
     }
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Account> {
         one::<account::Entity>(ctx, &id).await.map(Account)
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<AccountFilter>,
+        order_by: Option<Vec<OrderBy<AccountOrderField>>>,
     ) -> Result<Conn<Account>> {
-        many::<account::Entity, _>(ctx, first, after, |m| m.id, Account).await
+        let filter = filter.map(|f| f.condition());
+        many::<account::Entity, _>(
+            ctx,
+            Paging::new(first, after, last, before),
+            filter,
+            order_by,
+            Account,
+        )
+        .await
     }
 
     async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
         one::<opportunity::Entity>(ctx, &id).await.map(Opportunity)
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn opportunities(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OpportunityFilter>,
+        order_by: Option<Vec<OrderBy<OpportunityOrderField>>>,
     ) -> Result<Conn<Opportunity>> {
-        many::<opportunity::Entity, _>(ctx, first, after, |m| m.id, Opportunity).await
+        let filter = filter.map(|f| f.condition());
+        let paging = Paging::new(first, after, last, before);
+        many::<opportunity::Entity, _>(ctx, paging, filter, order_by, Opportunity).await
     }
 
     /// The pipeline's stages in order.
@@ -136,29 +209,45 @@ impl Query {
         one::<activity::Entity>(ctx, &id).await.map(Activity)
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn activities(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ActivityFilter>,
+        order_by: Option<Vec<OrderBy<ActivityOrderField>>>,
     ) -> Result<Conn<Activity>> {
-        many::<activity::Entity, _>(ctx, first, after, |m| m.id, Activity).await
+        let filter = filter.map(|f| f.condition());
+        let paging = Paging::new(first, after, last, before);
+        many::<activity::Entity, _>(ctx, paging, filter, order_by, Activity).await
     }
 
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
         one::<campaign::Entity>(ctx, &id).await.map(Campaign)
     }
 
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
-
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn campaigns(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CampaignFilter>,
+        order_by: Option<Vec<OrderBy<CampaignOrderField>>>,
     ) -> Result<Conn<Campaign>> {
-        many::<campaign::Entity, _>(ctx, first, after, |m| m.id, Campaign).await
+        let filter = filter.map(|f| f.condition());
+        let paging = Paging::new(first, after, last, before);
+        many::<campaign::Entity, _>(ctx, paging, filter, order_by, Campaign).await
     }
 }

@@ -18,7 +18,7 @@ use crate::{
     error::Result,
     graphql::{
         ContextExt,
-        connection::{Conn, connection, page_request},
+        connection::{Conn, Paging, connection},
     },
     services::{pipeline, records, scope, touchpoints, users},
     validate::format_amount,
@@ -65,17 +65,23 @@ async fn related<E: records::Record>(
     }
 }
 
+/// A list nested under a record the caller can see, in the listed type's default order.
 async fn nested_list<E: records::Record, T: async_graphql::OutputType>(
     ctx: &Context<'_>,
     filter: Condition,
-    first: Option<i32>,
-    after: Option<String>,
-    id: impl Fn(&E::Model) -> Uuid,
+    paging: Paging,
     wrap: impl Fn(E::Model) -> T,
 ) -> Result<Conn<T>> {
-    let request = page_request(ctx, first, after)?;
-    let page = records::list::<E>(&ctx.services().db, ctx.actor()?, filter, request).await?;
-    Ok(connection(page, id, wrap))
+    let request = paging.request(ctx)?;
+    let page = records::list::<E>(
+        &ctx.services().db,
+        ctx.actor()?,
+        filter,
+        Vec::new(),
+        request,
+    )
+    .await?;
+    Ok(connection(page, wrap))
 }
 
 pub struct User(pub user::Model);
@@ -224,32 +230,44 @@ impl Lead {
         self.0.updated_at
     }
     /// The lead's history, oldest first.
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Touchpoint>> {
         nested_list::<touchpoint::Entity, _>(
             ctx,
             touchpoints::of_lead(self.0.id),
-            first,
-            after,
-            |t| t.id,
+            Paging::new(first, after, last, before),
             Touchpoint,
         )
         .await
     }
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn activities(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Activity>> {
         let filter = Condition::all().add(activity::Column::LeadId.eq(self.0.id));
-        nested_list::<activity::Entity, _>(ctx, filter, first, after, |a| a.id, Activity).await
+        nested_list::<activity::Entity, _>(
+            ctx,
+            filter,
+            Paging::new(first, after, last, before),
+            Activity,
+        )
+        .await
     }
 }
 
@@ -367,25 +385,45 @@ impl Account {
             .await?
             .map(Account))
     }
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn children(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Account>> {
         let filter = Condition::all().add(account::Column::ParentId.eq(self.0.id));
-        nested_list::<account::Entity, _>(ctx, filter, first, after, |a| a.id, Account).await
+        nested_list::<account::Entity, _>(
+            ctx,
+            filter,
+            Paging::new(first, after, last, before),
+            Account,
+        )
+        .await
     }
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Contact>> {
         let filter = Condition::all().add(contact::Column::AccountId.eq(self.0.id));
-        nested_list::<contact::Entity, _>(ctx, filter, first, after, |c| c.id, Contact).await
+        nested_list::<contact::Entity, _>(
+            ctx,
+            filter,
+            Paging::new(first, after, last, before),
+            Contact,
+        )
+        .await
     }
     /// Recency (days since last purchase), frequency and monetary value.
     async fn rfm(&self) -> Option<Rfm> {
@@ -502,15 +540,25 @@ impl Opportunity {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    #[graphql(complexity = "first.map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn activities(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Activity>> {
         let filter = Condition::all().add(activity::Column::OpportunityId.eq(self.0.id));
-        nested_list::<activity::Entity, _>(ctx, filter, first, after, |a| a.id, Activity).await
+        nested_list::<activity::Entity, _>(
+            ctx,
+            filter,
+            Paging::new(first, after, last, before),
+            Activity,
+        )
+        .await
     }
 }
 

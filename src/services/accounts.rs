@@ -9,6 +9,10 @@ use entity::{
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
+use crate::services::{
+    filter::{DateTimeFilter, EnumFilter, IdFilter, StringFilter, col, combine},
+    page::{SortField, SortValue},
+};
 use crate::{
     actor::Actor,
     error::{AppError, Result},
@@ -20,11 +24,14 @@ use crate::{
     },
     validate,
 };
+use async_graphql::Enum;
+use sea_orm::{Condition, sea_query::SimpleExpr};
 
 /// Deeper hierarchies than this are refused; real ones are a handful of levels.
 const MAX_DEPTH: usize = 64;
 
 impl Record for account::Entity {
+    type OrderField = AccountOrderField;
     const KIND: &'static str = "account";
     const READERS: &'static [Role] = &[
         Role::Admin,
@@ -160,4 +167,83 @@ async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid
 
 pub fn children_of(parent: Uuid) -> sea_orm::Condition {
     sea_orm::Condition::all().add(account::Column::ParentId.eq(parent))
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum AccountOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+}
+
+impl SortField<account::Model> for AccountOrderField {
+    fn expr(self) -> SimpleExpr {
+        match self {
+            Self::CreatedAt => col(account::Column::CreatedAt),
+            Self::UpdatedAt => col(account::Column::UpdatedAt),
+            Self::Name => col(account::Column::Name),
+        }
+    }
+
+    fn value(self, account: &account::Model) -> SortValue {
+        match self {
+            Self::CreatedAt => SortValue::Time(account.created_at),
+            Self::UpdatedAt => SortValue::Time(account.updated_at),
+            Self::Name => SortValue::Text(account.name.clone()),
+        }
+    }
+}
+
+/// Narrows a list of accounts; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct AccountFilter {
+    pub and: Option<Vec<AccountFilter>>,
+    pub or: Option<Vec<AccountFilter>>,
+    pub not: Option<Box<AccountFilter>>,
+    pub name: Option<StringFilter>,
+    pub domain: Option<StringFilter>,
+    pub industry: Option<StringFilter>,
+    pub territory: Option<StringFilter>,
+    pub status: Option<EnumFilter<AccountStatus>>,
+    pub parent_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl AccountFilter {
+    pub fn condition(&self) -> Result<Condition> {
+        use account::Column as C;
+        let mut all = Condition::all();
+        for (filter, field, column) in [
+            (&self.name, "name", C::Name),
+            (&self.domain, "domain", C::Domain),
+            (&self.industry, "industry", C::Industry),
+            (&self.territory, "territory", C::Territory),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, field, column) in [
+            (&self.parent_id, "parentId", C::ParentId),
+            (&self.owner_id, "ownerId", C::OwnerId),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        if let Some(f) = &self.created_at {
+            all = all.add(f.condition(col(C::CreatedAt)));
+        }
+        if let Some(f) = &self.status {
+            all = all.add(f.condition("status", col(C::Status))?);
+        }
+        combine(
+            all,
+            &self.and,
+            &self.or,
+            &self.not,
+            AccountFilter::condition,
+        )
+    }
 }

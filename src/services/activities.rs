@@ -6,6 +6,10 @@ use entity::{account, activity, contact, enums::ActivityKind, enums::Role, lead,
 use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
+use crate::services::{
+    filter::{DateTimeFilter, EnumFilter, IdFilter, StringFilter, col, combine},
+    page::{SortField, SortValue},
+};
 use crate::{
     actor::Actor,
     error::{AppError, Result},
@@ -17,8 +21,11 @@ use crate::{
     },
     validate,
 };
+use async_graphql::Enum;
+use sea_orm::{Condition, sea_query::SimpleExpr};
 
 impl Record for activity::Entity {
+    type OrderField = ActivityOrderField;
     const KIND: &'static str = "activity";
     const READERS: &'static [Role] = &[
         Role::Admin,
@@ -165,4 +172,101 @@ async fn reference<E: Record>(
         records::ensure_reference::<E>(conn, actor, id, field).await?;
     }
     Ok(id)
+}
+
+/// Stands in for "no due date" when sorting, so undated activities come last going forward.
+fn undated() -> DateTime<Utc> {
+    DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default(),
+        Utc,
+    )
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityOrderField {
+    CreatedAt,
+    UpdatedAt,
+    /// Undated activities sort after dated ones.
+    DueAt,
+}
+
+impl SortField<activity::Model> for ActivityOrderField {
+    fn expr(self) -> SimpleExpr {
+        match self {
+            Self::CreatedAt => col(activity::Column::CreatedAt),
+            Self::UpdatedAt => col(activity::Column::UpdatedAt),
+            Self::DueAt => {
+                sea_orm::sea_query::Func::coalesce([col(activity::Column::DueAt), undated().into()])
+                    .into()
+            }
+        }
+    }
+
+    fn value(self, activity: &activity::Model) -> SortValue {
+        match self {
+            Self::CreatedAt => SortValue::Time(activity.created_at),
+            Self::UpdatedAt => SortValue::Time(activity.updated_at),
+            Self::DueAt => SortValue::Time(activity.due_at.unwrap_or_else(undated)),
+        }
+    }
+}
+
+/// Narrows a list of activities; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct ActivityFilter {
+    pub and: Option<Vec<ActivityFilter>>,
+    pub or: Option<Vec<ActivityFilter>>,
+    pub not: Option<Box<ActivityFilter>>,
+    pub kind: Option<EnumFilter<ActivityKind>>,
+    pub subject: Option<StringFilter>,
+    pub done: Option<bool>,
+    pub assignee_id: Option<IdFilter>,
+    pub lead_id: Option<IdFilter>,
+    pub contact_id: Option<IdFilter>,
+    pub account_id: Option<IdFilter>,
+    pub opportunity_id: Option<IdFilter>,
+    pub due_at: Option<DateTimeFilter>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl ActivityFilter {
+    pub fn condition(&self) -> Result<Condition> {
+        use activity::Column as C;
+        use sea_orm::ColumnTrait;
+        let mut all = Condition::all();
+        if let Some(f) = &self.kind {
+            all = all.add(f.condition("kind", col(C::Kind))?);
+        }
+        if let Some(f) = &self.subject {
+            all = all.add(f.condition("subject", col(C::Subject))?);
+        }
+        if let Some(done) = self.done {
+            all = all.add(C::Done.eq(done));
+        }
+        for (filter, field, column) in [
+            (&self.assignee_id, "assigneeId", C::AssigneeId),
+            (&self.lead_id, "leadId", C::LeadId),
+            (&self.contact_id, "contactId", C::ContactId),
+            (&self.account_id, "accountId", C::AccountId),
+            (&self.opportunity_id, "opportunityId", C::OpportunityId),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, column) in [(&self.due_at, C::DueAt), (&self.created_at, C::CreatedAt)] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(col(column)));
+            }
+        }
+        combine(
+            all,
+            &self.and,
+            &self.or,
+            &self.not,
+            ActivityFilter::condition,
+        )
+    }
 }

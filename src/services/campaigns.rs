@@ -9,6 +9,10 @@ use entity::{
 use sea_orm::Set;
 use uuid::Uuid;
 
+use crate::services::{
+    filter::{DateTimeFilter, EnumFilter, StringFilter, col, combine},
+    page::{SortField, SortValue},
+};
 use crate::{
     actor::Actor,
     error::{AppError, Result},
@@ -19,8 +23,11 @@ use crate::{
     },
     validate,
 };
+use async_graphql::Enum;
+use sea_orm::{Condition, sea_query::SimpleExpr};
 
 impl Record for campaign::Entity {
+    type OrderField = CampaignOrderField;
     const KIND: &'static str = "campaign";
     const READERS: &'static [Role] = &[
         Role::Admin,
@@ -130,4 +137,68 @@ fn apply(
         campaign.ends_on = Set(v);
     }
     Ok(())
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignOrderField {
+    CreatedAt,
+    Name,
+}
+
+impl SortField<campaign::Model> for CampaignOrderField {
+    fn expr(self) -> SimpleExpr {
+        match self {
+            Self::CreatedAt => col(campaign::Column::CreatedAt),
+            Self::Name => col(campaign::Column::Name),
+        }
+    }
+
+    fn value(self, campaign: &campaign::Model) -> SortValue {
+        match self {
+            Self::CreatedAt => SortValue::Time(campaign.created_at),
+            Self::Name => SortValue::Text(campaign.name.clone()),
+        }
+    }
+}
+
+/// Narrows a list of campaigns; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct CampaignFilter {
+    pub and: Option<Vec<CampaignFilter>>,
+    pub or: Option<Vec<CampaignFilter>>,
+    pub not: Option<Box<CampaignFilter>>,
+    pub name: Option<StringFilter>,
+    pub utm_campaign: Option<StringFilter>,
+    pub channel: Option<StringFilter>,
+    pub status: Option<EnumFilter<CampaignStatus>>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl CampaignFilter {
+    pub fn condition(&self) -> Result<Condition> {
+        use campaign::Column as C;
+        let mut all = Condition::all();
+        for (filter, field, column) in [
+            (&self.name, "name", C::Name),
+            (&self.utm_campaign, "utmCampaign", C::UtmCampaign),
+            (&self.channel, "channel", C::Channel),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        if let Some(f) = &self.status {
+            all = all.add(f.condition("status", col(C::Status))?);
+        }
+        if let Some(f) = &self.created_at {
+            all = all.add(f.condition(col(C::CreatedAt)));
+        }
+        combine(
+            all,
+            &self.and,
+            &self.or,
+            &self.not,
+            CampaignFilter::condition,
+        )
+    }
 }

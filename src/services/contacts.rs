@@ -9,6 +9,10 @@ use entity::{
 use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
+use crate::services::{
+    filter::{DateTimeFilter, EnumFilter, IdFilter, StringFilter, col, combine},
+    page::{SortField, SortValue, text_key},
+};
 use crate::{
     actor::Actor,
     error::{AppError, Result},
@@ -20,8 +24,11 @@ use crate::{
     },
     validate,
 };
+use async_graphql::Enum;
+use sea_orm::{Condition, sea_query::SimpleExpr};
 
 impl Record for contact::Entity {
+    type OrderField = ContactOrderField;
     const KIND: &'static str = "contact";
     const READERS: &'static [Role] = &[
         Role::Admin,
@@ -144,4 +151,94 @@ async fn apply<C: ConnectionTrait>(
 pub fn of_account(account: Uuid) -> sea_orm::Condition {
     use sea_orm::ColumnTrait;
     sea_orm::Condition::all().add(contact::Column::AccountId.eq(account))
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ContactOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    LastName,
+}
+
+impl SortField<contact::Model> for ContactOrderField {
+    fn expr(self) -> SimpleExpr {
+        match self {
+            Self::CreatedAt => col(contact::Column::CreatedAt),
+            Self::UpdatedAt => col(contact::Column::UpdatedAt),
+            Self::Email => text_key(contact::Column::Email),
+            Self::LastName => text_key(contact::Column::LastName),
+        }
+    }
+
+    fn value(self, contact: &contact::Model) -> SortValue {
+        match self {
+            Self::CreatedAt => SortValue::Time(contact.created_at),
+            Self::UpdatedAt => SortValue::Time(contact.updated_at),
+            Self::Email => SortValue::Text(contact.email.clone().unwrap_or_default()),
+            Self::LastName => SortValue::Text(contact.last_name.clone().unwrap_or_default()),
+        }
+    }
+}
+
+/// Narrows a list of contacts; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct ContactFilter {
+    pub and: Option<Vec<ContactFilter>>,
+    pub or: Option<Vec<ContactFilter>>,
+    pub not: Option<Box<ContactFilter>>,
+    pub email: Option<StringFilter>,
+    pub first_name: Option<StringFilter>,
+    pub last_name: Option<StringFilter>,
+    pub phone: Option<StringFilter>,
+    pub title: Option<StringFilter>,
+    pub lifecycle_stage: Option<EnumFilter<LifecycleStage>>,
+    pub account_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub created_at: Option<DateTimeFilter>,
+    pub updated_at: Option<DateTimeFilter>,
+}
+
+impl ContactFilter {
+    pub fn condition(&self) -> Result<Condition> {
+        use contact::Column as C;
+        let mut all = Condition::all();
+        for (filter, field, column) in [
+            (&self.email, "email", C::Email),
+            (&self.first_name, "firstName", C::FirstName),
+            (&self.last_name, "lastName", C::LastName),
+            (&self.phone, "phone", C::Phone),
+            (&self.title, "title", C::Title),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, field, column) in [
+            (&self.account_id, "accountId", C::AccountId),
+            (&self.owner_id, "ownerId", C::OwnerId),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, column) in [
+            (&self.created_at, C::CreatedAt),
+            (&self.updated_at, C::UpdatedAt),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(col(column)));
+            }
+        }
+        if let Some(f) = &self.lifecycle_stage {
+            all = all.add(f.condition("lifecycleStage", col(C::LifecycleStage))?);
+        }
+        combine(
+            all,
+            &self.and,
+            &self.or,
+            &self.not,
+            ContactFilter::condition,
+        )
+    }
 }

@@ -1,12 +1,12 @@
 //! Leads: people or companies sales has not yet qualified into a contact and account.
 
-use async_graphql::{ID, InputObject, Json, MaybeUndefined};
+use async_graphql::{Enum, ID, InputObject, Json, MaybeUndefined};
 use chrono::Utc;
 use entity::{
-    enums::{LeadStatus, LifecycleStage, Role},
+    enums::{LeadStatus, LifecycleStage, Role, SourceCategory},
     lead,
 };
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{Condition, ConnectionTrait, DbBackend, Set, sea_query::SimpleExpr};
 use uuid::Uuid;
 
 use crate::{
@@ -14,7 +14,12 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
+        filter::{
+            CustomFieldFilter, DateTimeFilter, EnumFilter, IdFilter, IntFilter, StringFilter, col,
+            combine,
+        },
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
+        page::{SortField, SortValue, text_key},
         records::{self, Record},
         users,
     },
@@ -22,6 +27,7 @@ use crate::{
 };
 
 impl Record for lead::Entity {
+    type OrderField = LeadOrderField;
     const KIND: &'static str = "lead";
     const READERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
     const WRITERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
@@ -177,4 +183,141 @@ async fn apply<C: ConnectionTrait>(
         lead.custom_fields = Set(serde_json::Value::Object(fields));
     }
     Ok(())
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    FirstName,
+    LastName,
+    Company,
+    Score,
+}
+
+impl SortField<lead::Model> for LeadOrderField {
+    fn expr(self) -> SimpleExpr {
+        match self {
+            Self::CreatedAt => col(lead::Column::CreatedAt),
+            Self::UpdatedAt => col(lead::Column::UpdatedAt),
+            Self::Email => text_key(lead::Column::Email),
+            Self::FirstName => text_key(lead::Column::FirstName),
+            Self::LastName => text_key(lead::Column::LastName),
+            Self::Company => text_key(lead::Column::Company),
+            Self::Score => col(lead::Column::Score),
+        }
+    }
+
+    fn value(self, lead: &lead::Model) -> SortValue {
+        let text = |v: &Option<String>| SortValue::Text(v.clone().unwrap_or_default());
+        match self {
+            Self::CreatedAt => SortValue::Time(lead.created_at),
+            Self::UpdatedAt => SortValue::Time(lead.updated_at),
+            Self::Email => text(&lead.email),
+            Self::FirstName => text(&lead.first_name),
+            Self::LastName => text(&lead.last_name),
+            Self::Company => text(&lead.company),
+            Self::Score => SortValue::Int(lead.score.into()),
+        }
+    }
+}
+
+/// Narrows a list of leads; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct LeadFilter {
+    pub and: Option<Vec<LeadFilter>>,
+    pub or: Option<Vec<LeadFilter>>,
+    pub not: Option<Box<LeadFilter>>,
+    pub email: Option<StringFilter>,
+    pub first_name: Option<StringFilter>,
+    pub last_name: Option<StringFilter>,
+    pub company: Option<StringFilter>,
+    pub phone: Option<StringFilter>,
+    pub status: Option<EnumFilter<LeadStatus>>,
+    pub lifecycle_stage: Option<EnumFilter<LifecycleStage>>,
+    pub owner_id: Option<IdFilter>,
+    pub lead_source: Option<StringFilter>,
+    pub first_source: Option<StringFilter>,
+    pub first_medium: Option<StringFilter>,
+    pub first_campaign: Option<StringFilter>,
+    pub first_source_category: Option<EnumFilter<SourceCategory>>,
+    pub latest_source: Option<StringFilter>,
+    pub latest_medium: Option<StringFilter>,
+    pub latest_campaign: Option<StringFilter>,
+    pub latest_source_category: Option<EnumFilter<SourceCategory>>,
+    pub score: Option<IntFilter>,
+    pub fit_score: Option<IntFilter>,
+    pub engagement_score: Option<IntFilter>,
+    pub created_at: Option<DateTimeFilter>,
+    pub updated_at: Option<DateTimeFilter>,
+    /// Each entry must match: a custom field compared as text.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
+}
+
+impl LeadFilter {
+    pub fn condition(&self, backend: DbBackend) -> Result<Condition> {
+        use lead::Column as C;
+        let mut all = Condition::all();
+        for (filter, field, column) in [
+            (&self.email, "email", C::Email),
+            (&self.first_name, "firstName", C::FirstName),
+            (&self.last_name, "lastName", C::LastName),
+            (&self.company, "company", C::Company),
+            (&self.phone, "phone", C::Phone),
+            (&self.lead_source, "leadSource", C::LeadSource),
+            (&self.first_source, "firstSource", C::FirstSource),
+            (&self.first_medium, "firstMedium", C::FirstMedium),
+            (&self.first_campaign, "firstCampaign", C::FirstCampaign),
+            (&self.latest_source, "latestSource", C::LatestSource),
+            (&self.latest_medium, "latestMedium", C::LatestMedium),
+            (&self.latest_campaign, "latestCampaign", C::LatestCampaign),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, field, column) in [
+            (&self.score, "score", C::Score),
+            (&self.fit_score, "fitScore", C::FitScore),
+            (
+                &self.engagement_score,
+                "engagementScore",
+                C::EngagementScore,
+            ),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, column) in [
+            (&self.created_at, C::CreatedAt),
+            (&self.updated_at, C::UpdatedAt),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(col(column)));
+            }
+        }
+        if let Some(f) = &self.status {
+            all = all.add(f.condition("status", col(C::Status))?);
+        }
+        if let Some(f) = &self.lifecycle_stage {
+            all = all.add(f.condition("lifecycleStage", col(C::LifecycleStage))?);
+        }
+        if let Some(f) = &self.first_source_category {
+            all = all.add(f.condition("firstSourceCategory", col(C::FirstSourceCategory))?);
+        }
+        if let Some(f) = &self.latest_source_category {
+            all = all.add(f.condition("latestSourceCategory", col(C::LatestSourceCategory))?);
+        }
+        if let Some(f) = &self.owner_id {
+            all = all.add(f.condition("ownerId", col(C::OwnerId))?);
+        }
+        for custom in self.custom_fields.iter().flatten() {
+            all = all.add(custom.condition(backend, C::CustomFields)?);
+        }
+        combine(all, &self.and, &self.or, &self.not, |f| {
+            f.condition(backend)
+        })
+    }
 }

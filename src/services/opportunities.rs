@@ -6,6 +6,10 @@ use entity::{enums::Role, lead, opportunity};
 use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
+use crate::services::{
+    filter::{DateTimeFilter, IdFilter, IntFilter, StringFilter, col, combine},
+    page::{SortField, SortValue},
+};
 use crate::{
     actor::Actor,
     error::{AppError, Result},
@@ -18,8 +22,11 @@ use crate::{
     },
     validate,
 };
+use async_graphql::Enum;
+use sea_orm::{Condition, sea_query::SimpleExpr};
 
 impl Record for opportunity::Entity {
+    type OrderField = OpportunityOrderField;
     const KIND: &'static str = "opportunity";
     const READERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
     const WRITERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales];
@@ -143,4 +150,94 @@ async fn apply<C: ConnectionTrait>(
         opportunity.lost_reason = Set(v);
     }
     Ok(())
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunityOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    Amount,
+}
+
+impl SortField<opportunity::Model> for OpportunityOrderField {
+    fn expr(self) -> SimpleExpr {
+        match self {
+            Self::CreatedAt => col(opportunity::Column::CreatedAt),
+            Self::UpdatedAt => col(opportunity::Column::UpdatedAt),
+            Self::Name => col(opportunity::Column::Name),
+            Self::Amount => col(opportunity::Column::AmountMinor),
+        }
+    }
+
+    fn value(self, opportunity: &opportunity::Model) -> SortValue {
+        match self {
+            Self::CreatedAt => SortValue::Time(opportunity.created_at),
+            Self::UpdatedAt => SortValue::Time(opportunity.updated_at),
+            Self::Name => SortValue::Text(opportunity.name.clone()),
+            Self::Amount => SortValue::Int(opportunity.amount_minor),
+        }
+    }
+}
+
+/// Narrows a list of opportunities; every field given must match, `and`/`or`/`not` combine
+/// filters.
+#[derive(InputObject, Default)]
+pub struct OpportunityFilter {
+    pub and: Option<Vec<OpportunityFilter>>,
+    pub or: Option<Vec<OpportunityFilter>>,
+    pub not: Option<Box<OpportunityFilter>>,
+    pub name: Option<StringFilter>,
+    pub stage_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub account_id: Option<IdFilter>,
+    pub lead_id: Option<IdFilter>,
+    /// The amount in minor units of its currency (cents for USD).
+    pub amount_minor: Option<IntFilter>,
+    pub currency: Option<StringFilter>,
+    pub created_at: Option<DateTimeFilter>,
+    pub closed_at: Option<DateTimeFilter>,
+}
+
+impl OpportunityFilter {
+    pub fn condition(&self) -> Result<Condition> {
+        use opportunity::Column as C;
+        let mut all = Condition::all();
+        for (filter, field, column) in [
+            (&self.name, "name", C::Name),
+            (&self.currency, "currency", C::Currency),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        for (filter, field, column) in [
+            (&self.stage_id, "stageId", C::StageId),
+            (&self.owner_id, "ownerId", C::OwnerId),
+            (&self.account_id, "accountId", C::AccountId),
+            (&self.lead_id, "leadId", C::LeadId),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(field, col(column))?);
+            }
+        }
+        if let Some(f) = &self.amount_minor {
+            all = all.add(f.condition("amountMinor", col(C::AmountMinor))?);
+        }
+        for (filter, column) in [
+            (&self.created_at, C::CreatedAt),
+            (&self.closed_at, C::ClosedAt),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(col(column)));
+            }
+        }
+        combine(
+            all,
+            &self.and,
+            &self.or,
+            &self.not,
+            OpportunityFilter::condition,
+        )
+    }
 }

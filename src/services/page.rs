@@ -1,52 +1,217 @@
-//! Keyset pagination: a page is the rows after a cursor in id order (ids are UUIDv7, so this is
-//! creation order), never an OFFSET, so pages stay stable while rows are inserted.
+//! Keyset pagination in both directions. A page is the rows strictly after (or before) a cursor
+//! in the list's order, never an OFFSET, so pages stay stable while rows are inserted. The order
+//! always ends with the id, which makes it total; the cursor holds the sort values and the id of
+//! the row it points at.
 
+use async_graphql::{Enum, EnumType, InputObject, InputType};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+    sea_query::{ExprTrait, SimpleExpr},
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{AppError, Result};
 
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub first: u64,
-    pub after: Option<Uuid>,
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// One `orderBy` entry.
+#[derive(InputObject)]
+#[graphql(concrete(name = "LeadOrder", params(crate::services::leads::LeadOrderField)))]
+#[graphql(concrete(
+    name = "ContactOrder",
+    params(crate::services::contacts::ContactOrderField)
+))]
+#[graphql(concrete(
+    name = "AccountOrder",
+    params(crate::services::accounts::AccountOrderField)
+))]
+#[graphql(concrete(
+    name = "OpportunityOrder",
+    params(crate::services::opportunities::OpportunityOrderField)
+))]
+#[graphql(concrete(
+    name = "ActivityOrder",
+    params(crate::services::activities::ActivityOrderField)
+))]
+#[graphql(concrete(
+    name = "CampaignOrder",
+    params(crate::services::campaigns::CampaignOrderField)
+))]
+pub struct OrderBy<F: EnumType + InputType> {
+    pub field: F,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// A sort value as a cursor keeps it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum SortValue {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+impl From<SortValue> for sea_orm::Value {
+    fn from(value: SortValue) -> Self {
+        match value {
+            SortValue::Text(v) => v.into(),
+            SortValue::Int(v) => v.into(),
+            SortValue::Time(v) => v.into(),
+        }
+    }
+}
+
+/// A field a list can be ordered by: the expression to sort on (nullable text is sorted as
+/// the empty string, so both stores order it alike) and how to read it from a row.
+pub trait SortField<M>: Copy {
+    fn expr(self) -> SimpleExpr;
+    fn value(self, model: &M) -> SortValue;
+}
+
+/// Where a page starts: the sort values and id of a row, opaque to clients.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Cursor {
+    keys: Vec<SortValue>,
+    id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(field: &str, raw: &str) -> Result<Self> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| AppError::bad_input(field, "malformed cursor"))?;
+        serde_json::from_slice(&bytes).map_err(|_| AppError::bad_input(field, "malformed cursor"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum PageRequest {
+    Forward { first: u64, after: Option<Cursor> },
+    Backward { last: u64, before: Option<Cursor> },
 }
 
 pub struct Page<T> {
-    pub items: Vec<T>,
+    /// Each row with the cursor that points at it.
+    pub items: Vec<(Cursor, T)>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: u64,
 }
 
-pub async fn fetch<E: EntityTrait>(
+/// One page of `select` in the order `order` (then id), with the total across all pages.
+pub async fn fetch<E, F>(
     db: &DatabaseConnection,
     select: Select<E>,
     id: E::Column,
+    order: &[(F, SortDirection)],
     request: PageRequest,
 ) -> Result<Page<E::Model>>
 where
+    E: EntityTrait,
     E::Model: Send + Sync,
+    F: SortField<E::Model>,
 {
     let total = select.clone().count(db).await?;
-    let select = match request.after {
-        Some(after) => select.filter(id.gt(after)),
-        None => select,
+    let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
+    let mut keys: Vec<(SimpleExpr, SortDirection)> =
+        order.iter().map(|(f, d)| (f.expr(), *d)).collect();
+    keys.push((crate::services::filter::col(id), id_direction));
+
+    let (limit, cursor, backward) = match &request {
+        PageRequest::Forward { first, after } => (*first, after.as_ref(), false),
+        PageRequest::Backward { last, before } => (*last, before.as_ref(), true),
     };
-    let mut items = select
-        .order_by_asc(id)
-        .limit(request.first + 1)
-        .all(db)
-        .await?;
-    let has_next = items.len() as u64 > request.first;
-    items.truncate(request.first as usize);
+    let mut query = select;
+    if let Some(cursor) = cursor {
+        if cursor.keys.len() != order.len() {
+            return Err(AppError::bad_input(
+                if backward { "before" } else { "after" },
+                "cursor does not match orderBy",
+            ));
+        }
+        let mut values: Vec<sea_orm::Value> = cursor.keys.iter().cloned().map(Into::into).collect();
+        values.push(cursor.id.into());
+        query = query.filter(beyond(&keys, values, backward));
+    }
+    for (expr, direction) in &keys {
+        // Walking backwards reads the reversed order, then flips the page back.
+        let ascending = (*direction == SortDirection::Asc) != backward;
+        query = query.order_by(
+            expr.clone(),
+            if ascending { Order::Asc } else { Order::Desc },
+        );
+    }
+    let mut rows = query.limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backward {
+        rows.reverse();
+    }
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let keys = order.iter().map(|(f, _)| f.value(&row)).collect();
+            let id = match sea_orm::ModelTrait::get(&row, id) {
+                sea_orm::Value::Uuid(Some(id)) => id,
+                _ => Uuid::nil(),
+            };
+            (Cursor { keys, id }, row)
+        })
+        .collect();
+    let (has_next, has_previous) = if backward {
+        (cursor.is_some(), more)
+    } else {
+        (more, cursor.is_some())
+    };
     Ok(Page {
         items,
         has_next,
-        has_previous: request.after.is_some(),
+        has_previous,
         total,
     })
+}
+
+/// Rows strictly after (or before) the cursor's position:
+/// `k1 > v1 OR (k1 = v1 AND k2 > v2) OR …`, with `<` for descending keys.
+fn beyond(
+    keys: &[(SimpleExpr, SortDirection)],
+    values: Vec<sea_orm::Value>,
+    backward: bool,
+) -> Condition {
+    let mut any = Condition::any();
+    for i in 0..keys.len() {
+        let mut branch = Condition::all();
+        for (j, (expr, _)) in keys.iter().enumerate().take(i) {
+            branch = branch.add(expr.clone().eq(values[j].clone()));
+        }
+        let (expr, direction) = &keys[i];
+        let greater = (*direction == SortDirection::Asc) != backward;
+        let value = values[i].clone();
+        branch = branch.add(if greater {
+            expr.clone().gt(value)
+        } else {
+            expr.clone().lt(value)
+        });
+        any = any.add(branch);
+    }
+    any
+}
+
+/// A nullable text column sorted as the empty string.
+pub fn text_key<C: ColumnTrait>(column: C) -> SimpleExpr {
+    sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), "".into()]).into()
 }

@@ -30,6 +30,12 @@ pub trait Record:
     fn id_column() -> Self::Column;
     /// The column the row rules read, when the type has per-user ownership.
     fn owner_column() -> Option<Self::Column>;
+    /// The fields a list of these records can be ordered by.
+    type OrderField: page::SortField<Self::Model> + Send + Sync;
+    /// The order of a list when the caller asks for none; the id (creation order) when empty.
+    fn default_order() -> Vec<(Self::OrderField, page::SortDirection)> {
+        Vec::new()
+    }
     /// Set when the record is archived; `None` for history that is never archived.
     fn archived_at_column() -> Option<Self::Column>;
     fn updated_at_column() -> Option<Self::Column>;
@@ -43,18 +49,25 @@ pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) ->
         .ok_or(AppError::NotFound(E::KIND))
 }
 
-/// One page of the live (not archived) records the actor may see, narrowed by `filter`.
+/// One page of the live (not archived) records the actor may see, narrowed by `filter`, in
+/// `order` (or the type's default order).
 pub async fn list<E: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
     filter: sea_orm::Condition,
+    order: Vec<(E::OrderField, page::SortDirection)>,
     request: page::PageRequest,
 ) -> Result<page::Page<E::Model>> {
     let mut select = scope::visible::<E>(actor)?.filter(filter);
     if let Some(archived_at) = E::archived_at_column() {
         select = select.filter(archived_at.is_null());
     }
-    page::fetch(db, select, E::id_column(), request).await
+    let order = if order.is_empty() {
+        E::default_order()
+    } else {
+        order
+    };
+    page::fetch(db, select, E::id_column(), &order, request).await
 }
 
 pub async fn insert<E: Record>(

@@ -4,9 +4,16 @@ use entity::{enums::Role, touchpoint};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-use crate::services::records::Record;
+use sea_orm::sea_query::SimpleExpr;
+
+use crate::services::{
+    filter::col,
+    page::{SortDirection, SortField, SortValue},
+    records::Record,
+};
 
 impl Record for touchpoint::Entity {
+    type OrderField = TouchpointOrder;
     const KIND: &'static str = "touchpoint";
     const READERS: &'static [Role] = &[
         Role::Admin,
@@ -16,6 +23,9 @@ impl Record for touchpoint::Entity {
         Role::Support,
     ];
     const WRITERS: &'static [Role] = &[Role::Admin];
+    fn default_order() -> Vec<(TouchpointOrder, SortDirection)> {
+        vec![(TouchpointOrder::OccurredAt, SortDirection::Asc)]
+    }
     fn id_column() -> touchpoint::Column {
         touchpoint::Column::Id
     }
@@ -33,4 +43,20 @@ impl Record for touchpoint::Entity {
 
 pub fn of_lead(lead: Uuid) -> Condition {
     Condition::all().add(touchpoint::Column::LeadId.eq(lead))
+}
+
+/// Touchpoints are history: they read in the order they happened.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TouchpointOrder {
+    OccurredAt,
+}
+
+impl SortField<touchpoint::Model> for TouchpointOrder {
+    fn expr(self) -> SimpleExpr {
+        col(touchpoint::Column::OccurredAt)
+    }
+
+    fn value(self, touchpoint: &touchpoint::Model) -> SortValue {
+        SortValue::Time(touchpoint.occurred_at)
+    }
 }

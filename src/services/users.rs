@@ -17,7 +17,7 @@ use crate::{
     services::{
         audit,
         input::{self, SHORT_TEXT, patch},
-        page::{self, PageRequest},
+        page::{self, PageRequest, SortDirection, SortField, SortValue},
     },
     validate,
 };
@@ -164,7 +164,14 @@ pub async fn list(
     _actor: &Actor,
     request: PageRequest,
 ) -> Result<page::Page<user::Model>> {
-    page::fetch(db, user::Entity::find(), user::Column::Id, request).await
+    page::fetch(
+        db,
+        user::Entity::find(),
+        user::Column::Id,
+        &[(ByName, SortDirection::Asc)],
+        request,
+    )
+    .await
 }
 
 pub async fn create_team(
@@ -260,4 +267,18 @@ pub async fn bootstrap_admin(
     create(db, &crate::auth::system_actor(), input)
         .await
         .map(Some)
+}
+
+/// People lists read alphabetically.
+#[derive(Clone, Copy)]
+struct ByName;
+
+impl SortField<user::Model> for ByName {
+    fn expr(self) -> sea_orm::sea_query::SimpleExpr {
+        crate::services::filter::col(user::Column::Name)
+    }
+
+    fn value(self, user: &user::Model) -> SortValue {
+        SortValue::Text(user.name.clone())
+    }
 }

@@ -35,6 +35,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var_os("RUST_LOG").is_some() {
+        touchbase::telemetry::init("text");
+    }
     let store = TestStore::new().await;
     let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),

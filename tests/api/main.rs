@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod http_audit;
 mod limits;
+mod lists;
 mod oidc;
 mod ops;
 mod records;
