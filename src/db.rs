@@ -16,9 +16,14 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         // acquire costs a round trip on every request.
         .test_before_acquire(false)
         .sqlx_logging(false);
-    let db = Database::connect(options)
+    let mut db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", redact(url)))?;
+    db.set_metric_callback(|info| {
+        let outcome = if info.failed { "error" } else { "ok" };
+        metrics::counter!("db_statements_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("db_statement_duration_seconds").record(info.elapsed.as_secs_f64());
+    });
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode = WAL")
             .await

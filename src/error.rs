@@ -69,6 +69,30 @@ impl AppError {
     }
 }
 
+/// Batch loaders share one error among every field waiting on the batch.
+impl From<std::sync::Arc<AppError>> for AppError {
+    fn from(shared: std::sync::Arc<AppError>) -> Self {
+        match shared.as_ref() {
+            Self::Unauthenticated => Self::Unauthenticated,
+            Self::BadCredentials => Self::BadCredentials,
+            Self::Forbidden(message) => Self::Forbidden(message.clone()),
+            Self::NotFound(kind) => Self::NotFound(kind),
+            Self::BadInput { field, message } => Self::BadInput {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::Conflict { field, message } => Self::Conflict {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::RateLimited { retry_after_secs } => Self::RateLimited {
+                retry_after_secs: *retry_after_secs,
+            },
+            Self::Internal(source) => Self::Internal(anyhow::anyhow!("{source:?}")),
+        }
+    }
+}
+
 impl From<DbErr> for AppError {
     #[track_caller]
     fn from(err: DbErr) -> Self {

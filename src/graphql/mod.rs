@@ -5,6 +5,7 @@
 mod connection;
 mod errors;
 mod limits;
+pub mod loaders;
 mod metrics;
 mod mutation;
 mod query;
@@ -31,6 +32,25 @@ pub struct RequestContext {
     pub actor: Option<Actor>,
     pub ip: Option<IpAddr>,
     pub request_id: String,
+    /// The caller's batch loaders; only a signed-in caller has any.
+    pub loaders: Option<loaders::Loaders>,
+}
+
+impl RequestContext {
+    pub fn new(
+        db: &sea_orm::DatabaseConnection,
+        actor: Option<Actor>,
+        ip: Option<IpAddr>,
+        request_id: String,
+    ) -> Self {
+        let loaders = actor.as_ref().map(|actor| loaders::Loaders::new(db, actor));
+        RequestContext {
+            actor,
+            ip,
+            request_id,
+            loaders,
+        }
+    }
 }
 
 fn builder(config: &Config) -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
@@ -68,6 +88,8 @@ pub(crate) trait ContextExt {
     fn request(&self) -> Option<&RequestContext>;
     /// The signed-in caller, or `UNAUTHENTICATED`.
     fn actor(&self) -> Result<&Actor>;
+    /// The caller's batch loaders, or `UNAUTHENTICATED`.
+    fn loaders(&self) -> Result<&loaders::Loaders>;
 }
 
 impl ContextExt for Context<'_> {
@@ -82,6 +104,11 @@ impl ContextExt for Context<'_> {
     fn actor(&self) -> Result<&Actor> {
         self.request()
             .and_then(|r| r.actor.as_ref())
+            .ok_or(AppError::Unauthenticated)
+    }
+    fn loaders(&self) -> Result<&loaders::Loaders> {
+        self.request()
+            .and_then(|r| r.loaders.as_ref())
             .ok_or(AppError::Unauthenticated)
     }
 }

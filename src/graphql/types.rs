@@ -1,7 +1,9 @@
 //! Output types: thin wrappers around entity models. Nested fields go back through the services
 //! with the caller's actor, so nesting reaches nothing a top-level query could not.
 
-use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Json, Object, OutputType, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     account, activity, campaign, contact,
@@ -15,12 +17,17 @@ use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 use crate::{
-    error::Result,
+    error::{AppError, Result},
     graphql::{
         ContextExt,
         connection::{Conn, Paging, connection},
+        loaders::{FirstPages, Loaders, Referenced},
     },
-    services::{pipeline, records, scope, touchpoints, users},
+    services::{
+        page::PageRequest,
+        records::{self, Record},
+        scope, touchpoints, users,
+    },
     validate::format_amount,
 };
 
@@ -48,31 +55,38 @@ impl Money {
 
 async fn user_by_id(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
-    let actor = ctx.actor()?;
-    Ok(Some(User(users::get(&ctx.services().db, actor, id).await?)))
+    Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
 }
 
 /// A related record the caller can see, or null when it is gone or hidden by the row rules.
-async fn related<E: records::Record>(
-    ctx: &Context<'_>,
-    id: Option<Uuid>,
-) -> Result<Option<E::Model>> {
+async fn related<E: Referenced>(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<E::Model>> {
     let Some(id) = id else { return Ok(None) };
-    match records::get::<E>(&ctx.services().db, ctx.actor()?, id).await {
-        Ok(model) => Ok(Some(model)),
-        Err(crate::error::AppError::NotFound(_) | crate::error::AppError::Forbidden(_)) => Ok(None),
-        Err(e) => Err(e),
+    match E::loader(ctx.loaders()?).load_one(id).await {
+        Ok(model) => Ok(model),
+        Err(e) if matches!(e.as_ref(), AppError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// A list nested under a record the caller can see, in the listed type's default order.
-async fn nested_list<E: records::Record, T: async_graphql::OutputType>(
+/// A list nested under a record the caller can see, in the listed type's default order. The
+/// first page of every parent in a list loads in one batch; later pages load on their own.
+async fn nested_list<E: Record, T: OutputType>(
     ctx: &Context<'_>,
+    pages: impl Fn(&Loaders) -> &DataLoader<FirstPages<E>>,
+    parent: Uuid,
     filter: Condition,
     paging: Paging,
     wrap: impl Fn(E::Model) -> T,
-) -> Result<Conn<T>> {
+) -> Result<Conn<T>>
+where
+    E::Model: Clone,
+{
     let request = paging.request(ctx)?;
+    if let PageRequest::Forward { first, after: None } = request {
+        let page = pages(ctx.loaders()?).load_one((parent, first)).await?;
+        let page = page.map(Arc::unwrap_or_clone).unwrap_or_default();
+        return Ok(connection(page, wrap));
+    }
     let page = records::list::<E>(
         &ctx.services().db,
         ctx.actor()?,
@@ -243,6 +257,8 @@ impl Lead {
     ) -> Result<Conn<Touchpoint>> {
         nested_list::<touchpoint::Entity, _>(
             ctx,
+            |loaders| &loaders.lead_touchpoints,
+            self.0.id,
             touchpoints::of_lead(self.0.id),
             Paging::new(first, after, last, before),
             Touchpoint,
@@ -263,6 +279,8 @@ impl Lead {
         let filter = Condition::all().add(activity::Column::LeadId.eq(self.0.id));
         nested_list::<activity::Entity, _>(
             ctx,
+            |loaders| &loaders.lead_activities,
+            self.0.id,
             filter,
             Paging::new(first, after, last, before),
             Activity,
@@ -399,6 +417,8 @@ impl Account {
         let filter = Condition::all().add(account::Column::ParentId.eq(self.0.id));
         nested_list::<account::Entity, _>(
             ctx,
+            |loaders| &loaders.account_children,
+            self.0.id,
             filter,
             Paging::new(first, after, last, before),
             Account,
@@ -419,6 +439,8 @@ impl Account {
         let filter = Condition::all().add(contact::Column::AccountId.eq(self.0.id));
         nested_list::<contact::Entity, _>(
             ctx,
+            |loaders| &loaders.account_contacts,
+            self.0.id,
             filter,
             Paging::new(first, after, last, before),
             Contact,
@@ -500,9 +522,10 @@ impl Opportunity {
             .flatten())
     }
     async fn stage(&self, ctx: &Context<'_>) -> Result<PipelineStage> {
-        Ok(PipelineStage(
-            pipeline::stage(&ctx.services().db, self.0.stage_id, "stageId").await?,
-        ))
+        let stage = ctx.loaders()?.stages.load_one(self.0.stage_id).await?;
+        stage.map(PipelineStage).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("opportunity {} has no stage", self.0.id))
+        })
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         Ok(related::<account::Entity>(ctx, self.0.account_id)
@@ -554,6 +577,8 @@ impl Opportunity {
         let filter = Condition::all().add(activity::Column::OpportunityId.eq(self.0.id));
         nested_list::<activity::Entity, _>(
             ctx,
+            |loaders| &loaders.opportunity_activities,
+            self.0.id,
             filter,
             Paging::new(first, after, last, before),
             Activity,

@@ -166,11 +166,12 @@ async fn execute(
     if let Err(AppError::RateLimited { retry_after_secs }) = state.api_throttle.check(&caller) {
         return rate_limited(retry_after_secs);
     }
-    let context = RequestContext {
+    let context = RequestContext::new(
+        &state.services.db,
         actor,
-        ip: Some(peer.ip()),
-        request_id: request_id.clone(),
-    };
+        Some(peer.ip()),
+        request_id.clone(),
+    );
     let limit = Duration::from_millis(state.services.config.execution_timeout_ms);
     // Dropping a timed-out operation drops its open transaction, which rolls it back.
     let Ok(mut response) =

@@ -104,12 +104,24 @@ pub enum PageRequest {
     Backward { last: u64, before: Option<Cursor> },
 }
 
+#[derive(Clone)]
 pub struct Page<T> {
     /// Each row with the cursor that points at it.
     pub items: Vec<(Cursor, T)>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: u64,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            has_next: false,
+            has_previous: false,
+            total: 0,
+        }
+    }
 }
 
 /// One page of `select` in the order `order` (then id), with the total across all pages.
@@ -163,14 +175,7 @@ where
     }
     let items = rows
         .into_iter()
-        .map(|row| {
-            let keys = order.iter().map(|(f, _)| f.value(&row)).collect();
-            let id = match sea_orm::ModelTrait::get(&row, id) {
-                sea_orm::Value::Uuid(Some(id)) => id,
-                _ => Uuid::nil(),
-            };
-            (Cursor { keys, id }, row)
-        })
+        .map(|row| (cursor_of(&row, id, order), row))
         .collect();
     let (has_next, has_previous) = if backward {
         (cursor.is_some(), more)
@@ -183,6 +188,20 @@ where
         has_previous,
         total,
     })
+}
+
+/// The cursor that points at `row` in `order`.
+fn cursor_of<M: sea_orm::ModelTrait, F: SortField<M>>(
+    row: &M,
+    id: <M::Entity as EntityTrait>::Column,
+    order: &[(F, SortDirection)],
+) -> Cursor {
+    let keys = order.iter().map(|(f, _)| f.value(row)).collect();
+    let id = match row.get(id) {
+        sea_orm::Value::Uuid(Some(id)) => id,
+        _ => Uuid::nil(),
+    };
+    Cursor { keys, id }
 }
 
 /// Rows strictly after (or before) the cursor's position:
@@ -214,4 +233,97 @@ fn beyond(
 /// A nullable text column sorted as the empty string.
 pub fn text_key<C: ColumnTrait>(column: C) -> SimpleExpr {
     sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), "".into()]).into()
+}
+
+/// The first page of children for many parents in two statements, however many parents there
+/// are: the rows numbered within each parent by a window function, and the totals grouped by
+/// parent. `select` carries the caller's row rules.
+pub async fn first_pages<E, F>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    parent: E::Column,
+    parents: &[Uuid],
+    order: &[(F, SortDirection)],
+    first: u64,
+) -> Result<std::collections::HashMap<Uuid, Page<E::Model>>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    F: SortField<E::Model>,
+{
+    use sea_orm::{
+        FromQueryResult, QueryTrait,
+        sea_query::{Alias, Asterisk, Expr, Query, WindowStatement},
+    };
+
+    let scoped = select.filter(parent.is_in(parents.iter().copied()));
+    let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
+    let mut window = WindowStatement::partition_by(parent);
+    for (expr, direction) in order
+        .iter()
+        .map(|(f, d)| (f.expr(), *d))
+        .chain([(crate::services::filter::col(id), id_direction)])
+    {
+        window.order_by_expr(
+            expr,
+            if direction == SortDirection::Asc {
+                Order::Asc
+            } else {
+                Order::Desc
+            },
+        );
+    }
+    let mut numbered = scoped.clone().into_query();
+    numbered.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("tb_row"));
+    let paged = Query::select()
+        .column(Asterisk)
+        .from_subquery(numbered, Alias::new("numbered"))
+        .and_where(Expr::col(Alias::new("tb_row")).lte(first + 1))
+        .order_by(Alias::new("tb_row"), Order::Asc)
+        .to_owned();
+    let backend = db.get_database_backend();
+    let rows = E::Model::find_by_statement(backend.build(&paged))
+        .all(db)
+        .await?;
+
+    let totals_query = scoped
+        .select_only()
+        .column(parent)
+        .column_as(Expr::col(id).count(), "total")
+        .group_by(parent)
+        .into_tuple::<(Uuid, i64)>();
+    let totals: std::collections::HashMap<Uuid, i64> =
+        totals_query.all(db).await?.into_iter().collect();
+
+    let mut pages: std::collections::HashMap<Uuid, Page<E::Model>> = parents
+        .iter()
+        .map(|p| {
+            let total = totals.get(p).copied().unwrap_or(0) as u64;
+            (
+                *p,
+                Page {
+                    items: Vec::new(),
+                    has_next: false,
+                    has_previous: false,
+                    total,
+                },
+            )
+        })
+        .collect();
+    for row in rows {
+        let owner = match sea_orm::ModelTrait::get(&row, parent) {
+            sea_orm::Value::Uuid(Some(owner)) => owner,
+            _ => continue,
+        };
+        let Some(page) = pages.get_mut(&owner) else {
+            continue;
+        };
+        if page.items.len() as u64 == first {
+            page.has_next = true;
+            continue;
+        }
+        page.items.push((cursor_of(&row, id, order), row));
+    }
+    Ok(pages)
 }

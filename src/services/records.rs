@@ -180,3 +180,40 @@ fn id_of<E: Record>(model: &E::Model) -> Uuid {
         _ => Uuid::nil(),
     }
 }
+
+/// The first page of live children of each parent the caller may see, in the type's default
+/// order: one batch for any number of parents.
+pub async fn first_pages<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    parent: E::Column,
+    parents: &[Uuid],
+    first: u64,
+) -> Result<std::collections::HashMap<Uuid, page::Page<E::Model>>> {
+    let mut select = scope::visible::<E>(actor)?;
+    if let Some(archived_at) = E::archived_at_column() {
+        select = select.filter(archived_at.is_null());
+    }
+    page::first_pages(
+        db,
+        select,
+        E::id_column(),
+        parent,
+        parents,
+        &E::default_order(),
+        first,
+    )
+    .await
+}
+
+/// The records among `ids` the caller may see.
+pub async fn visible_by_ids<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> Result<Vec<E::Model>> {
+    Ok(scope::visible::<E>(actor)?
+        .filter(E::id_column().is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

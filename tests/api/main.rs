@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod batching;
 mod cli;
 mod http_audit;
 mod limits;

@@ -1,0 +1,206 @@
+//! Per-request DataLoaders. Nested fields of a list load in one batch per field instead of one
+//! query per row, and every loader carries the caller's actor, so a batch goes through the same
+//! row rules as a single lookup.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{account, activity, contact, lead, opportunity, pipeline_stage, touchpoint, user};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::AppError,
+    services::{
+        page::Page,
+        records::{self, Record},
+    },
+};
+
+type LoadResult<V> = Result<HashMap<Uuid, V>, Arc<AppError>>;
+
+/// Records by id, within the caller's rows.
+pub struct ById<E> {
+    db: DatabaseConnection,
+    actor: Actor,
+    entity: std::marker::PhantomData<E>,
+}
+
+impl<E: Record> Loader<Uuid> for ById<E> {
+    type Value = E::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[Uuid]) -> LoadResult<E::Model> {
+        let rows = records::visible_by_ids::<E>(&self.db, &self.actor, ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (id_of::<E>(&row), row))
+            .collect())
+    }
+}
+
+/// The first page of a parent's children, keyed by parent and page size.
+pub struct FirstPages<E: Record> {
+    db: DatabaseConnection,
+    actor: Actor,
+    parent: E::Column,
+}
+
+impl<E: Record> Loader<(Uuid, u64)> for FirstPages<E> {
+    type Value = Arc<Page<E::Model>>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, u64)],
+    ) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
+        let mut by_size: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        for (parent, first) in keys {
+            by_size.entry(*first).or_default().push(*parent);
+        }
+        let mut pages = HashMap::new();
+        for (first, parents) in by_size {
+            let loaded =
+                records::first_pages::<E>(&self.db, &self.actor, self.parent, &parents, first)
+                    .await?;
+            pages.extend(
+                loaded
+                    .into_iter()
+                    .map(|(parent, page)| ((parent, first), Arc::new(page))),
+            );
+        }
+        Ok(pages)
+    }
+}
+
+/// Users by id; every signed-in user may see them.
+pub struct Users(DatabaseConnection);
+
+impl Loader<Uuid> for Users {
+    type Value = user::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[Uuid]) -> LoadResult<user::Model> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.0)
+            .await;
+        Ok(rows
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect())
+    }
+}
+
+/// Pipeline stages by id.
+pub struct Stages(DatabaseConnection);
+
+impl Loader<Uuid> for Stages {
+    type Value = pipeline_stage::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[Uuid]) -> LoadResult<pipeline_stage::Model> {
+        let query = pipeline_stage::Entity::find()
+            .filter(pipeline_stage::Column::Id.is_in(ids.iter().copied()));
+        Ok(query
+            .all(&self.0)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect())
+    }
+}
+
+fn id_of<E: Record>(row: &E::Model) -> Uuid {
+    match sea_orm::ModelTrait::get(row, E::id_column()) {
+        sea_orm::Value::Uuid(Some(id)) => id,
+        _ => Uuid::nil(),
+    }
+}
+
+/// Every loader of one request.
+pub struct Loaders {
+    pub users: DataLoader<Users>,
+    pub stages: DataLoader<Stages>,
+    pub leads: DataLoader<ById<lead::Entity>>,
+    pub contacts: DataLoader<ById<contact::Entity>>,
+    pub accounts: DataLoader<ById<account::Entity>>,
+    pub opportunities: DataLoader<ById<opportunity::Entity>>,
+    pub lead_touchpoints: DataLoader<FirstPages<touchpoint::Entity>>,
+    pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
+    pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
+    pub account_contacts: DataLoader<FirstPages<contact::Entity>>,
+    pub account_children: DataLoader<FirstPages<account::Entity>>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, actor: &Actor) -> Self {
+        fn by_id<E: Record>(db: &DatabaseConnection, actor: &Actor) -> DataLoader<ById<E>> {
+            let loader = ById {
+                db: db.clone(),
+                actor: actor.clone(),
+                entity: std::marker::PhantomData,
+            };
+            DataLoader::new(loader, tokio::spawn)
+        }
+        fn pages<E: Record>(
+            db: &DatabaseConnection,
+            actor: &Actor,
+            parent: E::Column,
+        ) -> DataLoader<FirstPages<E>> {
+            DataLoader::new(
+                FirstPages {
+                    db: db.clone(),
+                    actor: actor.clone(),
+                    parent,
+                },
+                tokio::spawn,
+            )
+        }
+        Loaders {
+            users: DataLoader::new(Users(db.clone()), tokio::spawn),
+            stages: DataLoader::new(Stages(db.clone()), tokio::spawn),
+            leads: by_id(db, actor),
+            contacts: by_id(db, actor),
+            accounts: by_id(db, actor),
+            opportunities: by_id(db, actor),
+            lead_touchpoints: pages(db, actor, touchpoint::Column::LeadId),
+            lead_activities: pages(db, actor, activity::Column::LeadId),
+            opportunity_activities: pages(db, actor, activity::Column::OpportunityId),
+            account_contacts: pages(db, actor, contact::Column::AccountId),
+            account_children: pages(db, actor, account::Column::ParentId),
+        }
+    }
+}
+
+/// The by-id loader of each record type that other records point at.
+pub trait Referenced: Record + Sized {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>>;
+}
+
+impl Referenced for lead::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.leads
+    }
+}
+
+impl Referenced for contact::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.contacts
+    }
+}
+
+impl Referenced for account::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.accounts
+    }
+}
+
+impl Referenced for opportunity::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.opportunities
+    }
+}
