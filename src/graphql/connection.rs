@@ -48,13 +48,7 @@ impl Paging {
 
     /// Reads `first`/`after` or `last`/`before`; mixing the two directions is refused.
     pub fn request(self, ctx: &Context<'_>) -> Result<PageRequest> {
-        let cap = u64::from(ctx.services().config.max_page_size);
-        let size = |field: &str, n: Option<i32>| match n {
-            None => Ok(DEFAULT_PAGE_SIZE.min(cap)),
-            Some(n) if n < 0 => Err(AppError::bad_input(field, "must not be negative")),
-            Some(n) if n as u64 > cap => Err(AppError::bad_input(field, format!("at most {cap}"))),
-            Some(n) => Ok(n as u64),
-        };
+        let size = |field: &str, n: Option<i32>| page_size(ctx, field, n);
         let backward = self.last.is_some() || self.before.is_some();
         if backward && (self.first.is_some() || self.after.is_some()) {
             return Err(AppError::bad_input(
@@ -79,6 +73,17 @@ impl Paging {
                     .transpose()?,
             }
         })
+    }
+}
+
+/// A requested number of rows: the default when absent, refused over the configured cap.
+pub fn page_size(ctx: &Context<'_>, field: &str, requested: Option<i32>) -> Result<u64> {
+    let cap = u64::from(ctx.services().config.max_page_size);
+    match requested {
+        None => Ok(DEFAULT_PAGE_SIZE.min(cap)),
+        Some(n) if n < 0 => Err(AppError::bad_input(field, "must not be negative")),
+        Some(n) if n as u64 > cap => Err(AppError::bad_input(field, format!("at most {cap}"))),
+        Some(n) => Ok(n as u64),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Read operations.
 
-use async_graphql::{Context, EnumType, ID, InputType, Object, OutputType};
+use async_graphql::{Context, EnumType, ID, InputType, Object, OutputType, Union};
 use entity::{account, activity, campaign, contact, lead, opportunity};
 use sea_orm::Condition;
 
@@ -8,7 +8,7 @@ use crate::{
     error::Result,
     graphql::{
         ContextExt,
-        connection::{Conn, Paging, connection},
+        connection::{Conn, Paging, connection, page_size},
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, PipelineStage, User},
     },
     services::{
@@ -22,11 +22,20 @@ use crate::{
         page::OrderBy,
         pipeline,
         records::{self, Record},
+        search::{self, Hit},
         users,
     },
 };
 
 pub struct Query;
+
+/// One full-text search match.
+#[derive(Union)]
+pub enum SearchResult {
+    Lead(Lead),
+    Contact(Contact),
+    Account(Account),
+}
 
 async fn one<E: Record>(ctx: &Context<'_>, id: &ID) -> Result<E::Model> {
     records::get::<E>(&ctx.services().db, ctx.actor()?, input::uuid("id", id)?).await
@@ -197,6 +206,26 @@ impl Query {
         let filter = filter.map(|f| f.condition());
         let paging = Paging::new(first, after, last, before);
         many::<opportunity::Entity, _>(ctx, paging, filter, order_by, Opportunity).await
+    }
+
+    /// Leads, contacts and accounts matching every word of `query` (prefixes count), within
+    /// the caller's rows; the best of each kind first.
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<SearchResult>> {
+        let first = page_size(ctx, "first", Some(first))?;
+        let hits = search::search(&ctx.services().db, ctx.actor()?, &query, first).await?;
+        Ok(hits
+            .into_iter()
+            .map(|hit| match hit {
+                Hit::Lead(m) => SearchResult::Lead(Lead(m)),
+                Hit::Contact(m) => SearchResult::Contact(Contact(m)),
+                Hit::Account(m) => SearchResult::Account(Account(m)),
+            })
+            .collect())
     }
 
     /// The pipeline's stages in order.

@@ -448,18 +448,22 @@ impl Account {
         .await
     }
     /// Recency (days since last purchase), frequency and monetary value.
-    async fn rfm(&self) -> Option<Rfm> {
+    /// The monetary part is revenue from invoices, hidden (null) from roles that may not see
+    /// money.
+    async fn rfm(&self, ctx: &Context<'_>) -> Result<Option<Rfm>> {
         if self.0.rfm_recency_days.is_none()
             && self.0.rfm_frequency.is_none()
             && self.0.rfm_monetary_minor.is_none()
         {
-            return None;
+            return Ok(None);
         }
-        Some(Rfm {
+        let visible = scope::can_see_amounts(ctx.actor()?);
+        let monetary = Money::from_minor(self.0.rfm_monetary_minor, self.0.rfm_currency.as_deref());
+        Ok(Some(Rfm {
             recency_days: self.0.rfm_recency_days,
             frequency: self.0.rfm_frequency,
-            monetary: Money::from_minor(self.0.rfm_monetary_minor, self.0.rfm_currency.as_deref()),
-        })
+            monetary: monetary.filter(|_| visible),
+        }))
     }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at

@@ -15,6 +15,7 @@ pub mod page;
 pub mod pipeline;
 pub mod records;
 pub mod scope;
+pub mod search;
 pub mod sessions;
 pub mod touchpoints;
 pub mod users;

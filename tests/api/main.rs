@@ -14,3 +14,4 @@ mod oidc;
 mod ops;
 mod records;
 mod schema;
+mod search;
