@@ -18,7 +18,7 @@ use crate::{
         contacts::{ContactFilter, ContactOrderField},
         input,
         leads::{LeadFilter, LeadOrderField},
-        opportunities::{OpportunityFilter, OpportunityOrderField},
+        opportunities::{self, OpportunityFilter, OpportunityOrderField},
         page::OrderBy,
         pipeline,
         records::{self, Record},
@@ -203,6 +203,11 @@ impl Query {
         filter: Option<OpportunityFilter>,
         order_by: Option<Vec<OrderBy<OpportunityOrderField>>>,
     ) -> Result<Conn<Opportunity>> {
+        opportunities::ensure_amounts_queryable(
+            ctx.actor()?,
+            filter.as_ref(),
+            order_by.iter().flatten().map(|o| o.field),
+        )?;
         let filter = filter.map(|f| f.condition());
         let paging = Paging::new(first, after, last, before);
         many::<opportunity::Entity, _>(ctx, paging, filter, order_by, Opportunity).await

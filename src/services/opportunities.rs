@@ -18,7 +18,7 @@ use crate::{
         input::{self, MoneyInput, SHORT_TEXT, patch, patch_text},
         pipeline,
         records::{self, Record},
-        users,
+        scope, users,
     },
     validate,
 };
@@ -199,7 +199,38 @@ pub struct OpportunityFilter {
     pub closed_at: Option<DateTimeFilter>,
 }
 
+/// Field rule on lists: a role that may not see amounts may not filter or order by them
+/// either, since the matching rows (and the cursors of an amount order) would reveal them.
+pub fn ensure_amounts_queryable(
+    actor: &Actor,
+    filter: Option<&OpportunityFilter>,
+    order: impl IntoIterator<Item = OpportunityOrderField>,
+) -> Result<()> {
+    if scope::can_see_amounts(actor) {
+        return Ok(());
+    }
+    let by_amount = filter.is_some_and(OpportunityFilter::tests_amount)
+        || order
+            .into_iter()
+            .any(|field| field == OpportunityOrderField::Amount);
+    if by_amount {
+        return Err(AppError::forbidden(format!(
+            "the {} role cannot filter or order opportunities by amount",
+            actor.role.as_str()
+        )));
+    }
+    Ok(())
+}
+
 impl OpportunityFilter {
+    /// Whether any part of the filter, however nested, tests the amount.
+    fn tests_amount(&self) -> bool {
+        self.amount_minor.is_some()
+            || self.and.iter().flatten().any(Self::tests_amount)
+            || self.or.iter().flatten().any(Self::tests_amount)
+            || self.not.as_deref().is_some_and(Self::tests_amount)
+    }
+
     pub fn condition(&self) -> Result<Condition> {
         use opportunity::Column as C;
         let mut all = Condition::all();
