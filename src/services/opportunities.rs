@@ -115,9 +115,12 @@ async fn apply<C: ConnectionTrait>(
     }
     if let Some(stage) = input.stage_id {
         let stage = pipeline::stage(conn, input::uuid("stageId", &stage)?, "stageId").await?;
+        // Entering a closing stage closes the deal; moving back out reopens it. Naming the
+        // stage the deal is already in moves nothing.
+        if opportunity.stage_id.try_as_ref() != Some(&stage.id) {
+            opportunity.closed_at = Set((stage.is_won || stage.is_lost).then(Utc::now));
+        }
         opportunity.stage_id = Set(stage.id);
-        // Entering a closing stage closes the deal; moving back out reopens it.
-        opportunity.closed_at = Set((stage.is_won || stage.is_lost).then(Utc::now));
     }
     if let Some(account) = patch(input.account_id, |id| input::uuid("accountId", &id))? {
         if let Some(account) = account {

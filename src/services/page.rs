@@ -1,7 +1,7 @@
 //! Keyset pagination in both directions. A page is the rows strictly after (or before) a cursor
 //! in the list's order, never an OFFSET, so pages stay stable while rows are inserted. The order
 //! always ends with the id, which makes it total; the cursor holds the sort values and the id of
-//! the row it points at.
+//! the row it points at, and a tag of the order, so it continues no other.
 
 use async_graphql::{Enum, EnumType, InputObject, InputType};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -83,6 +83,8 @@ pub trait SortField<M>: Copy {
 pub struct Cursor {
     keys: Vec<SortValue>,
     id: Uuid,
+    /// The [`order_tag`] of the order the cursor was made in; it continues no other.
+    order: u64,
 }
 
 impl Cursor {
@@ -138,10 +140,8 @@ where
     F: SortField<E::Model>,
 {
     let total = select.clone().count(db).await?;
-    let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
-    let mut keys: Vec<(SimpleExpr, SortDirection)> =
-        order.iter().map(|(f, d)| (f.expr(), *d)).collect();
-    keys.push((crate::services::filter::col(id), id_direction));
+    let keys = sort_keys(id, order);
+    let tag = order_tag(&keys);
 
     let (limit, cursor, backward) = match &request {
         PageRequest::Forward { first, after } => (*first, after.as_ref(), false),
@@ -149,7 +149,7 @@ where
     };
     let mut query = select;
     if let Some(cursor) = cursor {
-        if cursor.keys.len() != order.len() {
+        if cursor.order != tag || cursor.keys.len() != order.len() {
             return Err(AppError::bad_input(
                 if backward { "before" } else { "after" },
                 "cursor does not match orderBy",
@@ -175,7 +175,7 @@ where
     }
     let items = rows
         .into_iter()
-        .map(|row| (cursor_of(&row, id, order), row))
+        .map(|row| (cursor_of(&row, id, order, tag), row))
         .collect();
     let (has_next, has_previous) = if backward {
         (cursor.is_some(), more)
@@ -195,13 +195,42 @@ fn cursor_of<M: sea_orm::ModelTrait, F: SortField<M>>(
     row: &M,
     id: <M::Entity as EntityTrait>::Column,
     order: &[(F, SortDirection)],
+    tag: u64,
 ) -> Cursor {
     let keys = order.iter().map(|(f, _)| f.value(row)).collect();
     let id = match row.get(id) {
         sea_orm::Value::Uuid(Some(id)) => id,
         _ => Uuid::nil(),
     };
-    Cursor { keys, id }
+    Cursor {
+        keys,
+        id,
+        order: tag,
+    }
+}
+
+/// The expressions a list is sorted on: the order's fields, then the id in the last field's
+/// direction, which makes the order total.
+fn sort_keys<C: ColumnTrait, M, F: SortField<M>>(
+    id: C,
+    order: &[(F, SortDirection)],
+) -> Vec<(SimpleExpr, SortDirection)> {
+    let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
+    let mut keys: Vec<(SimpleExpr, SortDirection)> =
+        order.iter().map(|(f, d)| (f.expr(), *d)).collect();
+    keys.push((crate::services::filter::col(id), id_direction));
+    keys
+}
+
+/// Names an order, so a cursor made in one order is refused by another instead of being
+/// compared against another field's values (of another type, even). FNV-1a over the sort
+/// keys' debug form, which is the same in every process, unlike the std hasher's.
+fn order_tag(keys: &[(SimpleExpr, SortDirection)]) -> u64 {
+    format!("{keys:?}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// Rows strictly after (or before) the cursor's position:
@@ -258,6 +287,7 @@ where
     };
 
     let scoped = select.filter(parent.is_in(parents.iter().copied()));
+    let tag = order_tag(&sort_keys(id, order));
     let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
     let mut window = WindowStatement::partition_by(parent);
     for (expr, direction) in order
@@ -323,7 +353,7 @@ where
             page.has_next = true;
             continue;
         }
-        page.items.push((cursor_of(&row, id, order), row));
+        page.items.push((cursor_of(&row, id, order, tag), row));
     }
     Ok(pages)
 }
