@@ -31,6 +31,7 @@ pub struct Query;
 
 /// One full-text search match.
 #[derive(Union)]
+#[allow(clippy::large_enum_variant)]
 pub enum SearchResult {
     Lead(Lead),
     Contact(Contact),

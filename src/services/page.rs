@@ -223,14 +223,13 @@ fn sort_keys<C: ColumnTrait, M, F: SortField<M>>(
 }
 
 /// Names an order, so a cursor made in one order is refused by another instead of being
-/// compared against another field's values (of another type, even). FNV-1a over the sort
-/// keys' debug form, which is the same in every process, unlike the std hasher's.
+/// compared against another field's values (of another type, even). `DefaultHasher::new()` has
+/// fixed keys, so every replica computes the same tag.
 fn order_tag(keys: &[(SimpleExpr, SortDirection)]) -> u64 {
-    format!("{keys:?}")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        })
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    format!("{keys:?}").hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Rows strictly after (or before) the cursor's position:

@@ -17,6 +17,8 @@ use crate::{
 /// More words than this add nothing but cost.
 const MAX_WORDS: usize = 8;
 
+// Hits live only until they are written into the response; boxing would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 pub enum Hit {
     Lead(lead::Model),
     Contact(contact::Model),
