@@ -6,7 +6,7 @@ use entity::{
     account,
     enums::{AccountStatus, Role},
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::services::{
@@ -163,10 +163,6 @@ async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid
         "parentId",
         format!("account hierarchies are limited to {MAX_DEPTH} levels"),
     ))
-}
-
-pub fn children_of(parent: Uuid) -> sea_orm::Condition {
-    sea_orm::Condition::all().add(account::Column::ParentId.eq(parent))
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

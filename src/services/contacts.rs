@@ -147,12 +147,6 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Contacts of an account, for the account's nested list.
-pub fn of_account(account: Uuid) -> sea_orm::Condition {
-    use sea_orm::ColumnTrait;
-    sea_orm::Condition::all().add(contact::Column::AccountId.eq(account))
-}
-
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ContactOrderField {
     CreatedAt,

@@ -1,0 +1,234 @@
+//! Benchmark server: the real Touchbase app plus a raw-SQL baseline on the same pool, over a
+//! seeded data set. `bench/run.sh` drives it with wrk.
+//!
+//! Usage: `touchbase-bench <database-url> <bind>`. Prints one JSON line (`token`, `lead_id`)
+//! once it is ready.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use chrono::Utc;
+use entity::{enums::TouchpointChannel, lead, touchpoint, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+use touchbase::{
+    config::Config,
+    http, server,
+    services::page::{self, SortDirection, SortField, SortValue},
+};
+use uuid::Uuid;
+
+const LEADS: usize = 1_000;
+const TOUCHPOINTS_PER_LEAD: usize = 5;
+const OWNERS: usize = 10;
+const ADMIN_EMAIL: &str = "bench@example.com";
+const ADMIN_PASSWORD: &str = "bench-password-1";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let database_url = args
+        .next()
+        .context("usage: touchbase-bench <database-url> <bind>")?;
+    let bind: SocketAddr = args
+        .next()
+        .context("usage: touchbase-bench <database-url> <bind>")?
+        .parse()?;
+
+    let mut config = Config {
+        database_url,
+        bind,
+        ..Config::default()
+    };
+    config.admin_email = Some(ADMIN_EMAIL.into());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
+    // The benchmark measures throughput, not the abuse limits.
+    config.requests_per_second_per_user = 1_000_000;
+    config.request_burst_per_user = 1_000_000;
+    config.login_attempts_per_account_per_minute = 1_000;
+    let state = server::build(config).await?;
+    let db = state.services.db.clone();
+    let lead_id = seed(&db).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+
+    let baseline = Router::new()
+        .route("/baseline/lead/{id}", get(baseline_lead))
+        .route("/baseline/leads", get(baseline_nested))
+        .with_state(db.clone());
+    let app = http::router(state).merge(baseline);
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+
+    let token = login(addr).await?;
+    println!(
+        "{}",
+        json!({ "token": token, "lead_id": lead_id, "addr": addr.to_string() })
+    );
+    server.await??;
+    Ok(())
+}
+
+/// 1,000 leads over 10 owners, 5 touchpoints each; returns one lead's id.
+async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
+    if let Some(existing) = lead::Entity::find().one(db).await? {
+        return Ok(existing.id);
+    }
+    let admin = touchbase::auth::system_actor();
+    let mut owners = Vec::new();
+    for n in 0..OWNERS {
+        let input = touchbase::services::users::NewUserInput {
+            email: format!("rep{n}@example.com"),
+            name: format!("Rep {n}"),
+            role: entity::enums::Role::Sales,
+            password: None,
+            team_id: None,
+        };
+        owners.push(
+            touchbase::services::users::create(db, &admin, input)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .id,
+        );
+    }
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let now = Utc::now();
+    let mut first = None;
+    for n in 0..LEADS {
+        let id = Uuid::now_v7();
+        first.get_or_insert(id);
+        lead::ActiveModel {
+            id: Set(id),
+            email: Set(Some(format!("lead{n}@example.com"))),
+            company: Set(Some(format!("Company {n}"))),
+            status: Set(entity::enums::LeadStatus::NotContacted),
+            lifecycle_stage: Set(entity::enums::LifecycleStage::Lead),
+            owner_id: Set(Some(owners[n % OWNERS])),
+            competitors: Set(json!([])),
+            objections: Set(json!([])),
+            custom_fields: Set(json!({})),
+            fit_score: Set(0),
+            engagement_score: Set(0),
+            score: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        for t in 0..TOUCHPOINTS_PER_LEAD {
+            touchpoint::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                lead_id: Set(Some(id)),
+                channel: Set(TouchpointChannel::Email),
+                source: Set(Some("newsletter".into())),
+                occurred_at: Set(now - chrono::Duration::minutes(t as i64)),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    first.context("no lead seeded")
+}
+
+async fn login(addr: SocketAddr) -> anyhow::Result<String> {
+    let body = json!({ "query": format!(
+        "mutation {{ login(email: \"{ADMIN_EMAIL}\", password: \"{ADMIN_PASSWORD}\") {{ accessToken }} }}"
+    ) });
+    let response =
+        tokio::task::spawn_blocking(move || http_post(addr, &body.to_string())).await??;
+    let value: Value = serde_json::from_str(&response)?;
+    value["data"]["login"]["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .context("login failed")
+}
+
+/// A bare HTTP/1.1 POST, so the benchmark pulls in no HTTP client.
+fn http_post(addr: SocketAddr, body: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    write!(
+        stream,
+        "POST /graphql HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default())
+}
+
+/// The SELECT behind `lead(id:)`.
+async fn baseline_lead(State(db): State<DatabaseConnection>, Path(id): Path<Uuid>) -> Json<Value> {
+    let lead = lead::Entity::find_by_id(id).one(&db).await;
+    Json(json!({ "data": { "lead": lead.ok().flatten() } }))
+}
+
+/// The SELECTs behind the 20 leads × 5 touchpoints list: the page, the count, the owners and
+/// the windowed first pages of touchpoints.
+async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
+    let result: Result<Value, sea_orm::DbErr> = async {
+        let leads = lead::Entity::find()
+            .order_by_asc(lead::Column::Id)
+            .limit(21)
+            .all(&db)
+            .await?;
+        let total = lead::Entity::find().count(&db).await?;
+        let owners = user::Entity::find()
+            .filter(user::Column::Id.is_in(leads.iter().filter_map(|l| l.owner_id)))
+            .all(&db)
+            .await?;
+        let ids: Vec<Uuid> = leads.iter().take(20).map(|l| l.id).collect();
+        let order = [(TouchpointsInTimeOrder, SortDirection::Asc)];
+        let touchpoints = page::first_pages(
+            &db,
+            touchpoint::Entity::find(),
+            touchpoint::Column::Id,
+            touchpoint::Column::LeadId,
+            &ids,
+            &order,
+            5,
+        )
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        let touchpoints: Vec<Value> = touchpoints
+            .into_values()
+            .map(|p| json!(p.items.into_iter().map(|(_, t)| t).collect::<Vec<_>>()))
+            .collect();
+        Ok(json!({ "leads": leads, "total": total, "owners": owners, "touchpoints": touchpoints }))
+    }
+    .await;
+    Json(json!({ "data": result.unwrap_or_else(|e| json!({ "error": e.to_string() })) }))
+}
+
+#[derive(Clone, Copy)]
+struct TouchpointsInTimeOrder;
+
+impl SortField<touchpoint::Model> for TouchpointsInTimeOrder {
+    fn expr(self) -> sea_orm::sea_query::SimpleExpr {
+        touchbase::services::filter::col(touchpoint::Column::OccurredAt)
+    }
+
+    fn value(self, touchpoint: &touchpoint::Model) -> SortValue {
+        SortValue::Time(touchpoint.occurred_at)
+    }
+}
