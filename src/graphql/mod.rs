@@ -8,11 +8,12 @@ mod limits;
 mod metrics;
 mod mutation;
 mod query;
+mod subscription;
 mod types;
 
 use std::net::IpAddr;
 
-use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{Context, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::{
     actor::Actor,
@@ -23,9 +24,9 @@ use crate::{
 
 pub use errors::assign_codes;
 
-pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Facts about the HTTP request a GraphQL operation arrived in.
+/// Facts about the HTTP request (or WebSocket connection) a GraphQL operation arrived in.
 pub struct RequestContext {
     /// `None` when no token was sent or the token was refused.
     pub actor: Option<Actor>,
@@ -33,12 +34,14 @@ pub struct RequestContext {
     pub request_id: String,
 }
 
-fn builder(config: &Config) -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+fn builder(
+    config: &Config,
+) -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     let limits = limits::DocumentLimits {
         max_aliases: config.max_aliases,
         max_root_fields: config.max_root_fields,
     };
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .extension(metrics::OperationMetrics)
         .extension(limits)
         .limit_depth(config.max_depth)
