@@ -182,9 +182,12 @@ impl Connection {
                     Some(Ok(Message::Binary(_))) => {
                         Flow::Close(close::BAD_REQUEST, "Invalid message received")
                     }
-                    // The WebSocket layer answers pings itself.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                    // The WebSocket layer answers pings, and a close with its own close; the
+                    // next read then ends the connection.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {
+                        Flow::Continue
+                    }
+                    Some(Err(_)) | None => return,
                 },
             };
             if let Flow::Close(code, reason) = flow {

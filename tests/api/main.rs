@@ -13,3 +13,4 @@ mod oidc;
 mod ops;
 mod records;
 mod schema;
+mod subscriptions;
