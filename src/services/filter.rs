@@ -248,7 +248,7 @@ impl<T: EnumType + InputType + sea_orm::ActiveEnum<Value = String>> EnumFilter<T
 
 /// A column as a filterable expression.
 pub fn col<C: sea_orm::ColumnTrait>(column: C) -> SimpleExpr {
-    Expr::col(column).into()
+    Expr::col(column)
 }
 
 /// Adds the `and`, `or` and `not` parts of a filter to the conditions of its own fields.
