@@ -172,7 +172,11 @@ impl TestApp {
     /// A second gateway on this app's store, as another replica runs: its own connections,
     /// event listener and background tasks. Drop it before this app, which owns the store.
     pub async fn replica(&self) -> TestApp {
-        start(TestStore::shared(&self._store.url), |_| {}).await
+        self.replica_with(|_| {}).await
+    }
+
+    pub async fn replica_with(&self, customize: impl FnOnce(&mut Config)) -> TestApp {
+        start(TestStore::shared(&self._store.url), customize).await
     }
 
     /// Posts a GraphQL operation and returns the whole response body.
