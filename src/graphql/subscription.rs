@@ -29,12 +29,11 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = async_graphql::Result<Lead>> + use<>> {
         let (svc, actor) = caller(ctx)?;
-        scope::visible::<lead::Entity>(&actor)?;
         Ok(
             visible_records::<lead::Entity>(svc, actor, |event| match event {
                 Event::LeadChanged { lead_id } => Some(lead_id),
                 _ => None,
-            })
+            })?
             .map(|lead| lead.map(Lead)),
         )
     }
@@ -81,12 +80,11 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = async_graphql::Result<Activity>> + use<>> {
         let (svc, actor) = caller(ctx)?;
-        scope::visible::<activity::Entity>(&actor)?;
         Ok(
             visible_records::<activity::Entity>(svc, actor, |event| match event {
                 Event::ActivityDue { activity_id } => Some(activity_id),
                 _ => None,
-            })
+            })?
             // Done or archived between the announcement and now: no longer due.
             .filter(|activity: &async_graphql::Result<activity::Model>| {
                 let still_open = match activity {
@@ -104,13 +102,15 @@ fn caller(ctx: &Context<'_>) -> Result<(Services, Actor)> {
     Ok((ctx.services().clone(), ctx.actor()?.clone()))
 }
 
-/// The records of `E` the events name (`pick`), as `actor` may see them now.
+/// The records of `E` the events name (`pick`), as `actor` may see them now. A role that may
+/// not read `E` at all is refused up front rather than left listening to silence.
 fn visible_records<E: records::Record>(
     svc: Services,
     actor: Actor,
     pick: fn(Event) -> Option<Uuid>,
-) -> impl Stream<Item = async_graphql::Result<E::Model>> + use<E> {
-    svc.events.subscribe().filter_map(move |event| {
+) -> Result<impl Stream<Item = async_graphql::Result<E::Model>> + use<E>> {
+    scope::visible::<E>(&actor)?;
+    Ok(svc.events.subscribe().filter_map(move |event| {
         let (svc, actor) = (svc.clone(), actor.clone());
         async move {
             let id = pick(event)?;
@@ -119,7 +119,7 @@ fn visible_records<E: records::Record>(
                 Err(error) => unless_hidden(error),
             }
         }
-    })
+    }))
 }
 
 /// Skips a record the caller may not see; any other failure reaches the subscriber.

@@ -337,6 +337,25 @@ async fn touchpoint_added_refuses_a_lead_the_caller_may_not_see() {
 }
 
 #[tokio::test]
+async fn a_role_that_may_not_read_leads_is_refused_lead_changed() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let sue = app.user(&admin, "sue@example.com", "SUPPORT", None).await;
+    let mut socket = Socket::signed_in(&app, &sue).await;
+    socket.subscribe("1", LEAD_CHANGED, json!({})).await;
+    let refused = socket.recv().await;
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        socket.recv().await,
+        json!({ "type": "complete", "id": "1" })
+    );
+}
+
+#[tokio::test]
 async fn activity_due_is_announced_once_to_those_who_may_see_the_activity() {
     let fast = |c: &mut Config| c.activity_due_interval_ms = 100;
     let app = spawn_app_with(fast).await;
