@@ -62,6 +62,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
     pub max_db_connections: u32,
+    /// A WebSocket client that sends no `connection_init` within this long is disconnected.
+    pub ws_init_timeout_ms: u64,
+    /// How often open activities whose due time has passed are looked for and announced.
+    pub activity_due_interval_ms: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
 }
@@ -99,6 +103,8 @@ impl Default for Config {
             request_timeout_secs: 30,
             max_body_bytes: 1024 * 1024,
             max_db_connections: 16,
+            ws_init_timeout_ms: 3_000,
+            activity_due_interval_ms: 5_000,
             log_format: "text".into(),
         }
     }

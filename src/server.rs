@@ -1,20 +1,23 @@
-//! Assembles the application from its settings: store, migrations, keys, first admin, services,
-//! schema and router.
+//! Assembles the application from its settings: store, migrations, keys, first admin, event
+//! bus, services, background tasks, schema and router.
 
-use std::{sync::Arc, sync::OnceLock};
+use std::{sync::Arc, sync::OnceLock, time::Duration};
 
 use anyhow::Context;
 use entity::setting;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
+use tokio::task::JoinSet;
 
 use crate::{
     auth::{Authenticator, external::ExternalIdp, tokens},
     config::Config,
-    db, graphql,
+    db,
+    events::Events,
+    graphql,
     http::AppState,
     rate_limit::{LoginLimiter, Throttle},
-    services::{Services, users},
+    services::{Services, reminders, users},
 };
 
 const JWT_SECRET_KEY: &str = "jwt_secret";
@@ -51,18 +54,28 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         config.request_burst_per_user,
     ));
     spawn_throttle_pruning(login_limiter.clone(), api_throttle.clone());
+    let mut background = JoinSet::new();
+    let events = Events::start(&db, &mut background)
+        .await
+        .context("starting the event bus")?;
     let services = Services {
         db,
+        events,
         config: Arc::new(config),
         auth: Arc::new(auth),
         login_limiter,
     };
+    background.spawn(reminders::run(
+        services.clone(),
+        Duration::from_millis(services.config.activity_due_interval_ms),
+    ));
     let schema = graphql::schema(services.clone());
     Ok(AppState {
         services,
         schema,
         metrics: metrics_handle(),
         api_throttle,
+        background: Arc::new(background),
     })
 }
 

@@ -9,11 +9,12 @@ pub mod loaders;
 mod metrics;
 mod mutation;
 mod query;
+mod subscription;
 mod types;
 
 use std::net::IpAddr;
 
-use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{Context, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::{
     actor::Actor,
@@ -24,9 +25,9 @@ use crate::{
 
 pub use errors::assign_codes;
 
-pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Facts about the HTTP request a GraphQL operation arrived in.
+/// Facts about the HTTP request (or WebSocket connection) a GraphQL operation arrived in.
 pub struct RequestContext {
     /// `None` when no token was sent or the token was refused.
     pub actor: Option<Actor>,
@@ -53,12 +54,14 @@ impl RequestContext {
     }
 }
 
-fn builder(config: &Config) -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+fn builder(
+    config: &Config,
+) -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     let limits = limits::DocumentLimits {
         max_aliases: config.max_aliases,
         max_root_fields: config.max_root_fields,
     };
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .extension(metrics::OperationMetrics)
         .extension(limits)
         .limit_depth(config.max_depth)

@@ -164,22 +164,16 @@ impl Mutation {
 
     /// Hides the lead from lists; it stays readable by id.
     async fn archive_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
-        let lead = records::archive::<lead::Entity>(
-            &ctx.services().db,
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let lead =
+            records::archive::<lead::Entity>(ctx.services(), ctx.actor()?, input::uuid("id", &id)?)
+                .await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
     async fn restore_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
-        let lead = records::restore::<lead::Entity>(
-            &ctx.services().db,
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let lead =
+            records::restore::<lead::Entity>(ctx.services(), ctx.actor()?, input::uuid("id", &id)?)
+                .await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
@@ -210,7 +204,7 @@ impl Mutation {
     /// Hides the contact from lists; it stays readable by id.
     async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
         let contact = records::archive::<contact::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -222,7 +216,7 @@ impl Mutation {
 
     async fn restore_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
         let contact = records::restore::<contact::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -259,7 +253,7 @@ impl Mutation {
     /// Hides the account from lists; it stays readable by id.
     async fn archive_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
         let account = records::archive::<account::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -271,7 +265,7 @@ impl Mutation {
 
     async fn restore_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
         let account = records::restore::<account::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -309,7 +303,7 @@ impl Mutation {
     /// Hides the opportunity from lists; it stays readable by id.
     async fn archive_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
         let opportunity = records::archive::<opportunity::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -321,7 +315,7 @@ impl Mutation {
 
     async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
         let opportunity = records::restore::<opportunity::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -359,7 +353,7 @@ impl Mutation {
     /// Hides the activity from lists; it stays readable by id.
     async fn archive_activity(&self, ctx: &Context<'_>, id: ID) -> Result<ActivityPayload> {
         let activity = records::archive::<activity::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -371,7 +365,7 @@ impl Mutation {
 
     async fn restore_activity(&self, ctx: &Context<'_>, id: ID) -> Result<ActivityPayload> {
         let activity = records::restore::<activity::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -408,7 +402,7 @@ impl Mutation {
     /// Hides the campaign from lists; it stays readable by id.
     async fn archive_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<CampaignPayload> {
         let campaign = records::archive::<campaign::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )
@@ -420,7 +414,7 @@ impl Mutation {
 
     async fn restore_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<CampaignPayload> {
         let campaign = records::restore::<campaign::Entity>(
-            &ctx.services().db,
+            ctx.services(),
             ctx.actor()?,
             input::uuid("id", &id)?,
         )

@@ -117,9 +117,15 @@ pub async fn get(
 /// Whether the operation GET would run writes; unparsable documents are left to the executor,
 /// which reports them properly.
 fn selected_operation_is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = parse_query(query) else {
-        return false;
-    };
+    selected_operation(query, operation_name).is_some_and(|ty| ty != OperationType::Query)
+}
+
+/// The type of the operation a request would run, when the document parses and names one.
+pub(super) fn selected_operation(
+    query: &str,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    let document = parse_query(query).ok()?;
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
@@ -128,7 +134,7 @@ fn selected_operation_is_mutation(query: &str, operation_name: Option<&str>) -> 
             .map(|(_, op)| op),
         (DocumentOperations::Multiple(_), None) => None,
     };
-    operation.is_some_and(|op| op.node.ty != OperationType::Query)
+    operation.map(|op| op.node.ty)
 }
 
 async fn execute(
@@ -195,10 +201,7 @@ async fn execute(
 /// `application/json` clients always get 200.
 fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
     let media_type = response_content_type(headers);
-    let not_executed = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    if media_type == GRAPHQL_RESPONSE && not_executed {
+    if media_type == GRAPHQL_RESPONSE && never_executed(&response) {
         let body = serde_json::json!({ "errors": response.errors });
         return (
             StatusCode::BAD_REQUEST,
@@ -215,9 +218,21 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
         .into_response()
 }
 
+/// Whether a response is a request error: it did not parse, validate or coerce its variables,
+/// so nothing ran.
+pub(super) fn never_executed(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+    bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of an `Authorization` value, when its scheme is `Bearer`.
+pub(super) fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 

@@ -2,6 +2,7 @@
 
 mod graphql;
 mod ops;
+mod ws;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -14,7 +15,7 @@ use axum::{
     routing::get,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinSet};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
@@ -32,12 +33,16 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// GraphQL requests per user, or per client address before sign-in.
     pub api_throttle: Arc<Throttle<String>>,
+    /// Work the application does on its own (event relay, due-activity announcements); it
+    /// stops when the last clone of the state is dropped.
+    pub background: Arc<JoinSet<()>>,
 }
 
 pub fn router(state: AppState) -> Router {
     let config = state.services.config.clone();
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -83,7 +83,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: AccountInput) -> Resul
         ..Default::default()
     };
     apply(svc, &svc.db, actor, id, input, &mut account).await?;
-    records::insert::<account::Entity>(&svc.db, actor, account).await
+    records::insert::<account::Entity>(svc, actor, account).await
 }
 
 pub async fn update(
@@ -92,7 +92,7 @@ pub async fn update(
     id: Uuid,
     input: AccountInput,
 ) -> Result<account::Model> {
-    records::update::<account::Entity, _>(&svc.db, actor, id, "update", async |txn, _, account| {
+    records::update::<account::Entity, _>(svc, actor, id, "update", async |txn, _, account| {
         apply(svc, txn, actor, id, input, account).await
     })
     .await

@@ -94,7 +94,7 @@ pub async fn create(
         ..Default::default()
     };
     apply(&svc.db, actor, input, &mut activity).await?;
-    records::insert::<activity::Entity>(&svc.db, actor, activity).await
+    records::insert::<activity::Entity>(svc, actor, activity).await
 }
 
 pub async fn update(
@@ -103,13 +103,9 @@ pub async fn update(
     id: Uuid,
     input: ActivityInput,
 ) -> Result<activity::Model> {
-    records::update::<activity::Entity, _>(
-        &svc.db,
-        actor,
-        id,
-        "update",
-        async |txn, _, activity| apply(txn, actor, input, activity).await,
-    )
+    records::update::<activity::Entity, _>(svc, actor, id, "update", async |txn, _, activity| {
+        apply(txn, actor, input, activity).await
+    })
     .await
 }
 

@@ -81,7 +81,7 @@ pub async fn create(
         ..Default::default()
     };
     apply(input, &mut campaign, None)?;
-    records::insert::<campaign::Entity>(&svc.db, actor, campaign).await
+    records::insert::<campaign::Entity>(svc, actor, campaign).await
 }
 
 pub async fn update(
@@ -90,13 +90,9 @@ pub async fn update(
     id: Uuid,
     input: CampaignInput,
 ) -> Result<campaign::Model> {
-    records::update::<campaign::Entity, _>(
-        &svc.db,
-        actor,
-        id,
-        "update",
-        async |_, before, campaign| apply(input, campaign, Some(before)),
-    )
+    records::update::<campaign::Entity, _>(svc, actor, id, "update", async |_, before, campaign| {
+        apply(input, campaign, Some(before))
+    })
     .await
 }
 

@@ -91,7 +91,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: ContactInput) -> Resul
         ..Default::default()
     };
     apply(svc, &svc.db, actor, input, &mut contact).await?;
-    records::insert::<contact::Entity>(&svc.db, actor, contact).await
+    records::insert::<contact::Entity>(svc, actor, contact).await
 }
 
 pub async fn update(
@@ -100,7 +100,7 @@ pub async fn update(
     id: Uuid,
     input: ContactInput,
 ) -> Result<contact::Model> {
-    records::update::<contact::Entity, _>(&svc.db, actor, id, "update", async |txn, _, contact| {
+    records::update::<contact::Entity, _>(svc, actor, id, "update", async |txn, _, contact| {
         apply(svc, txn, actor, input, contact).await
     })
     .await

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     actor::Actor,
     error::{AppError, Result},
+    events::Event,
     services::{
         Services,
         filter::{
@@ -20,7 +21,7 @@ use crate::{
         },
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
         page::{SortField, SortValue, text_key},
-        records::{self, Record},
+        records::{self, Change, Record},
         users,
     },
     validate,
@@ -42,6 +43,9 @@ impl Record for lead::Entity {
     }
     fn updated_at_column() -> Option<lead::Column> {
         Some(lead::Column::UpdatedAt)
+    }
+    fn event(_: Change, lead: &lead::Model) -> Option<Event> {
+        Some(Event::LeadChanged { lead_id: lead.id })
     }
 }
 
@@ -103,7 +107,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadInput) -> Result<l
         ..Default::default()
     };
     apply(svc, &svc.db, actor, input, &mut lead).await?;
-    records::insert::<lead::Entity>(&svc.db, actor, lead).await
+    records::insert::<lead::Entity>(svc, actor, lead).await
 }
 
 pub async fn update(
@@ -112,7 +116,7 @@ pub async fn update(
     id: Uuid,
     input: LeadInput,
 ) -> Result<lead::Model> {
-    records::update::<lead::Entity, _>(&svc.db, actor, id, "update", async |txn, _, lead| {
+    records::update::<lead::Entity, _>(svc, actor, id, "update", async |txn, _, lead| {
         apply(svc, txn, actor, input, lead).await
     })
     .await

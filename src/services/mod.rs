@@ -14,6 +14,7 @@ pub mod opportunities;
 pub mod page;
 pub mod pipeline;
 pub mod records;
+pub mod reminders;
 pub mod scope;
 pub mod search;
 pub mod sessions;
@@ -24,12 +25,13 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Authenticator, config::Config, rate_limit::LoginLimiter};
+use crate::{auth::Authenticator, config::Config, events::Events, rate_limit::LoginLimiter};
 
-/// What services need besides the actor: the store and the settings.
+/// What services need besides the actor: the store, the settings and the event bus.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
+    pub events: Events,
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
     pub login_limiter: Arc<LoginLimiter>,

@@ -80,7 +80,7 @@ pub async fn create(
         ..Default::default()
     };
     apply(&svc.db, actor, input, &mut opportunity).await?;
-    records::insert::<opportunity::Entity>(&svc.db, actor, opportunity).await
+    records::insert::<opportunity::Entity>(svc, actor, opportunity).await
 }
 
 pub async fn update(
@@ -90,7 +90,7 @@ pub async fn update(
     input: OpportunityInput,
 ) -> Result<opportunity::Model> {
     records::update::<opportunity::Entity, _>(
-        &svc.db,
+        svc,
         actor,
         id,
         "update",

@@ -1,5 +1,6 @@
 //! The record lifecycle every CRM type shares: find within the row rules, insert, update and
-//! archive inside one transaction that also writes the audit row.
+//! archive inside one transaction that also writes the audit row, and tell subscribers once it
+//! is committed.
 
 use chrono::Utc;
 use entity::enums::Role;
@@ -13,8 +14,16 @@ use uuid::Uuid;
 use crate::{
     actor::Actor,
     error::{AppError, Result},
-    services::{audit, page, scope},
+    events::Event,
+    services::{Services, audit, page, scope},
 };
+
+/// What happened to a record, for [`Record::event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+}
 
 /// A CRM record type and the rules that govern it.
 pub trait Record:
@@ -39,6 +48,12 @@ pub trait Record:
     /// Set when the record is archived; `None` for history that is never archived.
     fn archived_at_column() -> Option<Self::Column>;
     fn updated_at_column() -> Option<Self::Column>;
+    /// What subscribers hear once a change to a record of this type is committed; nothing
+    /// unless the type says so.
+    fn event(change: Change, model: &Self::Model) -> Option<Event> {
+        let _ = (change, model);
+        None
+    }
 }
 
 pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<E::Model> {
@@ -71,12 +86,12 @@ pub async fn list<E: Record>(
 }
 
 pub async fn insert<E: Record>(
-    db: &DatabaseConnection,
+    svc: &Services,
     actor: &Actor,
     model: E::ActiveModel,
 ) -> Result<E::Model> {
     scope::ensure_writer::<E>(actor)?;
-    let txn = db.begin().await?;
+    let txn = svc.db.begin().await?;
     let created = model.insert(&txn).await?;
     audit::record(
         &txn,
@@ -89,13 +104,14 @@ pub async fn insert<E: Record>(
     )
     .await?;
     txn.commit().await?;
+    announce::<E>(svc, Change::Created, &created).await;
     Ok(created)
 }
 
 /// Loads the record within the actor's rows, lets `change` edit it, and saves it with an audit
 /// row. `change` sees the transaction so its checks read a consistent state.
 pub async fn update<E, F>(
-    db: &DatabaseConnection,
+    svc: &Services,
     actor: &Actor,
     id: Uuid,
     verb: &str,
@@ -106,7 +122,7 @@ where
     F: AsyncFnOnce(&sea_orm::DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
 {
     scope::ensure_writer::<E>(actor)?;
-    let txn = db.begin().await?;
+    let txn = svc.db.begin().await?;
     let before = scope::visible::<E>(actor)?
         .filter(E::id_column().eq(id))
         .one(&txn)
@@ -120,28 +136,21 @@ where
     let after = active.update(&txn).await?;
     audit::record(&txn, actor, E::KIND, verb, id, Some(&before), Some(&after)).await?;
     txn.commit().await?;
+    announce::<E>(svc, Change::Updated, &after).await;
     Ok(after)
 }
 
 /// Hides the record from lists; it stays readable by id, with its history.
-pub async fn archive<E: Record>(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<E::Model> {
-    set_archived_at::<E>(db, actor, id, "archive", Some(Utc::now())).await
+pub async fn archive<E: Record>(svc: &Services, actor: &Actor, id: Uuid) -> Result<E::Model> {
+    set_archived_at::<E>(svc, actor, id, "archive", Some(Utc::now())).await
 }
 
-pub async fn restore<E: Record>(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<E::Model> {
-    set_archived_at::<E>(db, actor, id, "restore", None).await
+pub async fn restore<E: Record>(svc: &Services, actor: &Actor, id: Uuid) -> Result<E::Model> {
+    set_archived_at::<E>(svc, actor, id, "restore", None).await
 }
 
 async fn set_archived_at<E: Record>(
-    db: &DatabaseConnection,
+    svc: &Services,
     actor: &Actor,
     id: Uuid,
     verb: &str,
@@ -150,7 +159,7 @@ async fn set_archived_at<E: Record>(
     let column = E::archived_at_column().ok_or_else(|| {
         AppError::forbidden(format!("{}s are history and cannot be archived", E::KIND))
     })?;
-    update::<E, _>(db, actor, id, verb, async |_, _, active| {
+    update::<E, _>(svc, actor, id, verb, async |_, _, active| {
         active.set(column, Value::from(at));
         Ok(())
     })
@@ -172,6 +181,12 @@ pub async fn ensure_reference<E: Record>(
     found
         .map(|_| ())
         .ok_or_else(|| AppError::bad_input(field, format!("no such {}", E::KIND)))
+}
+
+async fn announce<E: Record>(svc: &Services, change: Change, model: &E::Model) {
+    if let Some(event) = E::event(change, model) {
+        svc.events.publish(event).await;
+    }
 }
 
 fn id_of<E: Record>(model: &E::Model) -> Uuid {

@@ -6,10 +6,13 @@ use uuid::Uuid;
 
 use sea_orm::sea_query::SimpleExpr;
 
-use crate::services::{
-    filter::col,
-    page::{SortDirection, SortField, SortValue},
-    records::Record,
+use crate::{
+    events::Event,
+    services::{
+        filter::col,
+        page::{SortDirection, SortField, SortValue},
+        records::{Change, Record},
+    },
 };
 
 impl Record for touchpoint::Entity {
@@ -38,6 +41,13 @@ impl Record for touchpoint::Entity {
     }
     fn updated_at_column() -> Option<touchpoint::Column> {
         None
+    }
+    fn event(change: Change, touchpoint: &touchpoint::Model) -> Option<Event> {
+        let lead_id = touchpoint.lead_id.filter(|_| change == Change::Created)?;
+        Some(Event::TouchpointAdded {
+            lead_id,
+            touchpoint_id: touchpoint.id,
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use touchbase::{config::Config, http, server};
+use touchbase::{config::Config, http, server, services::Services};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -18,6 +18,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's own store, for asserting what was written.
     pub db: DatabaseConnection,
+    /// The app's services, for writes no API operation makes yet (touchpoints come from the hub).
+    pub services: Services,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     /// Declared last: the server lets go of the store before the store is removed.
@@ -35,10 +37,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    start(TestStore::new().await, customize).await
+}
+
+async fn start(store: TestStore, customize: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var_os("RUST_LOG").is_some() {
         touchbase::telemetry::init("text");
     }
-    let store = TestStore::new().await;
     let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: store.url.clone(),
@@ -49,6 +54,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     customize(&mut config);
     let state = server::build(config).await.expect("app builds");
     let db = state.services.db.clone();
+    let services = state.services.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -61,6 +67,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         db,
+        services,
         shutdown: Some(tx),
         server: Some(server),
         _store: store,
@@ -111,6 +118,15 @@ impl TestStore {
             }
         }
     }
+
+    /// Another handle on a store someone else owns and removes.
+    fn shared(url: &str) -> Self {
+        TestStore {
+            url: url.to_owned(),
+            _sqlite_dir: None,
+            postgres: None,
+        }
+    }
 }
 
 impl Drop for TestStore {
@@ -151,6 +167,16 @@ impl Drop for TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// A second gateway on this app's store, as another replica runs: its own connections,
+    /// event listener and background tasks. Drop it before this app, which owns the store.
+    pub async fn replica(&self) -> TestApp {
+        self.replica_with(|_| {}).await
+    }
+
+    pub async fn replica_with(&self, customize: impl FnOnce(&mut Config)) -> TestApp {
+        start(TestStore::shared(&self._store.url), customize).await
     }
 
     /// Posts a GraphQL operation and returns the whole response body.

@@ -15,3 +15,4 @@ mod ops;
 mod records;
 mod schema;
 mod search;
+mod subscriptions;

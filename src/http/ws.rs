@@ -1,0 +1,423 @@
+//! GraphQL over WebSocket at `GET /graphql/ws`, speaking graphql-transport-ws (the protocol of
+//! the `graphql-ws` library) with its close codes exactly. This is our own loop rather than
+//! async-graphql's, which closes with the wrong codes, has no init timeout and lets a duplicate
+//! id silently replace a running operation.
+//!
+//! Browsers cannot set headers on a WebSocket, so the access token travels in
+//! `connection_init`'s payload; every operation of the connection runs as that caller, under
+//! the same rate limit and (for queries and mutations) the same time limit as over HTTP.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use async_graphql::{Response, ServerError, Variables, parser::types::OperationType};
+use axum::{
+    extract::{
+        ConnectInfo, State,
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+    },
+    http::HeaderMap,
+    response::Response as HttpResponse,
+};
+use futures_util::{StreamExt, stream::BoxStream};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+use tokio_stream::StreamMap;
+
+use crate::{
+    actor::Actor,
+    error::AppError,
+    graphql::{RequestContext, assign_codes},
+    http::{
+        AppState, REQUEST_ID,
+        graphql::{bearer, never_executed, selected_operation},
+    },
+    services::Services,
+};
+
+const PROTOCOL: &str = "graphql-transport-ws";
+/// Operations one connection may run at once; each live one costs a read per event.
+const MAX_OPERATIONS: usize = 100;
+
+/// Close codes of graphql-transport-ws, and of the `graphql-ws` server for a refused init.
+mod close {
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
+    pub const INIT_TIMEOUT: u16 = 4408;
+    pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    pub const TOO_MANY_INITS: u16 = 4429;
+    pub const INTERNAL: u16 = 1011;
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> HttpResponse {
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let ws = ws
+        .protocols([PROTOCOL])
+        .max_message_size(state.services.config.max_body_bytes);
+    let speaks_protocol = ws.selected_protocol().is_some();
+    ws.on_upgrade(move |mut socket| async move {
+        if speaks_protocol {
+            Connection::new(state, peer, request_id).run(socket).await;
+        } else {
+            let reason = "Subprotocol not acceptable";
+            close_with(&mut socket, close::SUBPROTOCOL_NOT_ACCEPTABLE, reason).await;
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<Map<String, Value>>,
+    },
+    Ping {
+        #[serde(default)]
+        payload: Option<Map<String, Value>>,
+    },
+    Pong {},
+    Subscribe {
+        id: String,
+        payload: SubscribePayload,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribePayload {
+    query: String,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<Map<String, Value>>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerMessage<'a> {
+    ConnectionAck,
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload: Option<Map<String, Value>>,
+    },
+    Next {
+        id: &'a str,
+        payload: &'a Response,
+    },
+    Error {
+        id: &'a str,
+        payload: &'a [ServerError],
+    },
+    Complete {
+        id: &'a str,
+    },
+}
+
+/// What a running operation has for the client.
+enum Outcome {
+    /// A result, for a `next` message.
+    Result(Response),
+    /// The operation could not start; an `error` message ends it, with no `complete`.
+    Refused(Vec<ServerError>),
+    /// The operation has no more results.
+    Done,
+}
+
+/// What the loop does after handling a client message.
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+struct Connection {
+    state: AppState,
+    peer: SocketAddr,
+    request_id: String,
+    init_received: bool,
+    /// Set once `connection_init` is accepted.
+    actor: Option<Actor>,
+    operations: StreamMap<String, BoxStream<'static, Outcome>>,
+}
+
+impl Connection {
+    fn new(state: AppState, peer: SocketAddr, request_id: String) -> Self {
+        Self {
+            state,
+            peer,
+            request_id,
+            init_received: false,
+            actor: None,
+            operations: StreamMap::new(),
+        }
+    }
+
+    async fn run(mut self, mut socket: WebSocket) {
+        let init_deadline =
+            Instant::now() + Duration::from_millis(self.state.services.config.ws_init_timeout_ms);
+        loop {
+            let flow = tokio::select! {
+                () = tokio::time::sleep_until(init_deadline), if self.actor.is_none() => {
+                    Flow::Close(close::INIT_TIMEOUT, "Connection initialisation timeout")
+                }
+                Some((id, outcome)) = self.operations.next() => {
+                    self.deliver(&mut socket, id, outcome).await
+                }
+                frame = socket.recv() => match frame {
+                    Some(Ok(Message::Text(text))) => self.handle(&mut socket, text.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        Flow::Close(close::BAD_REQUEST, "Invalid message received")
+                    }
+                    // The WebSocket layer answers pings, and a close with its own close; the
+                    // next read then ends the connection.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {
+                        Flow::Continue
+                    }
+                    Some(Err(_)) | None => return,
+                },
+            };
+            if let Flow::Close(code, reason) = flow {
+                close_with(&mut socket, code, reason).await;
+                return;
+            }
+        }
+    }
+
+    async fn handle(&mut self, socket: &mut WebSocket, text: &str) -> Flow {
+        let Ok(message) = serde_json::from_str::<ClientMessage>(text) else {
+            return Flow::Close(close::BAD_REQUEST, "Invalid message received");
+        };
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.init_received {
+                    return Flow::Close(close::TOO_MANY_INITS, "Too many initialisation requests");
+                }
+                self.init_received = true;
+                let services = &self.state.services;
+                let Some(actor) = authenticate(services, &self.request_id, payload.as_ref()).await
+                else {
+                    return Flow::Close(close::FORBIDDEN, "Forbidden");
+                };
+                self.actor = Some(actor);
+                send(socket, &ServerMessage::ConnectionAck).await
+            }
+            ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
+            ClientMessage::Pong { .. } => Flow::Continue,
+            ClientMessage::Subscribe { id, payload } => {
+                let Some(actor) = self.actor.clone() else {
+                    return Flow::Close(close::UNAUTHORIZED, "Unauthorized");
+                };
+                if id.is_empty() {
+                    return Flow::Close(close::BAD_REQUEST, "Invalid message received");
+                }
+                if self.operations.contains_key(&id) {
+                    return Flow::Close(
+                        close::SUBSCRIBER_EXISTS,
+                        "Subscriber for this id already exists",
+                    );
+                }
+                if let Err(refusal) = self.admit(&actor) {
+                    let errors = self.refusal(refusal);
+                    let message = ServerMessage::Error {
+                        id: &id,
+                        payload: &errors,
+                    };
+                    return send(socket, &message).await;
+                }
+                let operation = self.start(actor, payload);
+                self.operations.insert(id, operation);
+                Flow::Continue
+            }
+            // Dropping the stream stops the operation; the client expects nothing more for it.
+            ClientMessage::Complete { id } => {
+                self.operations.remove(&id);
+                Flow::Continue
+            }
+        }
+    }
+
+    /// The per-user request budget, and the cap on operations running at once.
+    fn admit(&self, actor: &Actor) -> Result<(), AppError> {
+        if self.operations.len() >= MAX_OPERATIONS {
+            return Err(AppError::forbidden(format!(
+                "at most {MAX_OPERATIONS} operations may run at once on one connection"
+            )));
+        }
+        self.state.api_throttle.check(&actor.user_id.to_string())
+    }
+
+    /// The payload of an `error` message for an operation that was not admitted.
+    fn refusal(&self, error: AppError) -> Vec<ServerError> {
+        let mut refused = ServerError::new(error.to_string(), None);
+        refused.source = Some(Arc::new(error));
+        let mut response = Response::from_errors(vec![refused]);
+        assign_codes(&mut response, &self.request_id);
+        response.errors
+    }
+
+    /// The operation's outcomes: its results with their error codes, then `Done` unless it was
+    /// refused. Queries and mutations get the HTTP time limit; subscriptions run until stopped.
+    fn start(&self, actor: Actor, payload: SubscribePayload) -> BoxStream<'static, Outcome> {
+        let kind = selected_operation(&payload.query, payload.operation_name.as_deref());
+        let mut request = async_graphql::Request::new(payload.query)
+            .variables(Variables::from_json(Value::Object(
+                payload.variables.unwrap_or_default(),
+            )))
+            .data(RequestContext::new(
+                &self.state.services.db,
+                Some(actor),
+                Some(self.peer.ip()),
+                self.request_id.clone(),
+            ));
+        if let Some(name) = payload.operation_name {
+            request = request.operation_name(name);
+        }
+        let request_id = self.request_id.clone();
+        let results = self
+            .state
+            .schema
+            .execute_stream(request)
+            .map(move |mut response| {
+                assign_codes(&mut response, &request_id);
+                response
+            });
+        let results = if kind == Some(OperationType::Subscription) {
+            results.boxed()
+        } else {
+            let limit = Duration::from_millis(self.state.services.config.execution_timeout_ms);
+            let request_id = self.request_id.clone();
+            within(limit, request_id, results).boxed()
+        };
+        results
+            .map(|response| {
+                if never_executed(&response) {
+                    Outcome::Refused(response.errors)
+                } else {
+                    Outcome::Result(response)
+                }
+            })
+            .chain(futures_util::stream::once(async { Outcome::Done }))
+            .boxed()
+    }
+
+    async fn deliver(&mut self, socket: &mut WebSocket, id: String, outcome: Outcome) -> Flow {
+        match outcome {
+            Outcome::Result(response) => {
+                send(
+                    socket,
+                    &ServerMessage::Next {
+                        id: &id,
+                        payload: &response,
+                    },
+                )
+                .await
+            }
+            Outcome::Refused(errors) => {
+                self.operations.remove(&id);
+                send(
+                    socket,
+                    &ServerMessage::Error {
+                        id: &id,
+                        payload: &errors,
+                    },
+                )
+                .await
+            }
+            Outcome::Done => {
+                self.operations.remove(&id);
+                send(socket, &ServerMessage::Complete { id: &id }).await
+            }
+        }
+    }
+}
+
+/// The caller named by the init payload's `Authorization: Bearer …` or `token`.
+async fn authenticate(
+    services: &Services,
+    request_id: &str,
+    payload: Option<&Map<String, Value>>,
+) -> Option<Actor> {
+    let payload = payload?;
+    let token = payload
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| bearer(value.as_str()?))
+        .or_else(|| payload.get("token")?.as_str())?;
+    match services.auth.authenticate(&services.db, token).await {
+        Ok(mut actor) => {
+            actor.request_id = Some(request_id.to_owned());
+            Some(actor)
+        }
+        Err(error) => {
+            tracing::info!(request_id, reason = %error, "WebSocket token refused");
+            None
+        }
+    }
+}
+
+/// The single result of a query or mutation, or a time-out error in its place. Dropping the
+/// stopped operation drops its open transaction, which rolls it back.
+fn within(
+    limit: Duration,
+    request_id: String,
+    results: impl futures_util::Stream<Item = Response> + Send + 'static,
+) -> impl futures_util::Stream<Item = Response> + Send + 'static {
+    futures_util::stream::once(async move {
+        let mut results = std::pin::pin!(results);
+        match tokio::time::timeout(limit, results.next()).await {
+            Ok(Some(response)) => response,
+            Ok(None) => Response::default(),
+            Err(_) => {
+                tracing::warn!(request_id, ?limit, "operation timed out");
+                let message = format!(
+                    "the operation ran longer than {} ms and was stopped",
+                    limit.as_millis()
+                );
+                let mut error = ServerError::new(message, None);
+                let extensions = error.extensions.get_or_insert_with(Default::default);
+                extensions.set("code", "INTERNAL");
+                extensions.set("requestId", request_id);
+                Response::from_errors(vec![error])
+            }
+        }
+    })
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage<'_>) -> Flow {
+    let text = match serde_json::to_string(message) {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(%error, "could not encode a WebSocket message");
+            return Flow::Close(close::INTERNAL, "Internal error");
+        }
+    };
+    match socket.send(Message::text(text)).await {
+        Ok(()) => Flow::Continue,
+        // The client is gone; closing is all that is left.
+        Err(_) => Flow::Close(close::INTERNAL, "Send failed"),
+    }
+}
+
+/// Reasons stay within the 123 bytes a close frame allows.
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    // The client may already be gone; there is nobody left to tell.
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
