@@ -2,53 +2,15 @@
 //! first admin from the environment, and a SIGTERM that lets in-flight requests finish.
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    process::{Child, Command, Stdio},
+    io::Write,
+    process::{Command, Stdio},
     time::Duration,
 };
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{LOGIN, TestStore};
-
-const BIN: &str = env!("CARGO_BIN_EXE_touchbase");
-
-fn touchbase(store: &TestStore) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TOUCHBASE_DATABASE_URL", &store.url)
-        .env("TOUCHBASE_BIND", "127.0.0.1:0")
-        .env("TOUCHBASE_LOG_FORMAT", "json")
-        .current_dir(std::env::temp_dir());
-    command
-}
-
-/// Starts `serve` and returns the process with the address it logged.
-fn serve(mut command: Command) -> (Child, String) {
-    let mut child = command
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        let log: Value = serde_json::from_str(&line).unwrap_or_default();
-        if log["fields"]["message"] == "listening" {
-            break log["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
-}
+use crate::helpers::{LOGIN, TestStore, serve, touchbase};
 
 async fn login(addr: &str, email: &str, password: &str) -> Value {
     let body = json!({ "query": LOGIN, "variables": { "email": email, "password": password } });
@@ -66,7 +28,7 @@ async fn login(addr: &str, email: &str, password: &str) -> Value {
 #[tokio::test]
 async fn user_add_reads_the_password_from_stdin_and_the_user_can_log_in() {
     let store = TestStore::new().await;
-    let mut add = touchbase(&store)
+    let mut add = touchbase(&store.url)
         .args([
             "user",
             "add",
@@ -89,7 +51,7 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_log_in() {
     assert!(output.status.success());
     assert!(uuid::Uuid::parse_str(String::from_utf8(output.stdout).unwrap().trim()).is_ok());
 
-    let (mut server, addr) = serve(touchbase(&store));
+    let (mut server, addr) = serve(touchbase(&store.url));
     let body = login(&addr, "rep@example.com", "a-long-enough-password").await;
     assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
     server.kill().unwrap();
@@ -99,7 +61,7 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_log_in() {
 #[tokio::test]
 async fn first_start_creates_the_admin_from_the_environment() {
     let store = TestStore::new().await;
-    let mut command = touchbase(&store);
+    let mut command = touchbase(&store.url);
     command
         .env("TOUCHBASE_ADMIN_EMAIL", "boss@example.com")
         .env("TOUCHBASE_ADMIN_PASSWORD", "boss-password-1");
@@ -113,7 +75,7 @@ async fn first_start_creates_the_admin_from_the_environment() {
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish() {
     let store = TestStore::new().await;
-    let (mut server, addr) = serve(touchbase(&store));
+    let (mut server, addr) = serve(touchbase(&store.url));
 
     // A request whose headers have arrived but whose body is still on its way.
     let body = br#"{"query":"{ __typename }"}"#;

@@ -2,7 +2,11 @@
 //! or a fresh PostgreSQL database when `TOUCHBASE_TEST_DATABASE_URL` names a PostgreSQL
 //! server) and talks to it over HTTP.
 
-use std::net::SocketAddr;
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -171,8 +175,9 @@ impl TestApp {
 
     /// A second gateway on this app's store, as another replica runs: its own connections,
     /// event listener and background tasks. Drop it before this app, which owns the store.
-    pub async fn replica(&self) -> TestApp {
-        self.replica_with(|_| {}).await
+    /// The URL of the store this app runs on.
+    pub fn store_url(&self) -> &str {
+        &self._store.url
     }
 
     pub async fn replica_with(&self, customize: impl FnOnce(&mut Config)) -> TestApp {
@@ -281,4 +286,65 @@ pub fn session(payload: &Value) -> Session {
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_touchbase");
+
+/// The `touchbase` binary with a clean environment, on the store at `store_url`, listening on a
+/// free port and logging JSON lines.
+pub fn touchbase(store_url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOUCHBASE_DATABASE_URL", store_url)
+        .env("TOUCHBASE_BIND", "127.0.0.1:0")
+        .env("TOUCHBASE_LOG_FORMAT", "json")
+        .current_dir(std::env::temp_dir());
+    command
+}
+
+/// Starts `serve` and returns the process with the address it logged.
+pub fn serve(mut command: Command) -> (Child, String) {
+    let mut child = command
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        let log: Value = serde_json::from_str(&line).unwrap_or_default();
+        if log["fields"]["message"] == "listening" {
+            break log["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+/// A server process that is killed when the test ends, however it ends.
+pub struct Gateway {
+    child: Child,
+    pub addr: String,
+}
+
+impl Gateway {
+    /// `touchbase serve` in a process of its own, on the store at `store_url`.
+    pub fn start(store_url: &str) -> Self {
+        let (child, addr) = serve(touchbase(store_url));
+        Gateway { child, addr }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -25,7 +25,7 @@ use tokio_tungstenite::{
 use touchbase::{auth::system_actor, config::Config, services::records};
 use uuid::Uuid;
 
-use crate::helpers::{Session, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Gateway, Session, TestApp, spawn_app, spawn_app_with};
 
 /// Long enough for a busy two-core machine, short enough to fail a broken test quickly.
 const WAIT: Duration = Duration::from_secs(15);
@@ -185,12 +185,29 @@ fn is_lead(id: &str) -> impl Fn(&Value) -> bool + '_ {
 }
 
 async fn set_company(app: &TestApp, token: &str, lead: &str, company: &str) {
-    app.ok(
-        token,
-        "mutation($id: ID!, $input: LeadInput!) { updateLead(id: $id, input: $input) { lead { id } } }",
-        json!({ "id": lead, "input": { "company": company } }),
-    )
-    .await;
+    set_company_at(&app.url("/graphql"), token, lead, company).await;
+}
+
+/// The same change through the GraphQL endpoint at `url`, which may be another process.
+async fn set_company_at(url: &str, token: &str, lead: &str, company: &str) {
+    let body = json!({
+        "query": "mutation($id: ID!, $input: LeadInput!) { updateLead(id: $id, input: $input) { lead { id } } }",
+        "variables": { "id": lead, "input": { "company": company } },
+    });
+    let response: Value = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        response.get("errors").is_none(),
+        "update failed: {response}"
+    );
 }
 
 async fn two_reps(app: &TestApp) -> (Session, Session, Session) {
@@ -530,27 +547,26 @@ async fn events_written_through_one_replica_reach_subscribers_of_another() {
         .lead(&ann.access, json!({ "email": "lead@example.com" }))
         .await;
     // SQLite serves one process, where events travel in-process: the same app writes. On
-    // PostgreSQL a second gateway on the same database writes, and the event crosses over
-    // through NOTIFY/LISTEN.
-    let replica = if on_postgres() {
-        Some(app.replica().await)
-    } else {
-        None
+    // PostgreSQL a second gateway process on the same database writes, and the event crosses
+    // over through NOTIFY/LISTEN.
+    let other_process = on_postgres().then(|| Gateway::start(app.store_url()));
+    let writer = match &other_process {
+        Some(gateway) => format!("http://{}/graphql", gateway.addr),
+        None => app.url("/graphql"),
     };
-    let writer = replica.as_ref().unwrap_or(&app);
     let mut socket = Socket::signed_in(&app, &ann).await;
     socket.subscribe("1", LEAD_CHANGED, json!({})).await;
     let heard = socket
         .until_heard(
             "1",
-            async || set_company(writer, &ann.access, &lead, "Written elsewhere").await,
+            async || set_company_at(&writer, &ann.access, &lead, "Written elsewhere").await,
             |p| lead_changed(p)["company"] == "Written elsewhere",
         )
         .await;
     assert_eq!(lead_changed(&heard)["id"], lead);
 
     if on_postgres() {
-        // Both replicas lose their LISTEN connection; they reconnect and events flow again.
+        // Both gateways lose their LISTEN connection; they reconnect and events flow again.
         let dropped = app
             .db
             .query_all_raw(Statement::from_string(
@@ -564,7 +580,7 @@ async fn events_written_through_one_replica_reach_subscribers_of_another() {
         let heard = socket
             .until_heard(
                 "1",
-                async || set_company(writer, &ann.access, &lead, "After the drop").await,
+                async || set_company_at(&writer, &ann.access, &lead, "After the drop").await,
                 |p| lead_changed(p)["company"] == "After the drop",
             )
             .await;
