@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{DateTimeFilter, EnumFilter, IdFilter, StringFilter, col, combine},
+    filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
     page::{SortField, SortValue},
 };
 use crate::{
@@ -209,37 +209,15 @@ pub struct AccountFilter {
 impl AccountFilter {
     pub fn condition(&self) -> Result<Condition> {
         use account::Column as C;
-        let mut all = Condition::all();
-        for (filter, field, column) in [
-            (&self.name, "name", C::Name),
-            (&self.domain, "domain", C::Domain),
-            (&self.industry, "industry", C::Industry),
-            (&self.territory, "territory", C::Territory),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, field, column) in [
-            (&self.parent_id, "parentId", C::ParentId),
-            (&self.owner_id, "ownerId", C::OwnerId),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        if let Some(f) = &self.created_at {
-            all = all.add(f.condition(col(C::CreatedAt)));
-        }
-        if let Some(f) = &self.status {
-            all = all.add(f.condition("status", col(C::Status))?);
-        }
-        combine(
-            all,
-            &self.and,
-            &self.or,
-            &self.not,
-            AccountFilter::condition,
-        )
+        Conditions::default()
+            .on(&self.name, "name", C::Name)?
+            .on(&self.domain, "domain", C::Domain)?
+            .on(&self.industry, "industry", C::Industry)?
+            .on(&self.territory, "territory", C::Territory)?
+            .on(&self.status, "status", C::Status)?
+            .on(&self.parent_id, "parentId", C::ParentId)?
+            .on(&self.owner_id, "ownerId", C::OwnerId)?
+            .on(&self.created_at, "createdAt", C::CreatedAt)?
+            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

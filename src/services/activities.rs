@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{DateTimeFilter, EnumFilter, IdFilter, StringFilter, col, combine},
+    filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
     page::{SortField, SortValue},
 };
 use crate::{
@@ -231,38 +231,19 @@ impl ActivityFilter {
     pub fn condition(&self) -> Result<Condition> {
         use activity::Column as C;
         use sea_orm::ColumnTrait;
-        let mut all = Condition::all();
-        if let Some(f) = &self.kind {
-            all = all.add(f.condition("kind", col(C::Kind))?);
-        }
-        if let Some(f) = &self.subject {
-            all = all.add(f.condition("subject", col(C::Subject))?);
-        }
+        let mut conditions = Conditions::default()
+            .on(&self.kind, "kind", C::Kind)?
+            .on(&self.subject, "subject", C::Subject)?
+            .on(&self.assignee_id, "assigneeId", C::AssigneeId)?
+            .on(&self.lead_id, "leadId", C::LeadId)?
+            .on(&self.contact_id, "contactId", C::ContactId)?
+            .on(&self.account_id, "accountId", C::AccountId)?
+            .on(&self.opportunity_id, "opportunityId", C::OpportunityId)?
+            .on(&self.due_at, "dueAt", C::DueAt)?
+            .on(&self.created_at, "createdAt", C::CreatedAt)?;
         if let Some(done) = self.done {
-            all = all.add(C::Done.eq(done));
+            conditions = conditions.with(Condition::all().add(C::Done.eq(done)));
         }
-        for (filter, field, column) in [
-            (&self.assignee_id, "assigneeId", C::AssigneeId),
-            (&self.lead_id, "leadId", C::LeadId),
-            (&self.contact_id, "contactId", C::ContactId),
-            (&self.account_id, "accountId", C::AccountId),
-            (&self.opportunity_id, "opportunityId", C::OpportunityId),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, column) in [(&self.due_at, C::DueAt), (&self.created_at, C::CreatedAt)] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(col(column)));
-            }
-        }
-        combine(
-            all,
-            &self.and,
-            &self.or,
-            &self.not,
-            ActivityFilter::condition,
-        )
+        conditions.combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

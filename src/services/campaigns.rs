@@ -10,7 +10,7 @@ use sea_orm::Set;
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{DateTimeFilter, EnumFilter, StringFilter, col, combine},
+    filter::{Conditions, DateTimeFilter, EnumFilter, StringFilter, col},
     page::{SortField, SortValue},
 };
 use crate::{
@@ -173,28 +173,12 @@ pub struct CampaignFilter {
 impl CampaignFilter {
     pub fn condition(&self) -> Result<Condition> {
         use campaign::Column as C;
-        let mut all = Condition::all();
-        for (filter, field, column) in [
-            (&self.name, "name", C::Name),
-            (&self.utm_campaign, "utmCampaign", C::UtmCampaign),
-            (&self.channel, "channel", C::Channel),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        if let Some(f) = &self.status {
-            all = all.add(f.condition("status", col(C::Status))?);
-        }
-        if let Some(f) = &self.created_at {
-            all = all.add(f.condition(col(C::CreatedAt)));
-        }
-        combine(
-            all,
-            &self.and,
-            &self.or,
-            &self.not,
-            CampaignFilter::condition,
-        )
+        Conditions::default()
+            .on(&self.name, "name", C::Name)?
+            .on(&self.utm_campaign, "utmCampaign", C::UtmCampaign)?
+            .on(&self.channel, "channel", C::Channel)?
+            .on(&self.status, "status", C::Status)?
+            .on(&self.created_at, "createdAt", C::CreatedAt)?
+            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

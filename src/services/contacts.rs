@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{DateTimeFilter, EnumFilter, IdFilter, StringFilter, col, combine},
+    filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
     page::{SortField, SortValue, text_key},
 };
 use crate::{
@@ -196,43 +196,17 @@ pub struct ContactFilter {
 impl ContactFilter {
     pub fn condition(&self) -> Result<Condition> {
         use contact::Column as C;
-        let mut all = Condition::all();
-        for (filter, field, column) in [
-            (&self.email, "email", C::Email),
-            (&self.first_name, "firstName", C::FirstName),
-            (&self.last_name, "lastName", C::LastName),
-            (&self.phone, "phone", C::Phone),
-            (&self.title, "title", C::Title),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, field, column) in [
-            (&self.account_id, "accountId", C::AccountId),
-            (&self.owner_id, "ownerId", C::OwnerId),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, column) in [
-            (&self.created_at, C::CreatedAt),
-            (&self.updated_at, C::UpdatedAt),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(col(column)));
-            }
-        }
-        if let Some(f) = &self.lifecycle_stage {
-            all = all.add(f.condition("lifecycleStage", col(C::LifecycleStage))?);
-        }
-        combine(
-            all,
-            &self.and,
-            &self.or,
-            &self.not,
-            ContactFilter::condition,
-        )
+        Conditions::default()
+            .on(&self.email, "email", C::Email)?
+            .on(&self.first_name, "firstName", C::FirstName)?
+            .on(&self.last_name, "lastName", C::LastName)?
+            .on(&self.phone, "phone", C::Phone)?
+            .on(&self.title, "title", C::Title)?
+            .on(&self.lifecycle_stage, "lifecycleStage", C::LifecycleStage)?
+            .on(&self.account_id, "accountId", C::AccountId)?
+            .on(&self.owner_id, "ownerId", C::OwnerId)?
+            .on(&self.created_at, "createdAt", C::CreatedAt)?
+            .on(&self.updated_at, "updatedAt", C::UpdatedAt)?
+            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

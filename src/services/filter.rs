@@ -109,8 +109,13 @@ fn like_pattern(prefix: &str, text: &str, suffix: &str) -> LikeExpr {
     LikeExpr::new(format!("{prefix}{escaped}{suffix}")).escape('\\')
 }
 
-impl StringFilter {
-    pub fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
+/// A filter on one column; `field` names it in error messages.
+pub trait ColumnFilter {
+    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition>;
+}
+
+impl ColumnFilter for StringFilter {
+    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = Condition::all();
         let lower = || SimpleExpr::from(Func::lower(column.clone()));
         if let Some(v) = &self.eq {
@@ -158,8 +163,8 @@ fn comparisons<V: Into<sea_orm::Value>>(column: &SimpleExpr, bounds: [Option<V>;
         })
 }
 
-impl IntFilter {
-    pub fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
+impl ColumnFilter for IntFilter {
+    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = comparisons(&column, [self.eq, self.gt, self.gte, self.lt, self.lte]);
         if let Some(v) = self.ne {
             all = all.add(
@@ -179,18 +184,18 @@ impl IntFilter {
     }
 }
 
-impl DateTimeFilter {
-    pub fn condition(&self, column: SimpleExpr) -> Condition {
+impl ColumnFilter for DateTimeFilter {
+    fn condition(&self, _field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = comparisons(&column, [self.eq, self.gt, self.gte, self.lt, self.lte]);
         if let Some(check) = null_check(&column, self.is_null) {
             all = all.add(check);
         }
-        all
+        Ok(all)
     }
 }
 
-impl IdFilter {
-    pub fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
+impl ColumnFilter for IdFilter {
+    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = Condition::all();
         if let Some(id) = &self.eq {
             all = all.add(column.clone().eq(input::uuid(field, id)?));
@@ -218,8 +223,8 @@ impl IdFilter {
     }
 }
 
-impl<T: EnumType + InputType + sea_orm::ActiveEnum<Value = String>> EnumFilter<T> {
-    pub fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
+impl<T: EnumType + InputType + sea_orm::ActiveEnum<Value = String>> ColumnFilter for EnumFilter<T> {
+    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = Condition::all();
         if let Some(v) = &self.eq {
             all = all.add(column.clone().eq(sea_orm::ActiveEnum::to_value(v)));
@@ -251,28 +256,57 @@ pub fn col<C: sea_orm::ColumnTrait>(column: C) -> SimpleExpr {
     Expr::col(column)
 }
 
-/// Adds the `and`, `or` and `not` parts of a filter to the conditions of its own fields.
-pub fn combine<F>(
-    mut all: Condition,
-    and: &Option<Vec<F>>,
-    or: &Option<Vec<F>>,
-    not: &Option<Box<F>>,
-    condition: impl Fn(&F) -> Result<Condition>,
-) -> Result<Condition> {
-    for filter in and.iter().flatten() {
-        all = all.add(condition(filter)?);
+/// Gathers the conditions of a filter input: each field that is set, then `and`, `or` and `not`.
+pub struct Conditions(Condition);
+
+impl Default for Conditions {
+    fn default() -> Self {
+        Conditions(Condition::all())
     }
-    if let Some(alternatives) = or {
-        let mut any = Condition::any();
-        for filter in alternatives {
-            any = any.add(condition(filter)?);
+}
+
+impl Conditions {
+    /// Adds `filter`'s test on `column`, when the filter is set.
+    pub fn on<F: ColumnFilter, C: sea_orm::ColumnTrait>(
+        self,
+        filter: &Option<F>,
+        field: &str,
+        column: C,
+    ) -> Result<Self> {
+        match filter {
+            Some(filter) => Ok(self.with(filter.condition(field, col(column))?)),
+            None => Ok(self),
         }
-        all = all.add(any);
     }
-    if let Some(filter) = not {
-        all = all.add(condition(filter)?.not());
+
+    pub fn with(self, condition: Condition) -> Self {
+        Conditions(self.0.add(condition))
     }
-    Ok(all)
+
+    /// Adds the `and`, `or` and `not` parts of a filter and returns the whole condition.
+    pub fn combine<F>(
+        self,
+        and: &Option<Vec<F>>,
+        or: &Option<Vec<F>>,
+        not: &Option<Box<F>>,
+        condition: impl Fn(&F) -> Result<Condition>,
+    ) -> Result<Condition> {
+        let mut all = self.0;
+        for filter in and.iter().flatten() {
+            all = all.add(condition(filter)?);
+        }
+        if let Some(alternatives) = or {
+            let mut any = Condition::any();
+            for filter in alternatives {
+                any = any.add(condition(filter)?);
+            }
+            all = all.add(any);
+        }
+        if let Some(filter) = not {
+            all = all.add(condition(filter)?.not());
+        }
+        Ok(all)
+    }
 }
 
 /// A test on one custom field's value, read as text.

@@ -16,8 +16,8 @@ use crate::{
     services::{
         Services,
         filter::{
-            CustomFieldFilter, DateTimeFilter, EnumFilter, IdFilter, IntFilter, StringFilter, col,
-            combine,
+            Conditions, CustomFieldFilter, DateTimeFilter, EnumFilter, IdFilter, IntFilter,
+            StringFilter, col,
         },
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
         page::{SortField, SortValue, text_key},
@@ -262,66 +262,44 @@ pub struct LeadFilter {
 impl LeadFilter {
     pub fn condition(&self, backend: DbBackend) -> Result<Condition> {
         use lead::Column as C;
-        let mut all = Condition::all();
-        for (filter, field, column) in [
-            (&self.email, "email", C::Email),
-            (&self.first_name, "firstName", C::FirstName),
-            (&self.last_name, "lastName", C::LastName),
-            (&self.company, "company", C::Company),
-            (&self.phone, "phone", C::Phone),
-            (&self.lead_source, "leadSource", C::LeadSource),
-            (&self.first_source, "firstSource", C::FirstSource),
-            (&self.first_medium, "firstMedium", C::FirstMedium),
-            (&self.first_campaign, "firstCampaign", C::FirstCampaign),
-            (&self.latest_source, "latestSource", C::LatestSource),
-            (&self.latest_medium, "latestMedium", C::LatestMedium),
-            (&self.latest_campaign, "latestCampaign", C::LatestCampaign),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, field, column) in [
-            (&self.score, "score", C::Score),
-            (&self.fit_score, "fitScore", C::FitScore),
-            (
+        let mut conditions = Conditions::default()
+            .on(&self.email, "email", C::Email)?
+            .on(&self.first_name, "firstName", C::FirstName)?
+            .on(&self.last_name, "lastName", C::LastName)?
+            .on(&self.company, "company", C::Company)?
+            .on(&self.phone, "phone", C::Phone)?
+            .on(&self.status, "status", C::Status)?
+            .on(&self.lifecycle_stage, "lifecycleStage", C::LifecycleStage)?
+            .on(&self.owner_id, "ownerId", C::OwnerId)?
+            .on(&self.lead_source, "leadSource", C::LeadSource)?
+            .on(&self.first_source, "firstSource", C::FirstSource)?
+            .on(&self.first_medium, "firstMedium", C::FirstMedium)?
+            .on(&self.first_campaign, "firstCampaign", C::FirstCampaign)?
+            .on(
+                &self.first_source_category,
+                "firstSourceCategory",
+                C::FirstSourceCategory,
+            )?
+            .on(&self.latest_source, "latestSource", C::LatestSource)?
+            .on(&self.latest_medium, "latestMedium", C::LatestMedium)?
+            .on(&self.latest_campaign, "latestCampaign", C::LatestCampaign)?
+            .on(
+                &self.latest_source_category,
+                "latestSourceCategory",
+                C::LatestSourceCategory,
+            )?
+            .on(&self.score, "score", C::Score)?
+            .on(&self.fit_score, "fitScore", C::FitScore)?
+            .on(
                 &self.engagement_score,
                 "engagementScore",
                 C::EngagementScore,
-            ),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, column) in [
-            (&self.created_at, C::CreatedAt),
-            (&self.updated_at, C::UpdatedAt),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(col(column)));
-            }
-        }
-        if let Some(f) = &self.status {
-            all = all.add(f.condition("status", col(C::Status))?);
-        }
-        if let Some(f) = &self.lifecycle_stage {
-            all = all.add(f.condition("lifecycleStage", col(C::LifecycleStage))?);
-        }
-        if let Some(f) = &self.first_source_category {
-            all = all.add(f.condition("firstSourceCategory", col(C::FirstSourceCategory))?);
-        }
-        if let Some(f) = &self.latest_source_category {
-            all = all.add(f.condition("latestSourceCategory", col(C::LatestSourceCategory))?);
-        }
-        if let Some(f) = &self.owner_id {
-            all = all.add(f.condition("ownerId", col(C::OwnerId))?);
-        }
+            )?
+            .on(&self.created_at, "createdAt", C::CreatedAt)?
+            .on(&self.updated_at, "updatedAt", C::UpdatedAt)?;
         for custom in self.custom_fields.iter().flatten() {
-            all = all.add(custom.condition(backend, C::CustomFields)?);
+            conditions = conditions.with(custom.condition(backend, C::CustomFields)?);
         }
-        combine(all, &self.and, &self.or, &self.not, |f| {
-            f.condition(backend)
-        })
+        conditions.combine(&self.and, &self.or, &self.not, |f| f.condition(backend))
     }
 }

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{DateTimeFilter, IdFilter, IntFilter, StringFilter, col, combine},
+    filter::{Conditions, DateTimeFilter, IdFilter, IntFilter, StringFilter, col},
     page::{SortField, SortValue},
 };
 use crate::{
@@ -236,42 +236,16 @@ impl OpportunityFilter {
 
     pub fn condition(&self) -> Result<Condition> {
         use opportunity::Column as C;
-        let mut all = Condition::all();
-        for (filter, field, column) in [
-            (&self.name, "name", C::Name),
-            (&self.currency, "currency", C::Currency),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        for (filter, field, column) in [
-            (&self.stage_id, "stageId", C::StageId),
-            (&self.owner_id, "ownerId", C::OwnerId),
-            (&self.account_id, "accountId", C::AccountId),
-            (&self.lead_id, "leadId", C::LeadId),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(field, col(column))?);
-            }
-        }
-        if let Some(f) = &self.amount_minor {
-            all = all.add(f.condition("amountMinor", col(C::AmountMinor))?);
-        }
-        for (filter, column) in [
-            (&self.created_at, C::CreatedAt),
-            (&self.closed_at, C::ClosedAt),
-        ] {
-            if let Some(f) = filter {
-                all = all.add(f.condition(col(column)));
-            }
-        }
-        combine(
-            all,
-            &self.and,
-            &self.or,
-            &self.not,
-            OpportunityFilter::condition,
-        )
+        Conditions::default()
+            .on(&self.name, "name", C::Name)?
+            .on(&self.stage_id, "stageId", C::StageId)?
+            .on(&self.owner_id, "ownerId", C::OwnerId)?
+            .on(&self.account_id, "accountId", C::AccountId)?
+            .on(&self.lead_id, "leadId", C::LeadId)?
+            .on(&self.amount_minor, "amountMinor", C::AmountMinor)?
+            .on(&self.currency, "currency", C::Currency)?
+            .on(&self.created_at, "createdAt", C::CreatedAt)?
+            .on(&self.closed_at, "closedAt", C::ClosedAt)?
+            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }
