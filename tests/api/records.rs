@@ -108,6 +108,14 @@ macro_rules! documents {
             );
             pub const LIST: &str =
                 concat!("{ ", $many, "(first: 100) { totalCount nodes { id } } }");
+            pub const DOCS: super::Docs = super::Docs {
+                one: $one,
+                many: $many,
+                get: GET,
+                list: LIST,
+                archive: ARCHIVE,
+                restore: RESTORE,
+            };
         }
     };
 }
@@ -189,6 +197,37 @@ async fn listed(app: &TestApp, who: &Session, doc: &str, many: &str) -> (Vec<Str
         .map(|n| n["id"].as_str().unwrap().to_owned())
         .collect();
     (ids, data[many]["totalCount"].as_u64().unwrap())
+}
+
+/// The documents of one record type that the archive checks need.
+struct Docs {
+    one: &'static str,
+    many: &'static str,
+    get: &'static str,
+    list: &'static str,
+    archive: &'static str,
+    restore: &'static str,
+}
+
+/// Archiving takes `id` out of its list (where only `id` and `other` are) but not out of reach
+/// by id; restoring puts it back.
+async fn archive_then_restore(
+    app: &TestApp,
+    admin: &Session,
+    docs: &Docs,
+    id: &Value,
+    other: &Value,
+) {
+    let archived = mutate(app, admin, docs.archive, docs.one, json!({ "id": id })).await;
+    assert!(archived["archivedAt"].is_string(), "{archived}");
+    assert_eq!(
+        listed(app, admin, docs.list, docs.many).await,
+        (vec![id_str(other)], 1)
+    );
+    assert_eq!(by_id(app, admin, docs.get, docs.one, id).await, archived);
+    let restored = mutate(app, admin, docs.restore, docs.one, json!({ "id": id })).await;
+    assert!(restored["archivedAt"].is_null(), "{restored}");
+    assert_eq!(listed(app, admin, docs.list, docs.many).await.1, 2);
 }
 
 fn id_str(value: &Value) -> String {
@@ -619,32 +658,7 @@ async fn contacts_are_created_read_updated_archived_and_listed() {
         listed(&app, &admin, contact::LIST, "contacts").await,
         (vec![id_str(&id), id_str(&other)], 2)
     );
-    let archived = mutate(
-        &app,
-        &admin,
-        contact::ARCHIVE,
-        "contact",
-        json!({ "id": id }),
-    )
-    .await;
-    assert!(archived["archivedAt"].is_string());
-    assert_eq!(
-        listed(&app, &admin, contact::LIST, "contacts").await,
-        (vec![id_str(&other)], 1)
-    );
-    assert_eq!(
-        by_id(&app, &admin, contact::GET, "contact", &id).await["archivedAt"],
-        archived["archivedAt"]
-    );
-    mutate(
-        &app,
-        &admin,
-        contact::RESTORE,
-        "contact",
-        json!({ "id": id }),
-    )
-    .await;
-    assert_eq!(listed(&app, &admin, contact::LIST, "contacts").await.1, 2);
+    archive_then_restore(&app, &admin, &contact::DOCS, &id, &other).await;
 }
 
 #[tokio::test]
@@ -736,32 +750,7 @@ async fn accounts_are_created_read_updated_archived_and_listed() {
         listed(&app, &admin, account::LIST, "accounts").await,
         (vec![id_str(&id), id_str(&other["id"])], 2)
     );
-    let archived = mutate(
-        &app,
-        &admin,
-        account::ARCHIVE,
-        "account",
-        json!({ "id": id }),
-    )
-    .await;
-    assert!(archived["archivedAt"].is_string());
-    assert_eq!(
-        listed(&app, &admin, account::LIST, "accounts").await,
-        (vec![id_str(&other["id"])], 1)
-    );
-    assert_eq!(
-        by_id(&app, &admin, account::GET, "account", &id).await["name"],
-        "Globex"
-    );
-    mutate(
-        &app,
-        &admin,
-        account::RESTORE,
-        "account",
-        json!({ "id": id }),
-    )
-    .await;
-    assert_eq!(listed(&app, &admin, account::LIST, "accounts").await.1, 2);
+    archive_then_restore(&app, &admin, &account::DOCS, &id, &other["id"]).await;
 }
 
 #[tokio::test]
@@ -1049,37 +1038,7 @@ async fn opportunities_are_created_on_the_first_stage_read_updated_archived_and_
         listed(&app, &admin, opportunity::LIST, "opportunities").await,
         (vec![id_str(&id), id_str(&other)], 2)
     );
-    let archived = mutate(
-        &app,
-        &admin,
-        opportunity::ARCHIVE,
-        "opportunity",
-        json!({ "id": id }),
-    )
-    .await;
-    assert!(archived["archivedAt"].is_string());
-    assert_eq!(
-        listed(&app, &admin, opportunity::LIST, "opportunities").await,
-        (vec![id_str(&other)], 1)
-    );
-    assert_eq!(
-        by_id(&app, &admin, opportunity::GET, "opportunity", &id).await["name"],
-        "Bigger deal"
-    );
-    mutate(
-        &app,
-        &admin,
-        opportunity::RESTORE,
-        "opportunity",
-        json!({ "id": id }),
-    )
-    .await;
-    assert_eq!(
-        listed(&app, &admin, opportunity::LIST, "opportunities")
-            .await
-            .1,
-        2
-    );
+    archive_then_restore(&app, &admin, &opportunity::DOCS, &id, &other).await;
 }
 
 #[tokio::test]
@@ -1337,35 +1296,7 @@ async fn activities_are_created_read_updated_archived_and_listed() {
         listed(&app, &admin, activity::LIST, "activities").await,
         (vec![id_str(&id), id_str(&other)], 2)
     );
-    let archived = mutate(
-        &app,
-        &admin,
-        activity::ARCHIVE,
-        "activity",
-        json!({ "id": id }),
-    )
-    .await;
-    assert!(archived["archivedAt"].is_string());
-    assert_eq!(
-        listed(&app, &admin, activity::LIST, "activities").await,
-        (vec![id_str(&other)], 1)
-    );
-    assert_eq!(
-        by_id(&app, &admin, activity::GET, "activity", &id).await["subject"],
-        "Discovery call"
-    );
-    mutate(
-        &app,
-        &admin,
-        activity::RESTORE,
-        "activity",
-        json!({ "id": id }),
-    )
-    .await;
-    assert_eq!(
-        listed(&app, &admin, activity::LIST, "activities").await.1,
-        2
-    );
+    archive_then_restore(&app, &admin, &activity::DOCS, &id, &other).await;
 }
 
 #[tokio::test]
@@ -1547,32 +1478,7 @@ async fn campaigns_are_created_read_updated_archived_and_listed() {
         listed(&app, &admin, campaign::LIST, "campaigns").await,
         (vec![id_str(&id), id_str(&other)], 2)
     );
-    let archived = mutate(
-        &app,
-        &admin,
-        campaign::ARCHIVE,
-        "campaign",
-        json!({ "id": id }),
-    )
-    .await;
-    assert!(archived["archivedAt"].is_string());
-    assert_eq!(
-        listed(&app, &admin, campaign::LIST, "campaigns").await,
-        (vec![id_str(&other)], 1)
-    );
-    assert_eq!(
-        by_id(&app, &admin, campaign::GET, "campaign", &id).await["status"],
-        "ACTIVE"
-    );
-    mutate(
-        &app,
-        &admin,
-        campaign::RESTORE,
-        "campaign",
-        json!({ "id": id }),
-    )
-    .await;
-    assert_eq!(listed(&app, &admin, campaign::LIST, "campaigns").await.1, 2);
+    archive_then_restore(&app, &admin, &campaign::DOCS, &id, &other).await;
 }
 
 #[tokio::test]
