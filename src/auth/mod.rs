@@ -5,8 +5,6 @@ pub mod external;
 pub mod password;
 pub mod tokens;
 
-use std::sync::Arc;
-
 use entity::{enums::Role, user};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -67,5 +65,3 @@ pub fn system_actor() -> Actor {
         request_id: None,
     }
 }
-
-pub type SharedAuthenticator = Arc<Authenticator>;
