@@ -21,11 +21,13 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 LEAD_QUERY='query($id: ID!) { lead(id: $id) { id email company status } }'
 NESTED_QUERY='{ leads(first: 20) { edges { node { owner { name } touchpoints(first: 5) { edges { node { channel } } } } } } }'
 
-# Prints "req/s p50 p99" from wrk's --latency output.
+# Prints "req/s p50 p99" from wrk's --latency output. With a body it POSTs GraphQL (TOKEN set);
+# without one it GETs the baseline.
 measure() {
-  local url="$1"; shift
-  env "$@" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/graphql.lua "$url" > /dev/null # warm-up
-  env "$@" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/graphql.lua "$url" > "$work/wrk.out"
+  local url="$1" body="${2:-}" script=()
+  [ -n "$body" ] && script=(-s bench/graphql.lua)
+  BODY="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "${script[@]}" "$url" > /dev/null # warm-up
+  BODY="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$url" > "$work/wrk.out"
   python3 - "$work/wrk.out" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -53,10 +55,12 @@ run_store() {
   lead_body="$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1], "variables": {"id": sys.argv[2]}}))' "$LEAD_QUERY" "$lead")"
   nested_body="$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$NESTED_QUERY")"
 
-  read -r g1 g1p50 g1p99 <<< "$(measure "http://$addr/graphql" TOKEN="$token" BODY="$lead_body")"
-  read -r b1 b1p50 b1p99 <<< "$(measure "http://$addr/baseline/lead/$lead" TOKEN="$token" BODY="")"
-  read -r g2 g2p50 g2p99 <<< "$(measure "http://$addr/graphql" TOKEN="$token" BODY="$nested_body")"
-  read -r b2 b2p50 b2p99 <<< "$(measure "http://$addr/baseline/leads" TOKEN="$token" BODY="")"
+  export TOKEN="$token"
+  local g1 g1p50 g1p99 b1 b1p50 b1p99 g2 g2p50 g2p99 b2 b2p50 b2p99 result
+  result="$(measure "http://$addr/graphql" "$lead_body")"; read -r g1 g1p50 g1p99 <<< "$result"
+  result="$(measure "http://$addr/baseline/lead/$lead")"; read -r b1 b1p50 b1p99 <<< "$result"
+  result="$(measure "http://$addr/graphql" "$nested_body")"; read -r g2 g2p50 g2p99 <<< "$result"
+  result="$(measure "http://$addr/baseline/leads")"; read -r b2 b2p50 b2p99 <<< "$result"
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 
   printf '| %s | lead by id | %s | %s / %s | %s | %s / %s | %s |\n' "$store" "$g1" "$g1p50" "$g1p99" "$b1" "$b1p50" "$b1p99" \

@@ -9,7 +9,7 @@ use async_graphql::{
 use crate::{
     error::{AppError, Result},
     graphql::ContextExt,
-    services::page::{Cursor, Page, PageRequest},
+    services::page::{Cursor, Page, PageRequest, Window},
 };
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -56,8 +56,8 @@ impl Paging {
                 "page with first/after or with last/before, not both",
             ));
         }
-        Ok(if backward {
-            PageRequest::Backward {
+        let window = if backward {
+            Window::Backward {
                 last: size("last", self.last)?,
                 before: self
                     .before
@@ -65,13 +65,18 @@ impl Paging {
                     .transpose()?,
             }
         } else {
-            PageRequest::Forward {
+            Window::Forward {
                 first: size("first", self.first)?,
                 after: self
                     .after
                     .map(|c| Cursor::decode("after", &c))
                     .transpose()?,
             }
+        };
+        let count_total = ctx.look_ahead().field("totalCount").exists();
+        Ok(PageRequest {
+            window,
+            count_total,
         })
     }
 }

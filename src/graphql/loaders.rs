@@ -47,28 +47,50 @@ pub struct FirstPages<E: Record> {
     parent: E::Column,
 }
 
-impl<E: Record> Loader<(Uuid, u64)> for FirstPages<E> {
+/// Which first page of which parent: its size, and whether the parent's total is wanted.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FirstPage {
+    pub parent: Uuid,
+    pub size: u64,
+    pub count_total: bool,
+}
+
+impl<E: Record> Loader<FirstPage> for FirstPages<E> {
     type Value = Arc<Page<E::Model>>;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
-        keys: &[(Uuid, u64)],
-    ) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
-        let mut by_size: HashMap<u64, Vec<Uuid>> = HashMap::new();
-        for (parent, first) in keys {
-            by_size.entry(*first).or_default().push(*parent);
+        keys: &[FirstPage],
+    ) -> Result<HashMap<FirstPage, Self::Value>, Self::Error> {
+        let mut batches: HashMap<(u64, bool), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            batches
+                .entry((key.size, key.count_total))
+                .or_default()
+                .push(key.parent);
         }
         let mut pages = HashMap::new();
-        for (first, parents) in by_size {
-            let loaded =
-                records::first_pages::<E>(&self.db, &self.actor, self.parent, &parents, first)
-                    .await?;
-            pages.extend(
-                loaded
-                    .into_iter()
-                    .map(|(parent, page)| ((parent, first), Arc::new(page))),
-            );
+        for ((size, count_total), parents) in batches {
+            let loaded = records::first_pages::<E>(
+                &self.db,
+                &self.actor,
+                self.parent,
+                &parents,
+                size,
+                count_total,
+            )
+            .await?;
+            pages.extend(loaded.into_iter().map(|(parent, page)| {
+                (
+                    FirstPage {
+                        parent,
+                        size,
+                        count_total,
+                    },
+                    Arc::new(page),
+                )
+            }));
         }
         Ok(pages)
     }

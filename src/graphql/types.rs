@@ -21,10 +21,10 @@ use crate::{
     graphql::{
         ContextExt,
         connection::{Conn, Paging, connection},
-        loaders::{FirstPages, Loaders, Referenced},
+        loaders::{FirstPage, FirstPages, Loaders, Referenced},
     },
     services::{
-        page::PageRequest,
+        page::Window,
         records::{self, Record},
         scope, touchpoints, users,
     },
@@ -82,8 +82,13 @@ where
     E::Model: Clone,
 {
     let request = paging.request(ctx)?;
-    if let PageRequest::Forward { first, after: None } = request {
-        let page = pages(ctx.loaders()?).load_one((parent, first)).await?;
+    if let Window::Forward { first, after: None } = request.window {
+        let key = FirstPage {
+            parent,
+            size: first,
+            count_total: request.count_total,
+        };
+        let page = pages(ctx.loaders()?).load_one(key).await?;
         let page = page.map(Arc::unwrap_or_clone).unwrap_or_default();
         return Ok(connection(page, wrap));
     }

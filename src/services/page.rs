@@ -101,7 +101,14 @@ impl Cursor {
 }
 
 #[derive(Debug, Clone)]
-pub enum PageRequest {
+pub struct PageRequest {
+    pub window: Window,
+    /// Counting all matches costs a query of its own; only done when asked for.
+    pub count_total: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Window {
     Forward { first: u64, after: Option<Cursor> },
     Backward { last: u64, before: Option<Cursor> },
 }
@@ -139,13 +146,17 @@ where
     E::Model: Send + Sync,
     F: SortField<E::Model>,
 {
-    let total = select.clone().count(db).await?;
+    let total = if request.count_total {
+        select.clone().count(db).await?
+    } else {
+        0
+    };
     let keys = sort_keys(id, order);
     let tag = order_tag(&keys);
 
-    let (limit, cursor, backward) = match &request {
-        PageRequest::Forward { first, after } => (*first, after.as_ref(), false),
-        PageRequest::Backward { last, before } => (*last, before.as_ref(), true),
+    let (limit, cursor, backward) = match &request.window {
+        Window::Forward { first, after } => (*first, after.as_ref(), false),
+        Window::Backward { last, before } => (*last, before.as_ref(), true),
     };
     let mut query = select;
     if let Some(cursor) = cursor {
@@ -266,6 +277,8 @@ pub fn text_key<C: ColumnTrait>(column: C) -> SimpleExpr {
 /// The first page of children for many parents in two statements, however many parents there
 /// are: the rows numbered within each parent by a window function, and the totals grouped by
 /// parent. `select` carries the caller's row rules.
+// Each argument is a distinct part of the one query; bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn first_pages<E, F>(
     db: &DatabaseConnection,
     select: Select<E>,
@@ -274,6 +287,7 @@ pub async fn first_pages<E, F>(
     parents: &[Uuid],
     order: &[(F, SortDirection)],
     first: u64,
+    count_totals: bool,
 ) -> Result<std::collections::HashMap<Uuid, Page<E::Model>>>
 where
     E: EntityTrait,
@@ -316,14 +330,20 @@ where
         .all(db)
         .await?;
 
-    let totals_query = scoped
-        .select_only()
-        .column(parent)
-        .column_as(Expr::col(id).count(), "total")
-        .group_by(parent)
-        .into_tuple::<(Uuid, i64)>();
-    let totals: std::collections::HashMap<Uuid, i64> =
-        totals_query.all(db).await?.into_iter().collect();
+    let totals: std::collections::HashMap<Uuid, i64> = if count_totals {
+        scoped
+            .select_only()
+            .column(parent)
+            .column_as(Expr::col(id).count(), "total")
+            .group_by(parent)
+            .into_tuple::<(Uuid, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        std::collections::HashMap::new()
+    };
 
     let mut pages: std::collections::HashMap<Uuid, Page<E::Model>> = parents
         .iter()

@@ -204,6 +204,7 @@ pub async fn first_pages<E: Record>(
     parent: E::Column,
     parents: &[Uuid],
     first: u64,
+    count_totals: bool,
 ) -> Result<std::collections::HashMap<Uuid, page::Page<E::Model>>> {
     let mut select = scope::visible::<E>(actor)?;
     if let Some(archived_at) = E::archived_at_column() {
@@ -217,6 +218,7 @@ pub async fn first_pages<E: Record>(
         parents,
         &E::default_order(),
         first,
+        count_totals,
     )
     .await
 }
