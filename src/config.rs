@@ -36,7 +36,7 @@ pub struct Config {
     pub oidc_jwks_url: Option<String>,
     /// PEM public key (inline) for the outside provider when it has no JWKS endpoint.
     pub oidc_public_key_pem: Option<String>,
-    /// Encrypts connector secrets at rest.
+    /// Encrypts connector secrets at rest; generated and kept in the database when unset.
     pub secret_key: Option<String>,
     /// Creates this admin on first start when no user exists yet.
     pub admin_email: Option<String>,
@@ -66,6 +66,17 @@ pub struct Config {
     pub ws_init_timeout_ms: u64,
     /// How often open activities whose due time has passed are looked for and announced.
     pub activity_due_interval_ms: u64,
+    /// Largest webhook body a provider may post (inbound mail with attachments runs large).
+    pub max_webhook_body_bytes: usize,
+    /// Concurrent inbox workers in this process; 0 makes a replica that only takes deliveries in.
+    pub hub_workers: usize,
+    /// How often an idle inbox worker looks for due deliveries (new ones also wake it).
+    pub hub_poll_interval_ms: u64,
+    /// Tries a delivery gets before it is dead-lettered.
+    pub hub_max_attempts: u32,
+    /// The wait after a delivery's first failure; it doubles with each further one, up to the max.
+    pub hub_retry_base_ms: u64,
+    pub hub_retry_max_ms: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
 }
@@ -105,6 +116,12 @@ impl Default for Config {
             max_db_connections: 16,
             ws_init_timeout_ms: 3_000,
             activity_due_interval_ms: 5_000,
+            max_webhook_body_bytes: 10 * 1024 * 1024,
+            hub_workers: 2,
+            hub_poll_interval_ms: 1_000,
+            hub_max_attempts: 10,
+            hub_retry_base_ms: 10_000,
+            hub_retry_max_ms: 3_600_000,
             log_format: "text".into(),
         }
     }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
@@ -34,6 +37,17 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("applying migrations")
+}
+
+/// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a
+/// deferred transaction that read first could not upgrade once another writer committed, and
+/// would fail at once instead of waiting its turn. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 pub async fn ping(db: &DatabaseConnection) -> bool {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod hub;
 pub mod rate_limit;
 pub mod server;
 pub mod services;

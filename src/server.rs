@@ -1,5 +1,5 @@
 //! Assembles the application from its settings: store, migrations, keys, first admin, event
-//! bus, services, background tasks, schema and router.
+//! bus, services, background tasks (the inbox workers among them), schema and router.
 
 use std::{sync::Arc, sync::OnceLock, time::Duration};
 
@@ -16,18 +16,30 @@ use crate::{
     events::Events,
     graphql,
     http::AppState,
+    hub::{self, Hub, secrets::SecretBox},
     rate_limit::{LoginLimiter, Throttle},
     services::{Services, reminders, users},
 };
 
 const JWT_SECRET_KEY: &str = "jwt_secret";
+const CONNECTOR_SECRET_KEY: &str = "connector_secret_key";
 
 pub async fn build(config: Config) -> anyhow::Result<AppState> {
     let db = db::connect(&config.database_url, config.max_db_connections).await?;
     db::migrate(&db).await?;
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
-        None => stored_jwt_secret(&db).await?,
+        None => stored_secret(&db, JWT_SECRET_KEY).await?,
+    };
+    let connector_key = match &config.secret_key {
+        Some(key) => key.clone(),
+        None => {
+            tracing::warn!(
+                "TOUCHBASE_SECRET_KEY is unset: connector secrets are sealed with a key kept in \
+                 the database, so they are only as safe as the database"
+            );
+            stored_secret(&db, CONNECTOR_SECRET_KEY).await?
+        }
     };
     let auth = Authenticator {
         local: tokens::LocalTokens::new(
@@ -64,11 +76,15 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         auth: Arc::new(auth),
         login_limiter,
+        hub: Hub::new(SecretBox::new(&connector_key)),
     };
     background.spawn(reminders::run(
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),
     ));
+    for _ in 0..services.config.hub_workers {
+        background.spawn(hub::worker::run(services.clone()));
+    }
     let schema = graphql::schema(services.clone());
     Ok(AppState {
         services,
@@ -79,25 +95,25 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
     })
 }
 
-/// The HS256 secret kept in the database, created on first start. Replicas starting together
-/// race to insert it; the loser reads the winner's.
-async fn stored_jwt_secret(db: &DatabaseConnection) -> anyhow::Result<String> {
+/// A generated secret kept in the database under `key`, created on first start. Replicas
+/// starting together race to insert it; the losers read the winner's.
+async fn stored_secret(db: &DatabaseConnection, key: &str) -> anyhow::Result<String> {
     let candidate = setting::ActiveModel {
-        key: Set(JWT_SECRET_KEY.into()),
+        key: Set(key.into()),
         value: Set(tokens::generate_secret()),
     };
     setting::Entity::insert(candidate)
         .on_conflict_do_nothing_on([setting::Column::Key])
         .exec(db)
         .await
-        .context("storing the JWT secret")?;
-    let stored = setting::Entity::find_by_id(JWT_SECRET_KEY)
+        .with_context(|| format!("storing the {key}"))?;
+    let stored = setting::Entity::find_by_id(key)
         .one(db)
         .await
-        .context("reading the JWT secret")?;
+        .with_context(|| format!("reading the {key}"))?;
     stored
         .map(|s| s.value)
-        .context("the JWT secret vanished after it was stored")
+        .with_context(|| format!("the {key} vanished after it was stored"))
 }
 
 fn external_idp(config: &Config) -> anyhow::Result<Option<ExternalIdp>> {

@@ -22,6 +22,8 @@ pub struct Model {
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// What a provider reported about a logged call: status, duration, recording link.
+    pub details: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -109,3 +109,30 @@ text_enum!(
         OtherCampaign = "other_campaign",
     }
 );
+
+text_enum!(
+    /// The provider a connector speaks to.
+    ConnectorKind {
+        Stripe = "stripe",
+        Twilio = "twilio",
+        SendgridEvents = "sendgrid_events",
+        SendgridInbound = "sendgrid_inbound",
+        Mailgun = "mailgun",
+        Postmark = "postmark",
+        WebForm = "web_form",
+        Typeform = "typeform",
+        Calendly = "calendly",
+        StandardWebhooks = "standard_webhooks",
+    }
+);
+
+text_enum!(
+    /// Where a stored provider delivery stands: waiting for the worker, done, waiting to be
+    /// tried again after a failure, or given up on (dead-lettered) until an admin replays it.
+    DeliveryStatus { Pending = "pending", Processed = "processed", Retrying = "retrying", Dead = "dead" }
+);
+
+text_enum!(
+    /// What a contact point is: an email address, a phone number or a provider's customer id.
+    ContactPointKind { Email = "email", Phone = "phone", CustomerId = "customer_id" }
+);

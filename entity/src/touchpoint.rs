@@ -33,6 +33,15 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// Set on touchpoints the integrations hub recorded: the connector and delivery they came
+    /// from, the provider's id for the event (unique per connector), its name and order.
+    pub connector_id: Option<Uuid>,
+    pub inbound_event_id: Option<Uuid>,
+    pub external_id: Option<String>,
+    pub event: Option<String>,
+    pub sequence: Option<i64>,
+    /// Provider facts beyond the columns: call outcome, contact flags, mapped fields, ids.
+    pub details: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

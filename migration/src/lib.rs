@@ -11,6 +11,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial_schema;
 mod m20261125_000002_full_text_search;
+mod m20261125_000003_integrations_hub;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_initial_schema::Migration),
             Box::new(m20261125_000002_full_text_search::Migration),
+            Box::new(m20261125_000003_integrations_hub::Migration),
         ]
     }
 }

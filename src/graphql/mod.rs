@@ -4,6 +4,7 @@
 
 mod connection;
 mod errors;
+mod hub;
 mod limits;
 pub mod loaders;
 mod metrics;
@@ -14,7 +15,7 @@ mod types;
 
 use std::net::IpAddr;
 
-use async_graphql::{Context, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{Context, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::{
     actor::Actor,
@@ -25,7 +26,15 @@ use crate::{
 
 pub use errors::assign_codes;
 
-pub type TouchbaseSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+/// Every read: the CRM records and the integrations hub.
+#[derive(MergedObject, Default)]
+pub struct Query(query::RecordsQuery, hub::HubQuery);
+
+/// Every write: sessions, users, CRM records and the integrations hub.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::RecordsMutation, hub::HubMutation);
+
+pub type TouchbaseSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Facts about the HTTP request (or WebSocket connection) a GraphQL operation arrived in.
 pub struct RequestContext {
@@ -54,18 +63,20 @@ impl RequestContext {
     }
 }
 
-fn builder(
-    config: &Config,
-) -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
     let limits = limits::DocumentLimits {
         max_aliases: config.max_aliases,
         max_root_fields: config.max_root_fields,
     };
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .extension(metrics::OperationMetrics)
-        .extension(limits)
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .extension(metrics::OperationMetrics)
+    .extension(limits)
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
 }
 
 pub fn schema(services: Services) -> TouchbaseSchema {

@@ -23,7 +23,8 @@ use crate::{
     },
 };
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct RecordsMutation;
 
 /// A new session: a short-lived access token for `Authorization: Bearer`, and a single-use
 /// refresh token for `refreshSession`.
@@ -88,7 +89,7 @@ pub struct CampaignPayload {
 }
 
 #[Object]
-impl Mutation {
+impl RecordsMutation {
     /// Signs in with email and password. Unknown email and wrong password answer alike.
     async fn login(
         &self,

@@ -27,7 +27,8 @@ use crate::{
     },
 };
 
-pub struct Query;
+#[derive(Default)]
+pub struct RecordsQuery;
 
 /// One full-text search match.
 #[derive(Union)]
@@ -67,7 +68,7 @@ where
 /// Lists take Relay paging (`first`/`after` or `last`/`before`), a typed `filter` and an
 /// `orderBy` list; ties and the default order fall back to creation order.
 #[Object]
-impl Query {
+impl RecordsQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let actor = ctx.actor()?;

@@ -644,6 +644,15 @@ impl Activity {
             .await?
             .map(Opportunity))
     }
+    /// What the telephony provider reported, for a call the hub logged.
+    async fn call(&self) -> Option<CallOutcome> {
+        let details = self.0.details.as_ref()?;
+        Some(CallOutcome {
+            status: details["call_status"].as_str().map(str::to_owned),
+            duration_seconds: details["duration_secs"].as_i64(),
+            recording_url: details["recording_url"].as_str().map(str::to_owned),
+        })
+    }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
@@ -653,6 +662,14 @@ impl Activity {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+/// How a logged call went, as the provider told it.
+#[derive(SimpleObject)]
+pub struct CallOutcome {
+    pub status: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub recording_url: Option<String>,
 }
 
 pub struct Campaign(pub campaign::Model);
@@ -752,6 +769,24 @@ impl Touchpoint {
         Ok(visible
             .then(|| Money::from_minor(self.0.amount_minor, self.0.currency.as_deref()))
             .flatten())
+    }
+    /// The provider's name for what happened (`invoice.paid`, `completed`), for hub touchpoints.
+    async fn event(&self) -> Option<&str> {
+        self.0.event.as_deref()
+    }
+    /// The provider's id for it.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// The stored provider request it came from; admins only, null for others.
+    async fn delivery(&self, ctx: &Context<'_>) -> Result<Option<super::hub::Delivery>> {
+        let actor = ctx.actor()?;
+        let Some(id) = self.0.inbound_event_id.filter(|_| actor.is(Role::Admin)) else {
+            return Ok(None);
+        };
+        let event =
+            records::get::<entity::inbound_event::Entity>(&ctx.services().db, actor, id).await?;
+        Ok(Some(super::hub::Delivery(event)))
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, middleware and the server loop with graceful shutdown.
 
 mod graphql;
+mod hooks;
 mod ops;
 mod ws;
 
@@ -12,7 +13,7 @@ use axum::{
     http::{HeaderName, StatusCode},
     middleware::{self, Next},
     response::Response,
-    routing::get,
+    routing::{get, post},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, task::JoinSet};
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .route(
+            "/hooks/{connector_id}",
+            post(hooks::receive).layer(DefaultBodyLimit::max(config.max_webhook_body_bytes)),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(config.request_timeout_secs),

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activities;
 pub mod audit;
 pub mod campaigns;
+pub mod connectors;
 pub mod contacts;
 pub mod filter;
 pub mod input;
@@ -25,9 +26,11 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Authenticator, config::Config, events::Events, rate_limit::LoginLimiter};
+use crate::{
+    auth::Authenticator, config::Config, events::Events, hub::Hub, rate_limit::LoginLimiter,
+};
 
-/// What services need besides the actor: the store, the settings and the event bus.
+/// What services need besides the actor: the store, the settings, the event bus and the hub.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
@@ -35,4 +38,5 @@ pub struct Services {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub hub: Hub,
 }

@@ -6,7 +6,7 @@ use chrono::Utc;
 use entity::enums::Role;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, TransactionTrait, Value,
+    IntoActiveModel, QueryFilter, Value,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -91,7 +91,7 @@ pub async fn insert<E: Record>(
     model: E::ActiveModel,
 ) -> Result<E::Model> {
     scope::ensure_writer::<E>(actor)?;
-    let txn = svc.db.begin().await?;
+    let txn = crate::db::begin_write(&svc.db).await?;
     let created = model.insert(&txn).await?;
     audit::record(
         &txn,
@@ -122,7 +122,7 @@ where
     F: AsyncFnOnce(&sea_orm::DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
 {
     scope::ensure_writer::<E>(actor)?;
-    let txn = svc.db.begin().await?;
+    let txn = crate::db::begin_write(&svc.db).await?;
     let before = scope::visible::<E>(actor)?
         .filter(E::id_column().eq(id))
         .one(&txn)

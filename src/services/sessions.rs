@@ -9,8 +9,7 @@ use std::net::IpAddr;
 use chrono::{Duration, Utc};
 use entity::{refresh_token, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -97,7 +96,7 @@ pub async fn refresh(svc: &Services, presented: &str) -> Result<SessionTokens> {
 
 /// Ends the session the access token belongs to: its refresh tokens stop working.
 pub async fn logout(svc: &Services, actor: &Actor) -> Result<()> {
-    let txn = svc.db.begin().await?;
+    let txn = crate::db::begin_write(&svc.db).await?;
     if let Some(family) = actor.session_id {
         revoke_family(&txn, family).await?;
     }
@@ -125,7 +124,7 @@ async fn start_session(
 ) -> Result<SessionTokens> {
     let refresh_token = tokens::new_refresh_token();
     let now = Utc::now();
-    let txn = svc.db.begin().await?;
+    let txn = crate::db::begin_write(&svc.db).await?;
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),

@@ -6,7 +6,7 @@ use chrono::Utc;
 use entity::{enums::Role, team, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -68,7 +68,7 @@ pub async fn create(
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(team) = team_id {
         ensure_team(&txn, team).await?;
     }
@@ -111,7 +111,7 @@ pub async fn update(
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = user::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -180,7 +180,7 @@ pub async fn create_team(
     name: &str,
 ) -> Result<team::Model> {
     ensure_admin(actor)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = team::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(validate::required_text("name", name, SHORT_TEXT)?),

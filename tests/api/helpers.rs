@@ -337,8 +337,19 @@ pub struct Gateway {
 impl Gateway {
     /// `touchbase serve` in a process of its own, on the store at `store_url`.
     pub fn start(store_url: &str) -> Self {
-        let (child, addr) = serve(touchbase(store_url));
+        Self::spawn(touchbase(store_url))
+    }
+
+    /// `serve` as `command` describes it (extra settings in its environment).
+    pub fn spawn(command: Command) -> Self {
+        let (child, addr) = serve(command);
         Gateway { child, addr }
+    }
+
+    /// Ends the process at once, as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -8,6 +8,8 @@ mod auth;
 mod batching;
 mod cli;
 mod http_audit;
+mod hub;
+mod hub_processes;
 mod limits;
 mod lists;
 mod oidc;

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+use crate::enums::ContactPointKind;
+
+/// An address, number or provider customer id a person is reached by, linked to their lead or
+/// contact, with what providers reported about it (bounces, unsubscribes, spam reports).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "contact_points")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: ContactPointKind,
+    /// The provider of a customer id (`stripe`); empty for emails and phones.
+    pub provider: String,
+    pub value: String,
+    pub lead_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub bounced_at: Option<DateTimeUtc>,
+    pub unsubscribed_at: Option<DateTimeUtc>,
+    pub spam_reported_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

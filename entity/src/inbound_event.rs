@@ -1,0 +1,34 @@
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+use crate::enums::DeliveryStatus;
+
+/// One provider request exactly as it arrived (headers and raw body), and how processing it
+/// went. Stored before the provider is answered, so an acknowledged event is never lost.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "inbound_events")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub connector_id: Uuid,
+    /// The provider's key for the delivery; unique per connector.
+    pub delivery_id: String,
+    /// Lowercase header names to values.
+    pub headers: Json,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// The public URL the provider posted to.
+    pub url: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    pub last_error: Option<String>,
+    pub touchpoint_count: i32,
+    pub received_at: DateTimeUtc,
+    pub processed_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

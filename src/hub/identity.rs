@@ -1,0 +1,257 @@
+//! Identity resolution: who a touchpoint is about. The keys, strongest first: the provider's
+//! customer id (a Stripe `cus_…` once linked stays linked), the normalized email address (case
+//! folded, plus-addressing kept), the E.164 phone number. A contact wins over a lead with the
+//! same key, and a converted lead hands over to the contact it became. Nobody matching means
+//! a new lead, created from what the provider told us, with the provider as its source.
+
+use chrono::Utc;
+use connectors::Person;
+use entity::{
+    contact, contact_point,
+    enums::{ContactPointKind, LeadStatus, LifecycleStage},
+    lead,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::{actor::Actor, error::Result, services::audit, validate};
+
+/// The record a touchpoint lands on.
+#[derive(Debug, Clone, Default)]
+pub struct Party {
+    pub lead: Option<lead::Model>,
+    pub contact: Option<contact::Model>,
+    /// The lead was created for this touchpoint.
+    pub created: bool,
+}
+
+impl Party {
+    pub fn lead_id(&self) -> Option<Uuid> {
+        self.lead.as_ref().map(|lead| lead.id)
+    }
+
+    pub fn contact_id(&self) -> Option<Uuid> {
+        self.contact.as_ref().map(|contact| contact.id)
+    }
+
+    pub fn account_id(&self) -> Option<Uuid> {
+        self.contact.as_ref().and_then(|contact| contact.account_id)
+    }
+}
+
+/// A person's keys, normalized; a key that does not parse is dropped rather than failing the
+/// event (a provider's garbage phone field should not block an invoice).
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+impl Keys {
+    pub fn of(person: &Person, phone_region: &str) -> Self {
+        Keys {
+            email: person
+                .email
+                .as_deref()
+                .and_then(|raw| validate::email("email", raw).ok()),
+            phone: person
+                .phone
+                .as_deref()
+                .and_then(|raw| validate::phone("phone", raw, phone_region).ok()),
+            customer_id: person
+                .customer_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.email.is_none() && self.phone.is_none() && self.customer_id.is_none()
+    }
+}
+
+/// Finds the lead or contact behind `keys`; `None` when nobody matches.
+pub async fn find(txn: &DatabaseTransaction, provider: &str, keys: &Keys) -> Result<Option<Party>> {
+    if let Some(customer_id) = &keys.customer_id
+        && let Some(point) = contact_point::Entity::find()
+            .filter(contact_point::Column::Kind.eq(ContactPointKind::CustomerId))
+            .filter(contact_point::Column::Provider.eq(provider))
+            .filter(contact_point::Column::Value.eq(customer_id.as_str()))
+            .one(txn)
+            .await?
+    {
+        return party(txn, point.lead_id, point.contact_id).await;
+    }
+    if let Some(email) = &keys.email {
+        if let Some(contact) = contact::Entity::find()
+            .filter(contact::Column::Email.eq(email.as_str()))
+            .one(txn)
+            .await?
+        {
+            return Ok(Some(with_contact(contact)));
+        }
+        if let Some(lead) = lead::Entity::find()
+            .filter(lead::Column::Email.eq(email.as_str()))
+            .one(txn)
+            .await?
+        {
+            return party(txn, Some(lead.id), lead.converted_contact_id).await;
+        }
+    }
+    if let Some(phone) = &keys.phone {
+        if let Some(contact) = contact::Entity::find()
+            .filter(contact::Column::Phone.eq(phone.as_str()))
+            .one(txn)
+            .await?
+        {
+            return Ok(Some(with_contact(contact)));
+        }
+        if let Some(lead) = lead::Entity::find()
+            .filter(lead::Column::Phone.eq(phone.as_str()))
+            .one(txn)
+            .await?
+        {
+            return party(txn, Some(lead.id), lead.converted_contact_id).await;
+        }
+    }
+    Ok(None)
+}
+
+fn with_contact(contact: contact::Model) -> Party {
+    Party {
+        lead: None,
+        contact: Some(contact),
+        created: false,
+    }
+}
+
+/// Loads the records a contact point or lead points at; a converted lead's contact comes along.
+async fn party(
+    txn: &DatabaseTransaction,
+    lead_id: Option<Uuid>,
+    contact_id: Option<Uuid>,
+) -> Result<Option<Party>> {
+    let lead = match lead_id {
+        Some(id) => lead::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    let contact_id = contact_id.or(lead.as_ref().and_then(|l| l.converted_contact_id));
+    let contact = match contact_id {
+        Some(id) => contact::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    Ok((lead.is_some() || contact.is_some()).then_some(Party {
+        lead,
+        contact,
+        created: false,
+    }))
+}
+
+/// A new, unassigned lead for an unknown sender. `None` when the touchpoint names nobody at all.
+pub async fn create_lead(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    provider: &str,
+    person: &Person,
+    keys: &Keys,
+) -> Result<Option<Party>> {
+    let (first_name, last_name) = names(person);
+    let company = clean(person.company.as_deref());
+    if keys.is_empty() && last_name.is_none() && company.is_none() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let created = lead::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        first_name: Set(first_name),
+        last_name: Set(last_name),
+        email: Set(keys.email.clone()),
+        phone: Set(keys.phone.clone()),
+        company: Set(company),
+        title: Set(clean(person.title.as_deref())),
+        status: Set(LeadStatus::NotContacted),
+        lifecycle_stage: Set(LifecycleStage::Lead),
+        lead_source: Set(Some(provider.to_owned())),
+        competitors: Set(serde_json::json!([])),
+        objections: Set(serde_json::json!([])),
+        custom_fields: Set(serde_json::json!({})),
+        fit_score: Set(0),
+        engagement_score: Set(0),
+        score: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        actor,
+        "lead",
+        "create",
+        created.id,
+        None,
+        Some(&created),
+    )
+    .await?;
+    Ok(Some(Party {
+        lead: Some(created),
+        contact: None,
+        created: true,
+    }))
+}
+
+/// Links the provider's customer id to the party, unless it is linked already (to anyone).
+pub async fn link_customer_id(
+    txn: &DatabaseTransaction,
+    provider: &str,
+    customer_id: &str,
+    party: &Party,
+) -> Result<()> {
+    let now = Utc::now();
+    contact_point::Entity::insert(contact_point::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(ContactPointKind::CustomerId),
+        provider: Set(provider.to_owned()),
+        value: Set(customer_id.to_owned()),
+        lead_id: Set(party.lead_id()),
+        contact_id: Set(party.contact_id()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([
+        contact_point::Column::Kind,
+        contact_point::Column::Provider,
+        contact_point::Column::Value,
+    ])
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// First and last name, splitting a whole name at its last space when the provider gave one.
+fn names(person: &Person) -> (Option<String>, Option<String>) {
+    let first = clean(person.first_name.as_deref());
+    let last = clean(person.last_name.as_deref());
+    if first.is_some() || last.is_some() {
+        return (first, last);
+    }
+    match clean(person.name.as_deref()) {
+        Some(name) => match name.rsplit_once(' ') {
+            Some((first, last)) => (Some(first.trim().to_owned()), Some(last.to_owned())),
+            None => (None, Some(name)),
+        },
+        None => (None, None),
+    }
+}
+
+fn clean(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.chars().take(200).collect())
+}

@@ -1,0 +1,248 @@
+//! Intake: a provider's request is verified with its connector's scheme over the raw bytes and
+//! stored whole (headers, body, URL) before anyone answers the provider. The same delivery
+//! stored twice is one row, because `(connector, delivery id)` is unique; the answer to a
+//! repeat is the same as to the first. Refused requests are never stored, only counted.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use connectors::{ConnectorError, InboundRequest};
+use entity::{connector, enums::DeliveryStatus, inbound_event, replay_nonce};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TryInsertResult,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, Result},
+    hub::{Hub, secrets::SecretBox},
+};
+
+/// Why a request was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such connector")]
+    UnknownConnector,
+    #[error("this connector is disabled")]
+    Disabled,
+    #[error("{0}")]
+    Unverified(String),
+    #[error("{0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<sea_orm::DbErr> for Refusal {
+    #[track_caller]
+    fn from(error: sea_orm::DbErr) -> Self {
+        Refusal::Store(AppError::internal(error))
+    }
+}
+
+/// A stored delivery: its id, and whether this request was a repeat of one stored before.
+#[derive(Debug)]
+pub struct Receipt {
+    pub delivery_id: String,
+    pub duplicate: bool,
+}
+
+/// A request as it reached the hook route.
+pub struct Arrival {
+    pub connector_id: Uuid,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+    /// The public URL the provider posted to, query included.
+    pub url: String,
+    pub received_at: DateTime<Utc>,
+}
+
+pub async fn receive(
+    db: &DatabaseConnection,
+    hub: &Hub,
+    arrival: Arrival,
+) -> Result<Receipt, Refusal> {
+    let connector = connector::Entity::find_by_id(arrival.connector_id)
+        .filter(connector::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(Refusal::UnknownConnector)?;
+    if !connector.enabled {
+        return Err(Refusal::Disabled);
+    }
+    let provider = super::provider(connector.kind).connector();
+    let request = InboundRequest {
+        headers: &arrival.headers,
+        body: &arrival.body,
+        url: &arrival.url,
+    };
+    let secrets = live_secrets(&hub.secrets, &connector, arrival.received_at)?;
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let delivery_id = match provider
+        .verify(&request, &secrets, arrival.received_at, &connector.settings)
+        .and_then(|()| provider.delivery_id(&request))
+    {
+        Ok(id) => id,
+        Err(ConnectorError::Malformed(reason)) => return Err(Refusal::Malformed(reason)),
+        Err(error) => {
+            count_refusal(db, connector.id).await?;
+            return Err(Refusal::Unverified(error.to_string()));
+        }
+    };
+    let nonce = provider.replay_nonce(&request);
+
+    let mut headers = arrival.headers;
+    headers.insert(
+        connectors::RECEIVED_AT_HEADER.into(),
+        arrival
+            .received_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true),
+    );
+    let txn = crate::db::begin_write(db).await?;
+    if let Some(nonce) = nonce
+        && !nonce_is_fresh(
+            &txn,
+            connector.id,
+            &nonce,
+            &delivery_id,
+            arrival.received_at,
+        )
+        .await?
+    {
+        txn.rollback().await?;
+        count_refusal(db, connector.id).await?;
+        return Err(Refusal::Unverified(
+            "this request's token was used before".into(),
+        ));
+    }
+    let inserted = inbound_event::Entity::insert(inbound_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        connector_id: Set(connector.id),
+        delivery_id: Set(delivery_id.clone()),
+        headers: Set(serde_json::to_value(&headers).map_err(AppError::internal)?),
+        body: Set(arrival.body),
+        url: Set(arrival.url),
+        status: Set(DeliveryStatus::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(arrival.received_at),
+        last_error: Set(None),
+        touchpoint_count: Set(0),
+        received_at: Set(arrival.received_at),
+        processed_at: Set(None),
+    })
+    .on_conflict_do_nothing_on([
+        inbound_event::Column::ConnectorId,
+        inbound_event::Column::DeliveryId,
+    ])
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    let duplicate = !matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0);
+    if !duplicate {
+        hub.wake_worker();
+    }
+    metrics::counter!("hub_deliveries_received_total", "duplicate" => duplicate.to_string())
+        .increment(1);
+    Ok(Receipt {
+        delivery_id,
+        duplicate,
+    })
+}
+
+/// The secrets a request may be signed with now: the current one, and the one a rotation
+/// replaced while its grace period lasts.
+fn live_secrets(
+    secrets: &SecretBox,
+    connector: &connector::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let mut live = Vec::new();
+    if let Some(sealed) = &connector.secret_sealed {
+        live.push(
+            secrets
+                .open(connector.id, sealed)
+                .map_err(AppError::internal)?,
+        );
+    }
+    if let (Some(sealed), Some(expires)) = (
+        &connector.previous_secret_sealed,
+        connector.previous_secret_expires_at,
+    ) && now < expires
+    {
+        live.push(
+            secrets
+                .open(connector.id, sealed)
+                .map_err(AppError::internal)?,
+        );
+    }
+    Ok(live)
+}
+
+/// Records the nonce; false when another delivery already used it (a replay). The same
+/// delivery sent again (a provider's retry) may carry it again.
+async fn nonce_is_fresh<C: ConnectionTrait>(
+    conn: &C,
+    connector_id: Uuid,
+    nonce: &str,
+    delivery_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    replay_nonce::Entity::insert(replay_nonce::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        connector_id: Set(connector_id),
+        nonce: Set(nonce.to_owned()),
+        delivery_id: Set(delivery_id.to_owned()),
+        seen_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        replay_nonce::Column::ConnectorId,
+        replay_nonce::Column::Nonce,
+    ])
+    .exec_without_returning(conn)
+    .await?;
+    let seen = replay_nonce::Entity::find()
+        .filter(replay_nonce::Column::ConnectorId.eq(connector_id))
+        .filter(replay_nonce::Column::Nonce.eq(nonce))
+        .one(conn)
+        .await?;
+    Ok(seen.is_some_and(|seen| seen.delivery_id == delivery_id))
+}
+
+/// Counts a refused request in the connector's health; its own statement, as nothing else of
+/// the request is kept.
+async fn count_refusal(db: &DatabaseConnection, connector_id: Uuid) -> Result<()> {
+    connector::Entity::update_many()
+        .col_expr(
+            connector::Column::SignatureFailures,
+            Expr::col(connector::Column::SignatureFailures).add(1),
+        )
+        .col_expr(
+            connector::Column::LastSignatureFailureAt,
+            Expr::value(Utc::now()),
+        )
+        .filter(connector::Column::Id.eq(connector_id))
+        .exec(db)
+        .await?;
+    metrics::counter!("hub_deliveries_refused_total").increment(1);
+    Ok(())
+}
+
+/// Lets an event be processed again: one dead (or any) delivery, or all dead ones of a connector.
+pub async fn requeue<C: ConnectionTrait>(conn: &C, filter: sea_orm::Condition) -> Result<u64> {
+    let result = inbound_event::Entity::update_many()
+        .col_expr(
+            inbound_event::Column::Status,
+            Expr::value(DeliveryStatus::Pending.as_str()),
+        )
+        .col_expr(inbound_event::Column::Attempts, Expr::value(0))
+        .col_expr(
+            inbound_event::Column::NextAttemptAt,
+            Expr::value(Utc::now()),
+        )
+        .filter(filter)
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,60 @@
+//! The integrations hub: the one path every touchpoint takes. A provider's request is verified
+//! and stored whole by [`inbox`] before the provider hears back; the [`worker`] later claims it
+//! and [`process`] turns it into touchpoints on the right lead or contact ([`identity`]), with
+//! its source classified ([`attribution`]), and hands each lead to the scoring and lifecycle
+//! seam ([`lifecycle`]). Provider formats live in the `connectors` crate; nothing here knows one.
+
+pub mod attribution;
+pub mod identity;
+pub mod inbox;
+pub mod lifecycle;
+pub mod process;
+pub mod secrets;
+pub mod worker;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+/// What the hub's parts share: the key that opens connector secrets and the worker's doorbell.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    pub secrets: secrets::SecretBox,
+    doorbell: Arc<Notify>,
+}
+
+impl Hub {
+    pub fn new(secrets: secrets::SecretBox) -> Self {
+        Hub {
+            secrets,
+            doorbell: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Tells this process's worker a delivery is waiting, so it need not wait for its next poll.
+    pub fn wake_worker(&self) {
+        self.doorbell.notify_one();
+    }
+
+    pub(crate) async fn woken(&self) {
+        self.doorbell.notified().await;
+    }
+}
+
+/// The provider module that speaks a stored connector kind's wire format.
+pub fn provider(kind: entity::enums::ConnectorKind) -> connectors::Kind {
+    use entity::enums::ConnectorKind as K;
+    match kind {
+        K::Stripe => connectors::Kind::Stripe,
+        K::Twilio => connectors::Kind::Twilio,
+        K::SendgridEvents => connectors::Kind::SendgridEvents,
+        K::SendgridInbound => connectors::Kind::SendgridInbound,
+        K::Mailgun => connectors::Kind::Mailgun,
+        K::Postmark => connectors::Kind::Postmark,
+        K::WebForm => connectors::Kind::WebForm,
+        K::Typeform => connectors::Kind::Typeform,
+        K::Calendly => connectors::Kind::Calendly,
+        K::StandardWebhooks => connectors::Kind::StandardWebhooks,
+    }
+}

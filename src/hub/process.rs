@@ -1,0 +1,592 @@
+//! Processing one stored delivery, inside the transaction that marks it processed: parse it
+//! with its connector, find or create the person each touchpoint is about, record the
+//! touchpoint with its source, keep the lead's first and latest touch, log ended calls as call
+//! activities and flag contact points. Everything commits together or not at all, so a
+//! delivery is processed exactly once however often it is attempted.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use connectors::{ContactFlag, InboundRequest, NormalizedTouchpoint};
+use entity::{
+    activity, campaign, connector, contact_point,
+    enums::{ActivityKind, ContactPointKind, Direction, SourceCategory, TouchpointChannel},
+    inbound_event, lead, touchpoint,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    Set, sea_query::OnConflict,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    events::Event,
+    hub::{
+        attribution,
+        identity::{self, Keys, Party},
+        lifecycle,
+    },
+    services::audit,
+};
+
+/// What processing a delivery did, for its row and for subscribers once it commits.
+#[derive(Debug, Default)]
+pub struct Processed {
+    pub touchpoints: i32,
+    pub events: Vec<Event>,
+}
+
+/// Everything processing needs besides the transaction.
+pub struct Context<'a> {
+    pub actor: &'a Actor,
+    pub phone_region: &'a str,
+}
+
+pub async fn delivery(
+    txn: &DatabaseTransaction,
+    cx: &Context<'_>,
+    connector: &connector::Model,
+    event: &inbound_event::Model,
+) -> Result<Processed> {
+    let headers: BTreeMap<String, String> =
+        serde_json::from_value(event.headers.clone()).map_err(AppError::internal)?;
+    let request = InboundRequest {
+        headers: &headers,
+        body: &event.body,
+        url: &event.url,
+    };
+    let kind = super::provider(connector.kind);
+    let parsed = kind
+        .connector()
+        .parse(&request, &connector.settings)
+        .map_err(|e| AppError::bad_input("body", e.to_string()))?;
+    let mut processed = Processed::default();
+    for normalized in parsed {
+        if let Some(events) = record(txn, cx, connector, event, normalized).await? {
+            processed.touchpoints += 1;
+            processed.events.extend(events);
+        }
+    }
+    Ok(processed)
+}
+
+/// Records one touchpoint, or updates the one recorded under its external id when this is a
+/// later state of the same thing (a call's next status). `None` when it was already recorded.
+async fn record(
+    txn: &DatabaseTransaction,
+    cx: &Context<'_>,
+    connector: &connector::Model,
+    event: &inbound_event::Model,
+    normalized: NormalizedTouchpoint,
+) -> Result<Option<Vec<Event>>> {
+    let provider = connector.kind.as_str();
+    if let Some(existing) = touchpoint::Entity::find()
+        .filter(touchpoint::Column::ConnectorId.eq(connector.id))
+        .filter(touchpoint::Column::ExternalId.eq(normalized.external_id.as_str()))
+        .one(txn)
+        .await?
+    {
+        return update_existing(txn, cx, existing, event, &normalized).await;
+    }
+
+    let keys = Keys::of(&normalized.person, cx.phone_region);
+    let party = match identity::find(txn, provider, &keys).await? {
+        Some(party) => party,
+        None => identity::create_lead(txn, cx.actor, provider, &normalized.person, &keys)
+            .await?
+            .unwrap_or_default(),
+    };
+    if let Some(customer_id) = &keys.customer_id
+        && (party.lead.is_some() || party.contact.is_some())
+    {
+        identity::link_customer_id(txn, provider, customer_id, &party).await?;
+    }
+
+    let category = attribution::classify(&normalized.attribution, normalized.channel);
+    let campaign_id = matching_campaign(txn, normalized.attribution.campaign.as_deref()).await?;
+    let mut details = details_of(&normalized);
+    let activity_id = match &normalized.call {
+        Some(call) if call.ended => Some(log_call(txn, cx, &party, &normalized, None).await?),
+        _ => None,
+    };
+    if let Some(activity_id) = activity_id {
+        details["activity_id"] = json!(activity_id);
+    }
+    let a = &normalized.attribution;
+    let created = touchpoint::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        lead_id: Set(party.lead_id()),
+        contact_id: Set(party.contact_id()),
+        account_id: Set(party.account_id()),
+        campaign_id: Set(campaign_id),
+        channel: Set(channel(normalized.channel)),
+        direction: Set(Some(direction(normalized.direction))),
+        source: Set(a.source.clone().or_else(|| Some(provider.to_owned()))),
+        medium: Set(a.medium.clone()),
+        campaign: Set(a.campaign.clone()),
+        term: Set(a.term.clone()),
+        content: Set(a.content.clone()),
+        referrer: Set(a.referrer.clone()),
+        landing_page: Set(a.landing_page.clone()),
+        gclid: Set(a.gclid.clone()),
+        fbclid: Set(a.fbclid.clone()),
+        msclkid: Set(a.msclkid.clone()),
+        source_category: Set(Some(category)),
+        subject: Set(normalized.subject.clone()),
+        summary: Set(normalized.summary.clone()),
+        amount_minor: Set(normalized.amount.as_ref().map(|m| m.minor)),
+        currency: Set(normalized.amount.as_ref().map(|m| m.currency.clone())),
+        occurred_at: Set(normalized.occurred_at),
+        created_by: Set(None),
+        created_at: Set(Utc::now()),
+        connector_id: Set(Some(connector.id)),
+        inbound_event_id: Set(Some(event.id)),
+        external_id: Set(Some(normalized.external_id.clone())),
+        event: Set(Some(normalized.event.clone())),
+        sequence: Set(normalized.sequence),
+        details: Set(Some(details)),
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        cx.actor,
+        "touchpoint",
+        "create",
+        created.id,
+        None,
+        Some(&created),
+    )
+    .await?;
+
+    if let Some(flag) = normalized.flag {
+        flag_contact_point(txn, &party, &keys, flag, normalized.occurred_at).await?;
+    }
+    let mut events = Vec::new();
+    if let Some(lead) = party.lead.clone() {
+        let lead = touch_lead(txn, cx, lead, &party, &normalized, &created, category).await?;
+        lifecycle::touchpoint_recorded(txn, &lead, &created).await?;
+        events.push(Event::TouchpointAdded {
+            lead_id: lead.id,
+            touchpoint_id: created.id,
+        });
+        events.push(Event::LeadChanged { lead_id: lead.id });
+    }
+    Ok(Some(events))
+}
+
+/// A later delivery about an already recorded touchpoint: a higher sequence moves it on (and
+/// logs the call once it ends); anything else is a repeat or arrived late, and changes nothing.
+/// A recording callback carries no sequence: it only adds the recording link.
+async fn update_existing(
+    txn: &DatabaseTransaction,
+    cx: &Context<'_>,
+    existing: touchpoint::Model,
+    event: &inbound_event::Model,
+    normalized: &NormalizedTouchpoint,
+) -> Result<Option<Vec<Event>>> {
+    let newer = match (normalized.sequence, existing.sequence) {
+        (Some(new), Some(old)) => new > old,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let recording = normalized
+        .call
+        .as_ref()
+        .and_then(|call| call.recording_url.clone());
+    if !newer && recording.is_none() {
+        return Ok(None);
+    }
+    let before = existing.clone();
+    let mut details = existing.details.clone().unwrap_or_else(|| json!({}));
+    let mut active = existing.clone().into_active_model();
+    if newer {
+        let fresh = details_of(normalized);
+        merge(&mut details, fresh);
+        active.event = Set(Some(normalized.event.clone()));
+        active.sequence = Set(normalized.sequence);
+        active.inbound_event_id = Set(Some(event.id));
+        if normalized.summary.is_some() {
+            active.summary = Set(normalized.summary.clone());
+        }
+    }
+    if let Some(url) = &recording {
+        details["call"]["recording_url"] = json!(url);
+    }
+    let activity_id = details["activity_id"]
+        .as_str()
+        .and_then(|id| id.parse::<Uuid>().ok());
+    let ended = normalized.call.as_ref().is_some_and(|call| call.ended);
+    match activity_id {
+        Some(activity_id) => update_call_activity(txn, cx, activity_id, &details).await?,
+        None if newer && ended => {
+            let party = identity_of(txn, &existing).await?;
+            let id = log_call(txn, cx, &party, normalized, Some(&details)).await?;
+            details["activity_id"] = json!(id);
+        }
+        None => {}
+    }
+    active.details = Set(Some(details));
+    let after = active.update(txn).await?;
+    audit::record(
+        txn,
+        cx.actor,
+        "touchpoint",
+        "update",
+        after.id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    Ok(Some(
+        after
+            .lead_id
+            .map(|lead_id| Event::LeadChanged { lead_id })
+            .into_iter()
+            .collect(),
+    ))
+}
+
+async fn identity_of(txn: &DatabaseTransaction, touchpoint: &touchpoint::Model) -> Result<Party> {
+    let lead = match touchpoint.lead_id {
+        Some(id) => lead::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    let contact = match touchpoint.contact_id {
+        Some(id) => entity::contact::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    Ok(Party {
+        lead,
+        contact,
+        created: false,
+    })
+}
+
+/// The provider facts a touchpoint keeps beyond its columns.
+fn details_of(normalized: &NormalizedTouchpoint) -> serde_json::Value {
+    json!({
+        "call": normalized.call,
+        "flag": normalized.flag,
+        "fields": normalized.fields,
+        "provider_ids": normalized.provider_ids,
+        "person": normalized.person,
+    })
+}
+
+/// Overlays `fresh` on `into`, keeping what `fresh` leaves null (a recording link learned
+/// earlier survives the call's next status).
+fn merge(into: &mut serde_json::Value, fresh: serde_json::Value) {
+    match (into, fresh) {
+        (serde_json::Value::Object(into), serde_json::Value::Object(fresh)) => {
+            for (key, value) in fresh {
+                match into.get_mut(&key) {
+                    Some(existing) if value.is_object() => merge(existing, value),
+                    _ if value.is_null() => {}
+                    _ => {
+                        into.insert(key, value);
+                    }
+                }
+            }
+        }
+        (into, fresh) => *into = fresh,
+    }
+}
+
+/// A finished call becomes a done call activity on the person, assigned to their owner.
+async fn log_call(
+    txn: &DatabaseTransaction,
+    cx: &Context<'_>,
+    party: &Party,
+    normalized: &NormalizedTouchpoint,
+    details: Option<&serde_json::Value>,
+) -> Result<Uuid> {
+    let call = normalized.call.clone().unwrap_or_default();
+    let recording = details
+        .and_then(|d| d["call"]["recording_url"].as_str().map(str::to_owned))
+        .or(call.recording_url.clone());
+    let who = normalized
+        .person
+        .phone
+        .clone()
+        .or_else(|| normalized.person.name.clone())
+        .unwrap_or_else(|| "unknown caller".into());
+    let subject = match normalized.direction {
+        connectors::Direction::Inbound => format!("Inbound call from {who} ({})", call.status),
+        connectors::Direction::Outbound => format!("Outbound call to {who} ({})", call.status),
+    };
+    let now = Utc::now();
+    let created = activity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(ActivityKind::Call),
+        subject: Set(subject),
+        body: Set(None),
+        due_at: Set(Some(normalized.occurred_at)),
+        done: Set(true),
+        completed_at: Set(Some(normalized.occurred_at)),
+        assignee_id: Set(party
+            .lead
+            .as_ref()
+            .and_then(|l| l.owner_id)
+            .or(party.contact.as_ref().and_then(|c| c.owner_id))),
+        lead_id: Set(party.lead_id()),
+        contact_id: Set(party.contact_id()),
+        account_id: Set(party.account_id()),
+        opportunity_id: Set(None),
+        archived_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        details: Set(Some(json!({
+            "call_status": call.status,
+            "duration_secs": call.duration_secs,
+            "recording_url": recording,
+        }))),
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        cx.actor,
+        "activity",
+        "create",
+        created.id,
+        None,
+        Some(&created),
+    )
+    .await?;
+    Ok(created.id)
+}
+
+/// Keeps the call activity's duration and recording link in step with its touchpoint.
+async fn update_call_activity(
+    txn: &DatabaseTransaction,
+    cx: &Context<'_>,
+    activity_id: Uuid,
+    touchpoint_details: &serde_json::Value,
+) -> Result<()> {
+    let Some(before) = activity::Entity::find_by_id(activity_id).one(txn).await? else {
+        return Ok(());
+    };
+    let call = &touchpoint_details["call"];
+    let mut details = before.details.clone().unwrap_or_else(|| json!({}));
+    for (key, value) in [
+        ("recording_url", &call["recording_url"]),
+        ("duration_secs", &call["duration_secs"]),
+    ] {
+        if !value.is_null() {
+            details[key] = value.clone();
+        }
+    }
+    if Some(&details) == before.details.as_ref() {
+        return Ok(());
+    }
+    let mut active = before.clone().into_active_model();
+    active.details = Set(Some(details));
+    active.updated_at = Set(Utc::now());
+    let after = active.update(txn).await?;
+    audit::record(
+        txn,
+        cx.actor,
+        "activity",
+        "update",
+        after.id,
+        Some(&before),
+        Some(&after),
+    )
+    .await
+}
+
+/// The campaign whose UTM key the touch carries; keys are stored lowercased.
+async fn matching_campaign(
+    txn: &DatabaseTransaction,
+    utm_campaign: Option<&str>,
+) -> Result<Option<Uuid>> {
+    let Some(key) = utm_campaign.map(str::trim).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::UtmCampaign.eq(key.to_lowercase()))
+        .one(txn)
+        .await?
+        .map(|c| c.id))
+}
+
+/// Marks the email address (or, without one, the number) as bounced, unsubscribed or reported.
+async fn flag_contact_point(
+    txn: &DatabaseTransaction,
+    party: &Party,
+    keys: &Keys,
+    flag: ContactFlag,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let (kind, value) = match (&keys.email, &keys.phone) {
+        (Some(email), _) => (ContactPointKind::Email, email.clone()),
+        (None, Some(phone)) => (ContactPointKind::Phone, phone.clone()),
+        (None, None) => return Ok(()),
+    };
+    let column = match flag {
+        ContactFlag::Bounced => contact_point::Column::BouncedAt,
+        ContactFlag::Unsubscribed => contact_point::Column::UnsubscribedAt,
+        ContactFlag::SpamReported => contact_point::Column::SpamReportedAt,
+    };
+    let now = Utc::now();
+    let mut point = contact_point::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind),
+        provider: Set(String::new()),
+        value: Set(value),
+        lead_id: Set(party.lead_id()),
+        contact_id: Set(party.contact_id()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    point.set(column, Some(at).into());
+    contact_point::Entity::insert(point)
+        .on_conflict(
+            OnConflict::columns([
+                contact_point::Column::Kind,
+                contact_point::Column::Provider,
+                contact_point::Column::Value,
+            ])
+            .update_columns([column, contact_point::Column::UpdatedAt])
+            .to_owned(),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the lead's first and latest touch, and fills fields the lead has empty with what the
+/// provider told us (a form's company, a caller's name); what sales entered is never overwritten.
+async fn touch_lead(
+    txn: &DatabaseTransaction,
+    cx: &Context<'_>,
+    lead: lead::Model,
+    party: &Party,
+    normalized: &NormalizedTouchpoint,
+    touchpoint: &touchpoint::Model,
+    category: SourceCategory,
+) -> Result<lead::Model> {
+    let at = touchpoint.occurred_at;
+    let mut active = lead.clone().into_active_model();
+    let mut changed = false;
+    if lead.first_touch_at.is_none_or(|first| at < first) {
+        active.first_source = Set(touchpoint.source.clone());
+        active.first_medium = Set(touchpoint.medium.clone());
+        active.first_campaign = Set(touchpoint.campaign.clone());
+        active.first_source_category = Set(Some(category));
+        active.first_touch_at = Set(Some(at));
+        changed = true;
+    }
+    if lead.latest_touch_at.is_none_or(|latest| at >= latest) {
+        active.latest_source = Set(touchpoint.source.clone());
+        active.latest_medium = Set(touchpoint.medium.clone());
+        active.latest_campaign = Set(touchpoint.campaign.clone());
+        active.latest_source_category = Set(Some(category));
+        active.latest_touch_at = Set(Some(at));
+        changed = true;
+    }
+    changed |= fill_blanks(&lead, &mut active, normalized, cx.phone_region);
+    if !changed {
+        return Ok(lead);
+    }
+    active.updated_at = Set(Utc::now());
+    let after = active.update(txn).await?;
+    let verb = if party.created { "attribute" } else { "touch" };
+    audit::record(
+        txn,
+        cx.actor,
+        "lead",
+        verb,
+        after.id,
+        Some(&lead),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Copies mapped fields onto a lead where it has nothing yet; returns whether any was copied.
+fn fill_blanks(
+    lead: &lead::Model,
+    active: &mut lead::ActiveModel,
+    normalized: &NormalizedTouchpoint,
+    phone_region: &str,
+) -> bool {
+    let mut changed = false;
+    let mut fill = |current: &Option<String>,
+                    slot: &mut sea_orm::ActiveValue<Option<String>>,
+                    value: Option<String>| {
+        if current.is_none()
+            && let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        {
+            *slot = Set(Some(value.chars().take(200).collect()));
+            changed = true;
+        }
+    };
+    let field = |name: &str| normalized.fields.get(name).cloned();
+    let person = &normalized.person;
+    fill(
+        &lead.first_name,
+        &mut active.first_name,
+        field("first_name").or(person.first_name.clone()),
+    );
+    fill(
+        &lead.last_name,
+        &mut active.last_name,
+        field("last_name").or(person.last_name.clone()),
+    );
+    fill(
+        &lead.company,
+        &mut active.company,
+        field("company").or(person.company.clone()),
+    );
+    fill(
+        &lead.title,
+        &mut active.title,
+        field("title").or(person.title.clone()),
+    );
+    fill(&lead.website, &mut active.website, field("website"));
+    let phone = field("phone")
+        .or(person.phone.clone())
+        .and_then(|raw| crate::validate::phone("phone", &raw, phone_region).ok());
+    fill(&lead.phone, &mut active.phone, phone);
+
+    let mut custom = lead.custom_fields.as_object().cloned().unwrap_or_default();
+    let before = custom.len();
+    for (name, value) in &normalized.fields {
+        if let Some(key) = name.strip_prefix("custom.") {
+            custom.entry(key.to_owned()).or_insert_with(|| json!(value));
+        }
+    }
+    if custom.len() != before {
+        active.custom_fields = Set(serde_json::Value::Object(custom));
+        changed = true;
+    }
+    changed
+}
+
+fn channel(channel: connectors::Channel) -> TouchpointChannel {
+    use connectors::Channel as C;
+    match channel {
+        C::Email => TouchpointChannel::Email,
+        C::Call => TouchpointChannel::Call,
+        C::Sms => TouchpointChannel::Sms,
+        C::WebForm => TouchpointChannel::WebForm,
+        C::Billing => TouchpointChannel::Billing,
+        C::Meeting => TouchpointChannel::Meeting,
+        C::Web => TouchpointChannel::Web,
+        C::Other => TouchpointChannel::Other,
+    }
+}
+
+fn direction(direction: connectors::Direction) -> Direction {
+    match direction {
+        connectors::Direction::Inbound => Direction::Inbound,
+        connectors::Direction::Outbound => Direction::Outbound,
+    }
+}

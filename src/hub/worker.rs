@@ -1,0 +1,181 @@
+//! The inbox worker: claims one due delivery at a time and processes it in the transaction that
+//! claimed it. On PostgreSQL the claim skips rows other workers hold (`FOR UPDATE SKIP LOCKED`),
+//! so any number of replicas share the inbox without processing a delivery twice; on SQLite
+//! the claim is the transaction's first write, which makes it the only writer until it commits.
+//! A process killed mid-delivery never commits, so the delivery stays due and is done again.
+//!
+//! A failed delivery is tried again after an exponential, jittered delay, and dead-lettered
+//! with its error kept once it has used its attempts; an admin can replay it from there.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{connector, enums::DeliveryStatus, inbound_event};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, IntoActiveModel, Set, Statement, TransactionTrait,
+};
+
+use crate::{
+    auth::system_actor,
+    config::Config,
+    error::{AppError, Result},
+    hub::process,
+    services::Services,
+};
+
+/// Processes due deliveries until the process stops; sleeps between them when there are none.
+pub async fn run(svc: Services) {
+    let poll = Duration::from_millis(svc.config.hub_poll_interval_ms);
+    loop {
+        match process_next(&svc).await {
+            Ok(true) => continue,
+            Ok(false) => {
+                tokio::select! {
+                    () = svc.hub.woken() => {}
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+            Err(error) => {
+                tracing::error!(?error, "the inbox worker could not claim a delivery");
+                tokio::time::sleep(poll).await;
+            }
+        }
+    }
+}
+
+/// Claims and processes one due delivery; false when none is due.
+pub async fn process_next(svc: &Services) -> Result<bool> {
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&svc.db).await?;
+    let Some(event) = claim(&txn, now).await? else {
+        txn.rollback().await?;
+        return Ok(false);
+    };
+    let connector = connector::Entity::find_by_id(event.connector_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a delivery's connector is gone")))?;
+    let actor = system_actor();
+    let cx = process::Context {
+        actor: &actor,
+        phone_region: &svc.config.default_phone_region,
+    };
+    let started = std::time::Instant::now();
+    let savepoint = txn.begin().await?;
+    let outcome = process::delivery(&savepoint, &cx, &connector, &event).await;
+    let mut row = event.clone().into_active_model();
+    let published = match outcome {
+        Ok(processed) => {
+            savepoint.commit().await?;
+            row.status = Set(DeliveryStatus::Processed);
+            row.processed_at = Set(Some(Utc::now()));
+            row.touchpoint_count = Set(processed.touchpoints);
+            row.last_error = Set(None);
+            processed.events
+        }
+        Err(error) => {
+            savepoint.rollback().await?;
+            let (status, next) = after_failure(&svc.config, event.attempts, now);
+            tracing::warn!(delivery = %event.id, attempts = event.attempts, ?status, error = %error_text(&error), "a delivery failed");
+            row.status = Set(status);
+            row.next_attempt_at = Set(next);
+            row.last_error = Set(Some(error_text(&error)));
+            Vec::new()
+        }
+    };
+    let outcome = row.status.clone().unwrap();
+    row.update(&txn).await?;
+    txn.commit().await?;
+    metrics::counter!("hub_deliveries_processed_total", "status" => outcome.as_str()).increment(1);
+    metrics::histogram!("hub_delivery_processing_seconds").record(started.elapsed().as_secs_f64());
+    for event in published {
+        svc.events.publish(event).await;
+    }
+    Ok(true)
+}
+
+/// Takes the oldest due delivery and counts the attempt, as the transaction's first statement.
+async fn claim(
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> Result<Option<inbound_event::Model>> {
+    let backend = txn.get_database_backend();
+    let (placeholder, skip_locked) = match backend {
+        DbBackend::Postgres => ("$1", "FOR UPDATE SKIP LOCKED"),
+        _ => ("?", ""),
+    };
+    let sql = format!(
+        "UPDATE inbound_events SET attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM inbound_events \
+                     WHERE status IN ('pending', 'retrying') AND next_attempt_at <= {placeholder} \
+                     ORDER BY next_attempt_at, id LIMIT 1 {skip_locked}) \
+         RETURNING *"
+    );
+    let statement = Statement::from_sql_and_values(backend, sql, [now.into()]);
+    Ok(inbound_event::Model::find_by_statement(statement)
+        .one(txn)
+        .await?)
+}
+
+/// Where a delivery goes after its `attempts`-th try failed: tried again after a delay that
+/// doubles each time (within ±20 % so a burst of failures does not retry in lockstep), or
+/// dead once the attempts are used up.
+fn after_failure(
+    config: &Config,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> (DeliveryStatus, DateTime<Utc>) {
+    if attempts >= config.hub_max_attempts as i32 {
+        return (DeliveryStatus::Dead, now);
+    }
+    let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    let delay = config
+        .hub_retry_base_ms
+        .saturating_mul(1 << doublings)
+        .min(config.hub_retry_max_ms);
+    let jittered = delay as f64 * (0.8 + 0.4 * fastrand::f64());
+    let next = now + chrono::Duration::milliseconds(jittered as i64);
+    (DeliveryStatus::Retrying, next)
+}
+
+/// What a failed attempt leaves in the delivery's row: the cause in full for an admin, since
+/// only admins read deliveries.
+fn error_text(error: &AppError) -> String {
+    match error {
+        AppError::Internal(source) => format!("{source:#}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_and_then_die() {
+        let config = Config {
+            hub_retry_base_ms: 1_000,
+            hub_retry_max_ms: 60_000,
+            hub_max_attempts: 5,
+            ..Config::default()
+        };
+        let now = Utc::now();
+        for (attempts, base) in [(1, 1_000), (2, 2_000), (3, 4_000), (4, 8_000)] {
+            let (status, next) = after_failure(&config, attempts, now);
+            assert_eq!(status, DeliveryStatus::Retrying);
+            let waited = (next - now).num_milliseconds();
+            assert!(
+                (base * 8 / 10..=base * 12 / 10).contains(&waited),
+                "attempt {attempts}: {waited} ms"
+            );
+        }
+        assert_eq!(after_failure(&config, 5, now).0, DeliveryStatus::Dead);
+        let capped = Config {
+            hub_max_attempts: 40,
+            ..config
+        };
+        let (_, next) = after_failure(&capped, 30, now);
+        assert!((next - now).num_milliseconds() <= 72_000);
+    }
+}

@@ -1,0 +1,759 @@
+//! The integrations hub end to end: requests signed by the providers' official SDKs (PyPI
+//! `stripe`, `twilio`, `standardwebhooks`, pinned in tests/providers) are posted to the real
+//! server, stored, processed by its worker and found on the right lead with their source.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use crate::helpers::{Session, TestApp, error_code, spawn_app, spawn_app_with};
+
+const STRIPE_SECRET: &str = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc";
+const TWILIO_TOKEN: &str = "12345678901234567890123456789012";
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const CHECKOUT: &str =
+    include_str!("../../connectors/tests/fixtures/stripe/checkout_session_completed.json");
+
+/// Headers a provider's official SDK signs `request` with (see tests/providers/sign.py).
+pub async fn sdk_headers(request: Value) -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/providers");
+    let python = dir.join(".venv/bin/python");
+    if !python.exists() {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv", ".venv"])
+            .current_dir(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        let installed = made
+            && std::process::Command::new(dir.join(".venv/bin/pip"))
+                .args(["install", "-q", "-r", "requirements.txt"])
+                .current_dir(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "installing tests/providers/requirements.txt failed"
+        );
+    }
+    let mut child = tokio::process::Command::new(python)
+        .arg(dir.join("sign.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(request.to_string().as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "signing failed for {request}");
+    let headers: serde_json::Map<String, Value> = serde_json::from_slice(&output.stdout).unwrap();
+    headers
+        .into_iter()
+        .map(|(name, value)| (name, value.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+pub async fn stripe_headers(
+    payload: &str,
+    secret: &str,
+    timestamp: Option<i64>,
+) -> Vec<(String, String)> {
+    sdk_headers(json!({ "provider": "stripe", "secret": secret, "payload": payload, "timestamp": timestamp })).await
+}
+
+/// Creates a connector as admin; returns its id and webhook URL.
+pub async fn connector(
+    app: &TestApp,
+    admin: &Session,
+    kind: &str,
+    secret: Option<&str>,
+    settings: Value,
+) -> (String, String) {
+    let data = app
+        .ok(
+            &admin.access,
+            "mutation($input: NewConnectorInput!) { createConnector(input: $input) { connector { id webhookUrl } } }",
+            json!({ "input": { "kind": kind, "name": format!("{kind} connector"), "secret": secret, "settings": settings } }),
+        )
+        .await;
+    let connector = &data["createConnector"]["connector"];
+    (
+        connector["id"].as_str().unwrap().to_owned(),
+        connector["webhookUrl"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Posts `body` with `headers` to the connector's hook; returns the status and JSON answer.
+pub async fn deliver(
+    app: &TestApp,
+    connector_id: &str,
+    content_type: &str,
+    headers: &[(String, String)],
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/hooks/{connector_id}")))
+        .header("content-type", content_type)
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+const DELIVERIES: &str = "query($id: ID!) { connector(id: $id) {
+    health { received processed pending retrying dead failureRate signatureFailures lastSuccessAt }
+    deliveries(first: 100) { totalCount edges { node { id externalId status attempts lastError touchpointCount latencyMs body } } } } }";
+
+/// Waits until the connector has `count` deliveries and none is still waiting; returns them.
+pub async fn settled_deliveries(
+    app: &TestApp,
+    admin: &Session,
+    connector_id: &str,
+    count: usize,
+) -> Vec<Value> {
+    for _ in 0..200 {
+        let data = app
+            .ok(&admin.access, DELIVERIES, json!({ "id": connector_id }))
+            .await;
+        let nodes: Vec<Value> = data["connector"]["deliveries"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect();
+        let settled = nodes
+            .iter()
+            .all(|n| n["status"] == "PROCESSED" || n["status"] == "DEAD");
+        if nodes.len() >= count && settled {
+            return nodes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("deliveries of {connector_id} did not settle");
+}
+
+async fn health(app: &TestApp, admin: &Session, connector_id: &str) -> Value {
+    app.ok(&admin.access, DELIVERIES, json!({ "id": connector_id }))
+        .await["connector"]["health"]
+        .clone()
+}
+
+const LEAD_BY_EMAIL: &str = "query($email: String!) { leads(first: 5, filter: { email: { eq: $email } }) {
+    edges { node { id email firstName lastName phone leadSource
+      firstTouch { category source medium } latestTouch { category }
+      touchpoints(first: 10) { edges { node { channel direction source medium campaign content gclid sourceCategory
+        subject amount { amount currency } occurredAt event externalId delivery { id externalId } } } } } } } }";
+
+async fn leads_with_email(app: &TestApp, admin: &Session, email: &str) -> Vec<Value> {
+    let data = app
+        .ok(&admin.access, LEAD_BY_EMAIL, json!({ "email": email }))
+        .await;
+    data["leads"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source() {
+    let app =
+        spawn_app_with(|config| config.public_url = Some("https://crm.example.test/".into())).await;
+    let admin = app.admin().await;
+    let (id, url) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    assert_eq!(
+        url,
+        format!("https://crm.example.test/hooks/{id}"),
+        "the URL to give Stripe"
+    );
+
+    let headers = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;
+    let (status, answer) = deliver(&app, &id, "application/json", &headers, CHECKOUT).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "accepted");
+    assert_eq!(answer["deliveryId"], "evt_1PqR8sLkdIwHu7ix0aBcDeFg");
+
+    let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+    assert_eq!(deliveries[0]["status"], "PROCESSED", "{deliveries:?}");
+    assert_eq!(deliveries[0]["touchpointCount"], 1);
+    assert_eq!(
+        deliveries[0]["body"], CHECKOUT,
+        "the raw body is kept byte for byte"
+    );
+
+    let leads = leads_with_email(&app, &admin, "jane.doe@example.com").await;
+    assert_eq!(
+        leads.len(),
+        1,
+        "one new lead, found by its normalized email"
+    );
+    let lead = &leads[0];
+    assert_eq!(lead["leadSource"], "stripe");
+    assert_eq!(lead["firstName"], "Jane");
+    assert_eq!(lead["lastName"], "Doe");
+    assert_eq!(lead["phone"], "+14155550123");
+    assert_eq!(lead["firstTouch"]["category"], "PAID_SEARCH");
+    assert_eq!(lead["firstTouch"]["source"], "google");
+    assert_eq!(lead["latestTouch"]["category"], "PAID_SEARCH");
+    let touchpoint = &lead["touchpoints"]["edges"][0]["node"];
+    assert_eq!(touchpoint["channel"], "BILLING");
+    assert_eq!(touchpoint["source"], "google");
+    assert_eq!(touchpoint["medium"], "cpc");
+    assert_eq!(touchpoint["campaign"], "spring_sale");
+    assert_eq!(touchpoint["content"], "hero_cta");
+    assert_eq!(touchpoint["gclid"], "EAIaIQobChMI8x");
+    assert_eq!(touchpoint["sourceCategory"], "PAID_SEARCH");
+    assert_eq!(
+        touchpoint["amount"],
+        json!({ "amount": "49.00", "currency": "USD" })
+    );
+    assert_eq!(touchpoint["event"], "checkout.session.completed");
+    assert_eq!(touchpoint["occurredAt"], "2024-06-10T16:00:00+00:00");
+    assert_eq!(
+        touchpoint["delivery"]["id"], deliveries[0]["id"],
+        "the raw-event link"
+    );
+
+    let health = health(&app, &admin, &id).await;
+    assert_eq!(health["processed"], 1);
+    assert_eq!(health["failureRate"], 0.0);
+    assert!(health["lastSuccessAt"].is_string());
+}
+
+#[tokio::test]
+async fn tampered_stale_and_wrongly_signed_requests_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+
+    let signed = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;
+    let tampered = CHECKOUT.replace("4900", "1");
+    let stale = stripe_headers(
+        CHECKOUT,
+        STRIPE_SECRET,
+        Some(chrono::Utc::now().timestamp() - 301),
+    )
+    .await;
+    let wrong_secret = stripe_headers(CHECKOUT, "whsec_someone_else", None).await;
+    for (headers, body) in [
+        (signed.clone(), tampered.as_str()),
+        (stale, CHECKOUT),
+        (wrong_secret, CHECKOUT),
+        (Vec::new(), CHECKOUT),
+    ] {
+        let (status, answer) =
+            deliver(&app, &id, "application/json", &headers, body.to_owned()).await;
+        assert_eq!(status, 401, "{answer}");
+    }
+    let count = entity::inbound_event::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(count, 0, "refused requests are not stored");
+    let health = health(&app, &admin, &id).await;
+    assert_eq!(health["signatureFailures"], 4);
+    assert_eq!(health["received"], 0);
+}
+
+#[tokio::test]
+async fn the_same_delivery_ten_times_at_once_is_one_row_and_one_touchpoint() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    let headers = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;
+
+    let posts = (0..10).map(|_| deliver(&app, &id, "application/json", &headers, CHECKOUT));
+    let answers = futures_util::future::join_all(posts).await;
+    assert!(
+        answers.iter().all(|(status, _)| *status == 200),
+        "{answers:?}"
+    );
+    let accepted = answers
+        .iter()
+        .filter(|(_, a)| a["status"] == "accepted")
+        .count();
+    assert_eq!(
+        accepted, 1,
+        "one stored, nine answered as duplicates: {answers:?}"
+    );
+
+    let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+    assert_eq!(deliveries.len(), 1);
+    let leads = leads_with_email(&app, &admin, "jane.doe@example.com").await;
+    assert_eq!(
+        leads[0]["touchpoints"]["edges"].as_array().unwrap().len(),
+        1
+    );
+
+    // A later retry by the provider, after processing, changes nothing either.
+    let (status, answer) = deliver(&app, &id, "application/json", &headers, CHECKOUT).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("duplicate"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_disabled_deleted_and_oversized_deliveries_get_their_status() {
+    let app = spawn_app_with(|config| config.max_webhook_body_bytes = 64 * 1024).await;
+    let admin = app.admin().await;
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    let headers = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;
+
+    let unknown = uuid::Uuid::now_v7().to_string();
+    assert_eq!(
+        deliver(&app, &unknown, "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        deliver(&app, "not-an-id", "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        404
+    );
+    let big = format!(
+        "{{\"id\":\"evt_big\",\"pad\":\"{}\"}}",
+        "x".repeat(70 * 1024)
+    );
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, big)
+            .await
+            .0,
+        413
+    );
+
+    let toggle = "mutation($id: ID!) { disableConnector(id: $id) { connector { enabled } } }";
+    let data = app.ok(&admin.access, toggle, json!({ "id": id })).await;
+    assert_eq!(data["disableConnector"]["connector"]["enabled"], false);
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        410
+    );
+    let enable = "mutation($id: ID!) { enableConnector(id: $id) { connector { enabled } } }";
+    app.ok(&admin.access, enable, json!({ "id": id })).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        200
+    );
+
+    let delete = "mutation($id: ID!) { deleteConnector(id: $id) { connector { id } } }";
+    app.ok(&admin.access, delete, json!({ "id": id })).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn secrets_are_sealed_at_rest_shown_as_a_hint_and_only_to_admins() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    let stored = entity::connector::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = stored.secret_sealed.unwrap();
+    assert!(!sealed.contains("4eC39HqLyjWDarjtT1zdp7dc"));
+    let data = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { connector(id: $id) { secretHint } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["connector"]["secretHint"], "whsec_…p7dc");
+    let audit = entity::audit_log::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|row| !format!("{:?}", row.after).contains("4eC39HqLyjWDarjtT1zdp7dc")),
+        "the audit trail keeps no secret"
+    );
+
+    let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
+    let body = app
+        .gql(
+            Some(&rep.access),
+            "{ connectors(first: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"));
+    let body = app
+        .gql(
+            Some(&rep.access),
+            "mutation { createConnector(input: { kind: WEB_FORM, name: \"x\" }) { connector { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn bad_connector_input_is_refused_with_the_field() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let create = "mutation($input: NewConnectorInput!) { createConnector(input: $input) { connector { id } } }";
+    let cases = [
+        (json!({ "kind": "STRIPE", "name": "Billing" }), "secret"),
+        (
+            json!({ "kind": "STRIPE", "name": "Billing", "secret": "whsec_x", "settings": { "tolerance_secs": "soon" } }),
+            "settings",
+        ),
+        (
+            json!({ "kind": "SENDGRID_EVENTS", "name": "Mail", "secret": "not a public key" }),
+            "secret",
+        ),
+        (json!({ "kind": "WEB_FORM", "name": "  " }), "name"),
+    ];
+    for (input, field) in cases {
+        let body = app
+            .gql(Some(&admin.access), create, json!({ "input": input }))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{input}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], field,
+            "{input}: {body}"
+        );
+    }
+    let count = entity::connector::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_keeps_the_old_one_valid_for_the_grace_period_only() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    let rotate = "mutation($id: ID!, $secret: String!, $grace: Int) {
+        rotateConnectorSecret(id: $id, secret: $secret, graceSeconds: $grace) { connector { secretHint previousSecretExpiresAt } } }";
+    let data = app
+        .ok(
+            &admin.access,
+            rotate,
+            json!({ "id": id, "secret": "whsec_new_secret_0001", "grace": 3600 }),
+        )
+        .await;
+    assert_eq!(
+        data["rotateConnectorSecret"]["connector"]["secretHint"],
+        "whsec_…0001"
+    );
+    assert!(data["rotateConnectorSecret"]["connector"]["previousSecretExpiresAt"].is_string());
+
+    let event =
+        |n: u32| CHECKOUT.replace("evt_1PqR8sLkdIwHu7ix0aBcDeFg", &format!("evt_rotation_{n}"));
+    let old = stripe_headers(&event(1), STRIPE_SECRET, None).await;
+    let new = stripe_headers(&event(2), "whsec_new_secret_0001", None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &old, event(1))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        deliver(&app, &id, "application/json", &new, event(2))
+            .await
+            .0,
+        200
+    );
+
+    app.ok(
+        &admin.access,
+        rotate,
+        json!({ "id": id, "secret": "whsec_newer_secret_02", "grace": 0 }),
+    )
+    .await;
+    let previous = stripe_headers(&event(3), "whsec_new_secret_0001", None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &previous, event(3))
+            .await
+            .0,
+        401
+    );
+    let newest = stripe_headers(&event(4), "whsec_newer_secret_02", None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &newest, event(4))
+            .await
+            .0,
+        200
+    );
+}
+
+/// Twilio's status callbacks for one call, signed by the SDK over the URL it was given.
+async fn twilio_post(app: &TestApp, id: &str, url: &str, params: &[(&str, &str)]) -> u16 {
+    let params_json: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    let headers = sdk_headers(
+        json!({ "provider": "twilio", "secret": TWILIO_TOKEN, "url": url, "params": params_json }),
+    )
+    .await;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    deliver(app, id, "application/x-www-form-urlencoded", &headers, body)
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn a_twilio_call_signed_by_the_sdk_becomes_a_call_activity_in_sequence_order() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lead = app
+        .lead(
+            &admin.access,
+            json!({ "lastName": "Caller", "phone": "+1 415 555 0199" }),
+        )
+        .await;
+    let (id, url) = connector(&app, &admin, "TWILIO", Some(TWILIO_TOKEN), json!({})).await;
+    let call = |status: &'static str, sequence: &'static str| {
+        vec![
+            ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+            ("CallSid", "CA11111111111111111111111111111111"),
+            ("CallStatus", status),
+            ("Direction", "inbound"),
+            ("From", "+14155550199"),
+            ("To", "+18005550100"),
+            ("SequenceNumber", sequence),
+            ("Timestamp", "Wed, 25 Nov 2026 10:00:00 +0000"),
+        ]
+    };
+    let mut completed = call("completed", "2");
+    completed.push(("CallDuration", "42"));
+    completed.push(("RecordingUrl", "https://api.twilio.com/recordings/RE1"));
+    assert_eq!(twilio_post(&app, &id, &url, &completed).await, 200);
+    settled_deliveries(&app, &admin, &id, 1).await;
+    // The ringing callback arrives late: it must not move the call back.
+    assert_eq!(
+        twilio_post(&app, &id, &url, &call("ringing", "0")).await,
+        200
+    );
+    settled_deliveries(&app, &admin, &id, 2).await;
+    // Tampering with any parameter breaks Twilio's signature.
+    let headers = sdk_headers(
+        json!({ "provider": "twilio", "secret": TWILIO_TOKEN, "url": url,
+        "params": { "CallSid": "CA1", "CallStatus": "completed" } }),
+    )
+    .await;
+    let (status, _) = deliver(
+        &app,
+        &id,
+        "application/x-www-form-urlencoded",
+        &headers,
+        "CallSid=CA1&CallStatus=busy",
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let data = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { lead(id: $id) {
+                touchpoints(first: 5) { edges { node { channel direction event sourceCategory } } }
+                activities(first: 5) { edges { node { kind subject done call { status durationSeconds recordingUrl } } } } } }",
+            json!({ "id": lead }),
+        )
+        .await;
+    let touchpoints = data["lead"]["touchpoints"]["edges"].as_array().unwrap();
+    assert_eq!(
+        touchpoints.len(),
+        1,
+        "one touchpoint per call: {touchpoints:?}"
+    );
+    let touchpoint = &touchpoints[0]["node"];
+    assert_eq!(touchpoint["channel"], "CALL");
+    assert_eq!(touchpoint["direction"], "INBOUND");
+    assert_eq!(
+        touchpoint["event"], "completed",
+        "the late ringing update was ignored"
+    );
+    assert_eq!(touchpoint["sourceCategory"], "OFFLINE");
+    let activities = data["lead"]["activities"]["edges"].as_array().unwrap();
+    assert_eq!(activities.len(), 1);
+    let activity = &activities[0]["node"];
+    assert_eq!(activity["kind"], "CALL");
+    assert_eq!(activity["done"], true);
+    assert_eq!(activity["call"]["durationSeconds"], 42);
+    assert_eq!(
+        activity["call"]["recordingUrl"],
+        "https://api.twilio.com/recordings/RE1"
+    );
+}
+
+#[tokio::test]
+async fn a_known_contact_gets_the_touchpoint_on_the_contact_and_its_account() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = app
+        .ok(
+            &admin.access,
+            "mutation { createAccount(input: { name: \"Doe Industries\" }) { account { id } } }",
+            json!({}),
+        )
+        .await["createAccount"]["account"]["id"]
+        .clone();
+    let contact = app
+        .ok(
+            &admin.access,
+            "mutation($account: ID!) { createContact(input: { email: \"JANE.DOE@example.com\", lastName: \"Doe\", accountId: $account }) { contact { id } } }",
+            json!({ "account": account }),
+        )
+        .await["createContact"]["contact"]["id"]
+        .clone();
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    let headers = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        200
+    );
+    settled_deliveries(&app, &admin, &id, 1).await;
+
+    assert!(
+        leads_with_email(&app, &admin, "jane.doe@example.com")
+            .await
+            .is_empty(),
+        "no lead for a known contact"
+    );
+    let touchpoints = entity::touchpoint::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(touchpoints.len(), 1);
+    assert_eq!(
+        touchpoints[0].contact_id.map(|id| id.to_string()),
+        contact.as_str().map(str::to_owned)
+    );
+    assert_eq!(
+        touchpoints[0].account_id.map(|id| id.to_string()),
+        account.as_str().map(str::to_owned)
+    );
+    let links = entity::contact_point::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        links
+            .iter()
+            .any(|p| p.value == "cus_QhR3xYz1AbCdEf" && p.contact_id.is_some()),
+        "the Stripe customer is linked to the contact: {links:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_delivery_is_retried_dead_lettered_and_replayed_once_fixed() {
+    let app = spawn_app_with(|config| {
+        config.hub_max_attempts = 3;
+        config.hub_retry_base_ms = 10;
+        config.hub_poll_interval_ms = 20;
+    })
+    .await;
+    let admin = app.admin().await;
+    // The mapping reads the time from a field that holds no time: every attempt fails.
+    let broken = json!({ "occurred_at": "/data/email" });
+    let (id, _) = connector(
+        &app,
+        &admin,
+        "STANDARD_WEBHOOKS",
+        Some(STANDARD_SECRET),
+        broken,
+    )
+    .await;
+    let payload = json!({ "type": "contact.created", "timestamp": "2026-11-20T08:00:00Z",
+        "data": { "email": "sam@example.org", "first_name": "Sam" } })
+    .to_string();
+    let headers = sdk_headers(
+        json!({ "provider": "standardwebhooks", "secret": STANDARD_SECRET,
+        "msg_id": "msg_2f9a", "payload": payload }),
+    )
+    .await;
+    let (status, answer) = deliver(&app, &id, "application/json", &headers, payload.clone()).await;
+    assert_eq!(
+        (status, answer["deliveryId"].as_str()),
+        (200, Some("msg_2f9a"))
+    );
+
+    let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+    assert_eq!(deliveries[0]["status"], "DEAD");
+    assert_eq!(deliveries[0]["attempts"], 3);
+    assert!(
+        deliveries[0]["lastError"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
+    assert_eq!(health(&app, &admin, &id).await["dead"], 1);
+    assert!(
+        leads_with_email(&app, &admin, "sam@example.org")
+            .await
+            .is_empty()
+    );
+
+    let fix = "mutation($id: ID!) { updateConnector(id: $id, input: { settings: { occurred_at: \"/timestamp\" } }) { connector { id } } }";
+    app.ok(&admin.access, fix, json!({ "id": id })).await;
+    let replay = "mutation($id: ID!) { replayDeadDeliveries(connectorId: $id) }";
+    let data = app.ok(&admin.access, replay, json!({ "id": id })).await;
+    assert_eq!(data["replayDeadDeliveries"], 1);
+    let mut processed = false;
+    for _ in 0..200 {
+        let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+        if deliveries[0]["status"] == "PROCESSED" {
+            processed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(processed, "the replayed delivery was processed");
+    let leads = leads_with_email(&app, &admin, "sam@example.org").await;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(
+        leads[0]["touchpoints"]["edges"][0]["node"]["occurredAt"],
+        "2026-11-20T08:00:00+00:00"
+    );
+
+    // Replaying a processed delivery records nothing twice.
+    let one = "mutation($id: ID!) { replayDelivery(id: $id) { delivery { status } } }";
+    app.ok(
+        &admin.access,
+        one,
+        json!({ "id": settled_deliveries(&app, &admin, &id, 1).await[0]["id"] }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    settled_deliveries(&app, &admin, &id, 1).await;
+    let leads = leads_with_email(&app, &admin, "sam@example.org").await;
+    assert_eq!(
+        leads[0]["touchpoints"]["edges"].as_array().unwrap().len(),
+        1
+    );
+}
