@@ -1,19 +1,28 @@
-//! Benchmark server: the real Touchbase app plus a raw-SQL baseline on the same pool, over a
+//! Benchmark server: the real Touchbase app plus raw-SQL baselines on the same pool, over a
 //! seeded data set. `bench/run.sh` drives it with wrk.
 //!
-//! Usage: `touchbase-bench <database-url> <bind>`. Prints one JSON line (`token`, `lead_id`)
-//! once it is ready.
+//! Usage: `touchbase-bench <database-url> <bind>`. Prints one JSON line (`token`, `lead_id`,
+//! `addr`, `connector_id`, `stripe_secret`) once it is ready.
+//!
+//! The app runs no inbox worker of its own, so webhook intake is measured alone; `POST
+//! /bench/drain` then works the inbox to empty with the configured number of workers and
+//! answers how many deliveries it processed and how long that took.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Path, State},
-    routing::get,
+    http::HeaderMap,
+    routing::{get, post},
 };
 use chrono::Utc;
-use entity::{enums::TouchpointChannel, lead, touchpoint, user};
+use entity::{
+    enums::{DeliveryStatus, TouchpointChannel},
+    inbound_event, lead, touchpoint, user,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -26,11 +35,17 @@ use touchbase::{
 };
 use uuid::Uuid;
 
+/// The allocator the `touchbase` binary uses, so the benchmark measures what runs in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LEADS: usize = 1_000;
 const TOUCHPOINTS_PER_LEAD: usize = 5;
 const OWNERS: usize = 10;
 const ADMIN_EMAIL: &str = "bench@example.com";
 const ADMIN_PASSWORD: &str = "bench-password-1";
+/// The Stripe signing secret of the benchmark's connector; run.sh signs requests with it.
+const STRIPE_SECRET: &str = "whsec_bench_0123456789abcdefghijklmnop";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -54,17 +69,30 @@ async fn main() -> anyhow::Result<()> {
     config.requests_per_second_per_user = 1_000_000;
     config.request_burst_per_user = 1_000_000;
     config.login_attempts_per_account_per_minute = 1_000;
+    let workers = config.hub_workers;
+    config.hub_workers = 0;
+    if let Some(pool) = std::env::var("TOUCHBASE_MAX_DB_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.max_db_connections = pool;
+    }
     let state = server::build(config).await?;
     let db = state.services.db.clone();
     let lead_id = seed(&db).await?;
+    let connector_id = stripe_connector(&state.services).await?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
 
     let baseline = Router::new()
         .route("/baseline/lead/{id}", get(baseline_lead))
         .route("/baseline/leads", get(baseline_nested))
+        .route("/baseline/hooks/{connector_id}", post(baseline_hook))
         .with_state(db.clone());
-    let app = http::router(state).merge(baseline);
+    let drain = Router::new()
+        .route("/bench/drain", post(drain))
+        .with_state((state.services.clone(), workers.max(1)));
+    let app = http::router(state).merge(baseline).merge(drain);
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -76,7 +104,8 @@ async fn main() -> anyhow::Result<()> {
     let token = login(addr).await?;
     println!(
         "{}",
-        json!({ "token": token, "lead_id": lead_id, "addr": addr.to_string() })
+        json!({ "token": token, "lead_id": lead_id, "addr": addr.to_string(),
+                "connector_id": connector_id, "stripe_secret": STRIPE_SECRET })
     );
     server.await??;
     Ok(())
@@ -144,6 +173,8 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
         }
     }
     txn.commit().await?;
+    // A bulk load leaves the planner's statistics behind; a live database has them.
+    sea_orm::ConnectionTrait::execute_unprepared(db, "ANALYZE").await?;
     first.context("no lead seeded")
 }
 
@@ -231,4 +262,85 @@ impl SortField<touchpoint::Model> for TouchpointsInTimeOrder {
     fn value(self, touchpoint: &touchpoint::Model) -> SortValue {
         SortValue::Time(touchpoint.occurred_at)
     }
+}
+
+/// A Stripe connector with a wide timestamp tolerance, so requests signed before the run stay
+/// valid through it.
+async fn stripe_connector(svc: &touchbase::services::Services) -> anyhow::Result<Uuid> {
+    let input = touchbase::services::connectors::NewConnectorInput {
+        kind: entity::enums::ConnectorKind::Stripe,
+        name: "Benchmark billing".into(),
+        secret: Some(STRIPE_SECRET.into()),
+        settings: Some(async_graphql::Json(json!({ "tolerance_secs": 86_400 }))),
+        enabled: None,
+    };
+    let admin = touchbase::auth::system_actor();
+    let connector = touchbase::services::connectors::create(svc, &admin, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(connector.id)
+}
+
+/// The INSERT behind a webhook's acknowledgement, without looking up the connector or
+/// verifying the signature: the headers and body stored as the hub stores them.
+async fn baseline_hook(
+    State(db): State<DatabaseConnection>,
+    Path(connector_id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<Value> {
+    let headers: std::collections::BTreeMap<String, String> = headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let inserted = inbound_event::Entity::insert(inbound_event::ActiveModel {
+        id: Set(id),
+        connector_id: Set(connector_id),
+        delivery_id: Set(id.to_string()),
+        headers: Set(json!(headers)),
+        body: Set(body.to_vec()),
+        url: Set(String::new()),
+        // Stored as done, so the drain that follows works only the app's deliveries.
+        status: Set(DeliveryStatus::Processed),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        touchpoint_count: Set(0),
+        received_at: Set(now),
+        processed_at: Set(Some(now)),
+    })
+    .on_conflict_do_nothing_on([
+        inbound_event::Column::ConnectorId,
+        inbound_event::Column::DeliveryId,
+    ])
+    .exec_without_returning(&db)
+    .await;
+    Json(json!({ "stored": inserted.is_ok() }))
+}
+
+/// Works the inbox until nothing is due, with `workers` workers; answers the count and time.
+async fn drain(
+    State((svc, workers)): State<(touchbase::services::Services, usize)>,
+) -> Json<Value> {
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let svc = svc.clone();
+        tasks.spawn(async move {
+            let mut processed = 0_u64;
+            while let Ok(true) = touchbase::hub::worker::process_next(&svc).await {
+                processed += 1;
+            }
+            processed
+        });
+    }
+    let processed: u64 = tasks.join_all().await.into_iter().sum();
+    Json(json!({ "processed": processed, "seconds": started.elapsed().as_secs_f64() }))
 }

@@ -5,7 +5,9 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{account, activity, contact, lead, opportunity, pipeline_stage, touchpoint, user};
+use entity::{
+    account, activity, campaign, contact, lead, opportunity, pipeline_stage, touchpoint, user,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -151,6 +153,7 @@ pub struct Loaders {
     pub contacts: DataLoader<ById<contact::Entity>>,
     pub accounts: DataLoader<ById<account::Entity>>,
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
+    pub campaigns: DataLoader<ById<campaign::Entity>>,
     pub lead_touchpoints: DataLoader<FirstPages<touchpoint::Entity>>,
     pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
     pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
@@ -189,6 +192,7 @@ impl Loaders {
             contacts: by_id(db, actor),
             accounts: by_id(db, actor),
             opportunities: by_id(db, actor),
+            campaigns: by_id(db, actor),
             lead_touchpoints: pages(db, actor, touchpoint::Column::LeadId),
             lead_activities: pages(db, actor, activity::Column::LeadId),
             opportunity_activities: pages(db, actor, activity::Column::OpportunityId),
@@ -224,5 +228,11 @@ impl Referenced for account::Entity {
 impl Referenced for opportunity::Entity {
     fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
         &loaders.opportunities
+    }
+}
+
+impl Referenced for campaign::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.campaigns
     }
 }

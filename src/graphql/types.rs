@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, Direction, LeadStatus, LifecycleStage, Role,
-        SourceCategory, TouchpointChannel,
+        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadStatus,
+        LifecycleStage, Role, SourceCategory, TouchpointChannel,
     },
     lead, opportunity, pipeline_stage, team, touchpoint, user,
 };
@@ -24,6 +24,7 @@ use crate::{
         loaders::{FirstPage, FirstPages, Loaders, Referenced},
     },
     services::{
+        contact_points,
         page::Window,
         records::{self, Record},
         scope, touchpoints, users,
@@ -236,6 +237,11 @@ impl Lead {
     async fn custom_fields(&self) -> Json<serde_json::Value> {
         Json(self.0.custom_fields.clone())
     }
+    /// The addresses, numbers and provider customer ids seen for the lead, with bounce,
+    /// unsubscribe and spam flags from the providers.
+    async fn contact_points(&self, ctx: &Context<'_>) -> Result<Vec<ContactPoint>> {
+        contact_points(ctx, contact_points::Owner::Lead(self.0.id)).await
+    }
     async fn converted_at(&self) -> Option<DateTime<Utc>> {
         self.0.converted_at
     }
@@ -372,6 +378,11 @@ impl Contact {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// The addresses, numbers and provider customer ids seen for the contact, with bounce,
+    /// unsubscribe and spam flags from the providers.
+    async fn contact_points(&self, ctx: &Context<'_>) -> Result<Vec<ContactPoint>> {
+        contact_points(ctx, contact_points::Owner::Contact(self.0.id)).await
     }
 }
 
@@ -664,6 +675,39 @@ impl Activity {
     }
 }
 
+async fn contact_points(
+    ctx: &Context<'_>,
+    owner: contact_points::Owner,
+) -> Result<Vec<ContactPoint>> {
+    let points = contact_points::of(&ctx.services().db, owner).await?;
+    Ok(points.into_iter().map(ContactPoint::from).collect())
+}
+
+/// An address, number or customer id a person is reached by.
+#[derive(SimpleObject)]
+pub struct ContactPoint {
+    pub kind: ContactPointKind,
+    /// The provider of a customer id (`stripe`); empty for emails and phones.
+    pub provider: String,
+    pub value: String,
+    pub bounced_at: Option<DateTime<Utc>>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+    pub spam_reported_at: Option<DateTime<Utc>>,
+}
+
+impl From<entity::contact_point::Model> for ContactPoint {
+    fn from(point: entity::contact_point::Model) -> Self {
+        ContactPoint {
+            kind: point.kind,
+            provider: point.provider,
+            value: point.value,
+            bounced_at: point.bounced_at,
+            unsubscribed_at: point.unsubscribed_at,
+            spam_reported_at: point.spam_reported_at,
+        }
+    }
+}
+
 /// How a logged call went, as the provider told it.
 #[derive(SimpleObject)]
 pub struct CallOutcome {
@@ -769,6 +813,12 @@ impl Touchpoint {
         Ok(visible
             .then(|| Money::from_minor(self.0.amount_minor, self.0.currency.as_deref()))
             .flatten())
+    }
+    /// The campaign whose UTM key (`utm_campaign`) the touch carried.
+    async fn matched_campaign(&self, ctx: &Context<'_>) -> Result<Option<Campaign>> {
+        Ok(related::<campaign::Entity>(ctx, self.0.campaign_id)
+            .await?
+            .map(Campaign))
     }
     /// The provider's name for what happened (`invoice.paid`, `completed`), for hub touchpoints.
     async fn event(&self) -> Option<&str> {

@@ -7,6 +7,7 @@ pub mod activities;
 pub mod audit;
 pub mod campaigns;
 pub mod connectors;
+pub mod contact_points;
 pub mod contacts;
 pub mod filter;
 pub mod input;

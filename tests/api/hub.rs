@@ -757,3 +757,171 @@ async fn a_failing_delivery_is_retried_dead_lettered_and_replayed_once_fixed() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_web_form_lands_with_its_utm_tags_and_campaign_and_a_honeypot_catch_records_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let campaign = app
+        .ok(&admin.access, "mutation { createCampaign(input: { name: \"Spring launch\", utmCampaign: \"Spring_Launch\" }) { campaign { id } } }", json!({}))
+        .await["createCampaign"]["campaign"]["id"]
+        .clone();
+    let settings = json!({ "fields": { "org": "company", "team_size": "custom.team_size" } });
+    let (id, _) = connector(&app, &admin, "WEB_FORM", None, settings).await;
+    let form = [
+        ("email", "Ada@Example.com"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("org", "Analytical Engines"),
+        ("team_size", "11-50"),
+        ("message", "Please call me about the pro plan"),
+        ("utm_source", "linkedin"),
+        ("utm_medium", "paid_social"),
+        ("utm_campaign", "spring_launch"),
+        ("landing_page", "https://www.acme.test/pricing?plan=pro"),
+        ("_gotcha", ""),
+    ];
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let referer = vec![(
+        "referer".to_owned(),
+        "https://www.acme.test/pricing".to_owned(),
+    )];
+    let (status, answer) = deliver(
+        &app,
+        &id,
+        "application/x-www-form-urlencoded",
+        &referer,
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let spam = "email=bot%40spam.test&_gotcha=http%3A%2F%2Fspam.test";
+    assert_eq!(
+        deliver(&app, &id, "application/x-www-form-urlencoded", &[], spam)
+            .await
+            .0,
+        200
+    );
+    let deliveries = settled_deliveries(&app, &admin, &id, 2).await;
+    assert!(
+        deliveries.iter().all(|d| d["status"] == "PROCESSED"),
+        "{deliveries:?}"
+    );
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|d| d["touchpointCount"].as_i64().unwrap())
+            .sum::<i64>(),
+        1,
+        "the honeypot catch is stored and processed, and records nothing"
+    );
+    assert!(
+        leads_with_email(&app, &admin, "bot@spam.test")
+            .await
+            .is_empty()
+    );
+
+    let data = app
+        .ok(
+            &admin.access,
+            "query($email: String!) { leads(first: 1, filter: { email: { eq: $email } }) { edges { node {
+                company customFields firstTouch { category campaign }
+                touchpoints(first: 1) { edges { node { channel summary landingPage sourceCategory matchedCampaign { id name } } } } } } } }",
+            json!({ "email": "ada@example.com" }),
+        )
+        .await;
+    let lead = &data["leads"]["edges"][0]["node"];
+    assert_eq!(lead["company"], "Analytical Engines");
+    assert_eq!(lead["customFields"]["team_size"], "11-50");
+    assert_eq!(lead["firstTouch"]["category"], "PAID_SOCIAL");
+    let touchpoint = &lead["touchpoints"]["edges"][0]["node"];
+    assert_eq!(touchpoint["channel"], "WEB_FORM");
+    assert_eq!(touchpoint["summary"], "Please call me about the pro plan");
+    assert_eq!(
+        touchpoint["landingPage"],
+        "https://www.acme.test/pricing?plan=pro"
+    );
+    assert_eq!(touchpoint["matchedCampaign"]["id"], campaign);
+}
+
+/// A Mailgun event webhook body signed with the webhook signing key, as Mailgun signs it.
+fn mailgun_event(key: &str, token: &str, event: Value) -> String {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let mac = connectors::signature::hmac_sha256(
+        key.as_bytes(),
+        &[timestamp.as_bytes(), token.as_bytes()],
+    );
+    let signature: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    json!({ "signature": { "timestamp": timestamp, "token": token, "signature": signature }, "event-data": event }).to_string()
+}
+
+#[tokio::test]
+async fn a_mailgun_bounce_flags_the_address_and_a_reused_token_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lead = app
+        .lead(
+            &admin.access,
+            json!({ "email": "bob@example.org", "lastName": "Bob" }),
+        )
+        .await;
+    let key = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
+    let (id, _) = connector(&app, &admin, "MAILGUN", Some(key), json!({})).await;
+    let bounce = json!({ "id": "G9Bn5sl1TC6nu79C8C0bwg", "timestamp": 1_764_000_000.5, "event": "failed",
+        "severity": "permanent", "reason": "bounce", "recipient": "Bob@Example.org",
+        "delivery-status": { "code": 550, "message": "550 5.1.1 mailbox does not exist" },
+        "message": { "headers": { "subject": "Your quote", "message-id": "quote-1@mg.example.com" } } });
+    let signed = mailgun_event(key, "token-0001-aaaa", bounce);
+    assert_eq!(
+        deliver(&app, &id, "application/json", &[], signed.clone())
+            .await
+            .0,
+        200
+    );
+    // Mailgun retrying the same delivery is a duplicate, not a replay.
+    let (status, answer) = deliver(&app, &id, "application/json", &[], signed).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("duplicate"))
+    );
+    // Another event carrying a token already used is a replay.
+    let opened = json!({ "id": "Ase7i2zsRYeDXztHGENqRA", "timestamp": 1_764_000_100.0, "event": "opened",
+        "recipient": "bob@example.org" });
+    let replayed = mailgun_event(key, "token-0001-aaaa", opened.clone());
+    assert_eq!(
+        deliver(&app, &id, "application/json", &[], replayed)
+            .await
+            .0,
+        401
+    );
+    let fresh = mailgun_event(key, "token-0002-bbbb", opened);
+    assert_eq!(
+        deliver(&app, &id, "application/json", &[], fresh).await.0,
+        200
+    );
+    settled_deliveries(&app, &admin, &id, 2).await;
+
+    let data = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { lead(id: $id) { contactPoints { kind value bouncedAt }
+                touchpoints(first: 5) { edges { node { event direction summary } } } } }",
+            json!({ "id": lead }),
+        )
+        .await;
+    let points = data["lead"]["contactPoints"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{points:?}");
+    assert_eq!(points[0]["kind"], "EMAIL");
+    assert_eq!(points[0]["value"], "bob@example.org");
+    assert!(points[0]["bouncedAt"].is_string());
+    let events: Vec<&str> = data["lead"]["touchpoints"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["failed", "opened"]);
+    assert_eq!(health(&app, &admin, &id).await["signatureFailures"], 1);
+}
