@@ -58,10 +58,19 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(index).await?;
         }
+        manager.create_index(due_deliveries()).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(DUE_DELIVERIES)
+                    .table("inbound_events")
+                    .to_owned(),
+            )
+            .await?;
         for (name, table, _, _) in INDEXES.iter().rev() {
             manager
                 .drop_index(Index::drop().name(*name).table(*table).to_owned())
@@ -103,6 +112,22 @@ impl MigrationTrait for Migration {
     }
 }
 
+const DUE_DELIVERIES: &str = "idx_inbound_events_due";
+
+/// The worker's claim: deliveries still to do, oldest due first. Partial, so the claim reads
+/// only those however many processed ones pile up, and both stores can return them in order
+/// straight from the index.
+fn due_deliveries() -> IndexCreateStatement {
+    Index::create()
+        .name(DUE_DELIVERIES)
+        .table("inbound_events")
+        .col("next_attempt_at")
+        .col("id")
+        .and_where(Expr::col("status").is_in(["pending", "retrying"]))
+        .if_not_exists()
+        .to_owned()
+}
+
 /// `(name, table, columns, unique)`.
 const INDEXES: &[(&str, &str, &[&str], bool)] = &[
     (
@@ -110,13 +135,6 @@ const INDEXES: &[(&str, &str, &[&str], bool)] = &[
         "inbound_events",
         &["connector_id", "delivery_id"],
         true,
-    ),
-    // The worker's claim: due events in arrival order.
-    (
-        "idx_inbound_events_due",
-        "inbound_events",
-        &["status", "next_attempt_at"],
-        false,
     ),
     (
         "idx_inbound_events_connector_received",

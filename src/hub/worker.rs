@@ -65,29 +65,28 @@ pub async fn process_next(svc: &Services) -> Result<bool> {
     let savepoint = txn.begin().await?;
     let outcome = process::delivery(&savepoint, &cx, &connector, &event).await;
     let mut row = event.clone().into_active_model();
-    let published = match outcome {
+    let (status, published) = match outcome {
         Ok(processed) => {
             savepoint.commit().await?;
-            row.status = Set(DeliveryStatus::Processed);
             row.processed_at = Set(Some(Utc::now()));
             row.touchpoint_count = Set(processed.touchpoints);
             row.last_error = Set(None);
-            processed.events
+            (DeliveryStatus::Processed, processed.events)
         }
         Err(error) => {
             savepoint.rollback().await?;
             let (status, next) = after_failure(&svc.config, event.attempts, now);
-            tracing::warn!(delivery = %event.id, attempts = event.attempts, ?status, error = %error_text(&error), "a delivery failed");
-            row.status = Set(status);
+            let error = error_text(&error);
+            tracing::warn!(delivery = %event.id, attempts = event.attempts, ?status, error, "a delivery failed");
             row.next_attempt_at = Set(next);
-            row.last_error = Set(Some(error_text(&error)));
-            Vec::new()
+            row.last_error = Set(Some(error));
+            (status, Vec::new())
         }
     };
-    let outcome = row.status.clone().unwrap();
+    row.status = Set(status);
     row.update(&txn).await?;
     txn.commit().await?;
-    metrics::counter!("hub_deliveries_processed_total", "status" => outcome.as_str()).increment(1);
+    metrics::counter!("hub_deliveries_processed_total", "status" => status.as_str()).increment(1);
     metrics::histogram!("hub_delivery_processing_seconds").record(started.elapsed().as_secs_f64());
     for event in published {
         svc.events.publish(event).await;

@@ -15,6 +15,8 @@ const TWILIO_TOKEN: &str = "12345678901234567890123456789012";
 const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const CHECKOUT: &str =
     include_str!("../../connectors/tests/fixtures/stripe/checkout_session_completed.json");
+const SUBSCRIPTION: &str =
+    include_str!("../../connectors/tests/fixtures/stripe/customer_subscription_created.json");
 
 /// Headers a provider's official SDK signs `request` with (see tests/providers/sign.py).
 pub async fn sdk_headers(request: Value) -> Vec<(String, String)> {
@@ -228,6 +230,31 @@ async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source
     assert_eq!(health["processed"], 1);
     assert_eq!(health["failureRate"], 0.0);
     assert!(health["lastSuccessAt"].is_string());
+
+    // A later event naming only the Stripe customer lands on the lead the customer is linked to.
+    let headers = stripe_headers(SUBSCRIPTION, STRIPE_SECRET, None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, SUBSCRIPTION)
+            .await
+            .0,
+        200
+    );
+    settled_deliveries(&app, &admin, &id, 2).await;
+    let lead = &leads_with_email(&app, &admin, "jane.doe@example.com").await[0];
+    let mut events: Vec<&str> = lead["touchpoints"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["event"].as_str().unwrap())
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "checkout.session.completed",
+            "customer.subscription.created"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -924,4 +951,80 @@ async fn a_mailgun_bounce_flags_the_address_and_a_reused_token_is_refused() {
         .collect();
     assert_eq!(events, ["failed", "opened"]);
     assert_eq!(health(&app, &admin, &id).await["signatureFailures"], 1);
+}
+
+#[tokio::test]
+async fn standard_webhooks_signed_by_the_sdk_are_accepted_and_tampered_stale_or_foreign_ones_refused()
+ {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mapping = json!({ "fields": { "email": "/data/email", "first_name": "/data/first_name",
+        "utm_source": "/data/utm/source" } });
+    let (id, _) = connector(
+        &app,
+        &admin,
+        "STANDARD_WEBHOOKS",
+        Some(STANDARD_SECRET),
+        mapping,
+    )
+    .await;
+    let payload = json!({ "type": "lead.created", "timestamp": "2026-11-21T09:30:00Z",
+        "data": { "email": "kim@example.net", "first_name": "Kim", "utm": { "source": "newsletter" } } })
+    .to_string();
+    let sign = |msg_id: &str, secret: &str, timestamp: Option<i64>| {
+        sdk_headers(
+            json!({ "provider": "standardwebhooks", "secret": secret, "msg_id": msg_id,
+            "payload": payload, "timestamp": timestamp }),
+        )
+    };
+    let stale = chrono::Utc::now().timestamp() - 301;
+    let foreign = "whsec_dGhpcyBpcyBzb21lb25lIGVsc2VzIHNlY3JldA==";
+    for (headers, body) in [
+        (
+            sign("msg_1", STANDARD_SECRET, None).await,
+            payload.replace("Kim", "Eve"),
+        ),
+        (
+            sign("msg_2", STANDARD_SECRET, Some(stale)).await,
+            payload.clone(),
+        ),
+        (sign("msg_3", foreign, None).await, payload.clone()),
+    ] {
+        assert_eq!(
+            deliver(&app, &id, "application/json", &headers, body)
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(
+        entity::inbound_event::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let headers = sign("msg_4", STANDARD_SECRET, None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, payload.clone())
+            .await
+            .0,
+        200
+    );
+    let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+    assert_eq!(deliveries[0]["status"], "PROCESSED", "{deliveries:?}");
+    let leads = leads_with_email(&app, &admin, "kim@example.net").await;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["firstName"], "Kim");
+    assert_eq!(leads[0]["leadSource"], "standard_webhooks");
+    assert_eq!(
+        leads[0]["touchpoints"]["edges"][0]["node"]["event"],
+        "lead.created"
+    );
+    assert_eq!(
+        leads[0]["touchpoints"]["edges"][0]["node"]["source"],
+        "newsletter"
+    );
 }
