@@ -10,6 +10,7 @@ mod cli;
 mod http_audit;
 mod hub;
 mod hub_processes;
+mod hub_providers;
 mod limits;
 mod lists;
 mod oidc;
