@@ -110,7 +110,6 @@ impl Connector {
     #[graphql(
         complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
     )]
-    #[allow(clippy::too_many_arguments)]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -226,6 +225,9 @@ pub struct HubQuery;
 #[Object]
 impl HubQuery {
     /// Configured provider integrations (admins only).
+    #[graphql(
+        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
+    )]
     async fn connectors(
         &self,
         ctx: &Context<'_>,

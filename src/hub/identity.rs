@@ -6,15 +6,16 @@
 
 use chrono::Utc;
 use connectors::Person;
-use entity::{
-    contact, contact_point,
-    enums::{ContactPointKind, LeadStatus, LifecycleStage},
-    lead,
-};
+use entity::{contact, contact_point, enums::ContactPointKind, lead};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::{actor::Actor, error::Result, services::audit, validate};
+use crate::{
+    actor::Actor,
+    error::Result,
+    services::{audit, leads},
+    validate,
+};
 
 /// The record a touchpoint lands on.
 #[derive(Debug, Clone, Default)]
@@ -163,27 +164,15 @@ pub async fn create_lead(
     if keys.is_empty() && last_name.is_none() && company.is_none() {
         return Ok(None);
     }
-    let now = Utc::now();
     let created = lead::ActiveModel {
-        id: Set(Uuid::now_v7()),
         first_name: Set(first_name),
         last_name: Set(last_name),
         email: Set(keys.email.clone()),
         phone: Set(keys.phone.clone()),
         company: Set(company),
         title: Set(clean(person.title.as_deref())),
-        status: Set(LeadStatus::NotContacted),
-        lifecycle_stage: Set(LifecycleStage::Lead),
         lead_source: Set(Some(provider.to_owned())),
-        competitors: Set(serde_json::json!([])),
-        objections: Set(serde_json::json!([])),
-        custom_fields: Set(serde_json::json!({})),
-        fit_score: Set(0),
-        engagement_score: Set(0),
-        score: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+        ..leads::blank()
     }
     .insert(txn)
     .await?;

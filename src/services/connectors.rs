@@ -77,7 +77,7 @@ impl Record for inbound_event::Entity {
     }
 }
 
-/// Connectors list in the order they were made (their ids are time-ordered).
+/// Connectors list in the order they were made.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct CreationOrder;
 

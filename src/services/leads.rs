@@ -90,12 +90,21 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadInput) -> Result<l
             "a lead needs an email, a phone, a last name or a company",
         ));
     }
+    let mut lead = blank();
+    lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
+    apply(svc, &svc.db, actor, input, &mut lead).await?;
+    records::insert::<lead::Entity>(svc, actor, lead).await
+}
+
+/// A new lead as every lead starts: not contacted, in the lead stage, unscored, with empty
+/// lists and no owner; callers set what they know.
+pub fn blank() -> lead::ActiveModel {
     let now = Utc::now();
-    let mut lead = lead::ActiveModel {
+    lead::ActiveModel {
         id: Set(Uuid::now_v7()),
         status: Set(LeadStatus::NotContacted),
         lifecycle_stage: Set(LifecycleStage::Lead),
-        owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
+        owner_id: Set(None),
         competitors: Set(serde_json::json!([])),
         objections: Set(serde_json::json!([])),
         custom_fields: Set(serde_json::json!({})),
@@ -105,9 +114,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadInput) -> Result<l
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    apply(svc, &svc.db, actor, input, &mut lead).await?;
-    records::insert::<lead::Entity>(svc, actor, lead).await
+    }
 }
 
 pub async fn update(
