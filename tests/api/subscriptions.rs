@@ -308,7 +308,7 @@ async fn touchpoint_added_is_heard_by_subscribers_of_that_lead_only() {
     assert_eq!(source(&heard), "newsletter");
 }
 
-/// Touchpoints come from the integrations hub, which records them through the service layer.
+/// A touchpoint recorded through the service layer, as the hub records them.
 async fn add_touchpoint(app: &TestApp, lead: &str, source: &str) {
     let now = Utc::now();
     let touchpoint = touchpoint::ActiveModel {
@@ -323,6 +323,57 @@ async fn add_touchpoint(app: &TestApp, lead: &str, source: &str) {
     records::insert::<touchpoint::Entity>(&app.services, &system_actor(), touchpoint)
         .await
         .expect("touchpoint recorded");
+}
+
+#[tokio::test]
+async fn a_webhook_processed_by_the_hub_is_heard_as_touchpoint_added() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lead = app
+        .lead(&admin.access, json!({ "email": "payer@example.com" }))
+        .await;
+    let secret = "whsec_subscription_test_0001";
+    let (connector, _) =
+        crate::hub::connector(&app, &admin, "STRIPE", Some(secret), json!({})).await;
+    let mut socket = Socket::signed_in(&app, &admin).await;
+    socket
+        .subscribe(
+            "t",
+            "subscription($lead: ID!) { touchpointAdded(leadId: $lead) { channel source event } }",
+            json!({ "lead": lead }),
+        )
+        .await;
+    let mut attempt = 0;
+    let heard = socket
+        .until_heard(
+            "t",
+            async || {
+                attempt += 1;
+                let body = json!({ "id": format!("evt_heard_{attempt}"), "object": "event",
+                    "type": "customer.created", "created": 1_764_000_000,
+                    "data": { "object": { "id": format!("cus_heard_{attempt}"), "object": "customer",
+                        "email": "payer@example.com", "metadata": {} } } })
+                .to_string();
+                let t = Utc::now().timestamp();
+                let mac = connectors::signature::hmac_sha256(
+                    secret.as_bytes(),
+                    &[format!("{t}.").as_bytes(), body.as_bytes()],
+                );
+                let signature: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+                let headers = [("stripe-signature".to_owned(), format!("t={t},v1={signature}"))];
+                let (status, _) =
+                    crate::hub::deliver(&app, &connector, "application/json", &headers, body).await;
+                assert_eq!(status, 200);
+            },
+            |_| true,
+        )
+        .await;
+    assert_eq!(heard["data"]["touchpointAdded"]["channel"], "BILLING");
+    assert_eq!(heard["data"]["touchpointAdded"]["source"], "stripe");
+    assert_eq!(
+        heard["data"]["touchpointAdded"]["event"],
+        "customer.created"
+    );
 }
 
 #[tokio::test]
