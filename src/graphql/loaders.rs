@@ -6,7 +6,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    account, activity, campaign, contact, lead, opportunity, pipeline_stage, touchpoint, user,
+    account, activity, campaign, contact, contact_point, lead, opportunity, pipeline_stage,
+    touchpoint, user,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -15,6 +16,7 @@ use crate::{
     actor::Actor,
     error::AppError,
     services::{
+        contact_points,
         page::Page,
         records::{self, Record},
     },
@@ -118,6 +120,21 @@ impl Loader<Uuid> for Users {
     }
 }
 
+/// The contact points of leads or contacts, a whole page's in one query.
+pub struct ContactPoints {
+    db: DatabaseConnection,
+    owner: contact_points::Owner,
+}
+
+impl Loader<Uuid> for ContactPoints {
+    type Value = Vec<contact_point::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[Uuid]) -> LoadResult<Vec<contact_point::Model>> {
+        Ok(contact_points::of(&self.db, self.owner, ids).await?)
+    }
+}
+
 /// Pipeline stages by id.
 pub struct Stages(DatabaseConnection);
 
@@ -154,6 +171,8 @@ pub struct Loaders {
     pub accounts: DataLoader<ById<account::Entity>>,
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
     pub campaigns: DataLoader<ById<campaign::Entity>>,
+    pub lead_contact_points: DataLoader<ContactPoints>,
+    pub contact_contact_points: DataLoader<ContactPoints>,
     pub lead_touchpoints: DataLoader<FirstPages<touchpoint::Entity>>,
     pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
     pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
@@ -185,6 +204,16 @@ impl Loaders {
                 tokio::spawn,
             )
         }
+        fn contact_points_of(
+            db: &DatabaseConnection,
+            owner: contact_points::Owner,
+        ) -> DataLoader<ContactPoints> {
+            let loader = ContactPoints {
+                db: db.clone(),
+                owner,
+            };
+            DataLoader::new(loader, tokio::spawn)
+        }
         Loaders {
             users: DataLoader::new(Users(db.clone()), tokio::spawn),
             stages: DataLoader::new(Stages(db.clone()), tokio::spawn),
@@ -193,6 +222,8 @@ impl Loaders {
             accounts: by_id(db, actor),
             opportunities: by_id(db, actor),
             campaigns: by_id(db, actor),
+            lead_contact_points: contact_points_of(db, contact_points::Owner::Lead),
+            contact_contact_points: contact_points_of(db, contact_points::Owner::Contact),
             lead_touchpoints: pages(db, actor, touchpoint::Column::LeadId),
             lead_activities: pages(db, actor, activity::Column::LeadId),
             opportunity_activities: pages(db, actor, activity::Column::OpportunityId),

@@ -21,10 +21,9 @@ use crate::{
     graphql::{
         ContextExt,
         connection::{Conn, Paging, connection},
-        loaders::{FirstPage, FirstPages, Loaders, Referenced},
+        loaders::{ContactPoints, FirstPage, FirstPages, Loaders, Referenced},
     },
     services::{
-        contact_points,
         page::Window,
         records::{self, Record},
         scope, touchpoints, users,
@@ -240,7 +239,7 @@ impl Lead {
     /// The addresses, numbers and provider customer ids seen for the lead, with bounce,
     /// unsubscribe and spam flags from the providers.
     async fn contact_points(&self, ctx: &Context<'_>) -> Result<Vec<ContactPoint>> {
-        contact_points(ctx, contact_points::Owner::Lead(self.0.id)).await
+        contact_points(ctx, |loaders| &loaders.lead_contact_points, self.0.id).await
     }
     async fn converted_at(&self) -> Option<DateTime<Utc>> {
         self.0.converted_at
@@ -382,7 +381,7 @@ impl Contact {
     /// The addresses, numbers and provider customer ids seen for the contact, with bounce,
     /// unsubscribe and spam flags from the providers.
     async fn contact_points(&self, ctx: &Context<'_>) -> Result<Vec<ContactPoint>> {
-        contact_points(ctx, contact_points::Owner::Contact(self.0.id)).await
+        contact_points(ctx, |loaders| &loaders.contact_contact_points, self.0.id).await
     }
 }
 
@@ -677,10 +676,15 @@ impl Activity {
 
 async fn contact_points(
     ctx: &Context<'_>,
-    owner: contact_points::Owner,
+    loader: impl Fn(&Loaders) -> &DataLoader<ContactPoints>,
+    owner: Uuid,
 ) -> Result<Vec<ContactPoint>> {
-    let points = contact_points::of(&ctx.services().db, owner).await?;
-    Ok(points.into_iter().map(ContactPoint::from).collect())
+    let points = loader(ctx.loaders()?).load_one(owner).await?;
+    Ok(points
+        .into_iter()
+        .flatten()
+        .map(ContactPoint::from)
+        .collect())
 }
 
 /// An address, number or customer id a person is reached by.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::helpers::{Session, TestApp, spawn_app};
 
 const NESTED: &str = "query($first: Int!) { leads(first: $first) { edges { node {
-  owner { name } touchpoints(first: 5) { totalCount edges { node { channel } } } } } } }";
+  owner { name } contactPoints { value } touchpoints(first: 5) { totalCount edges { node { channel } } } } } } }";
 
 async fn statements_so_far(app: &TestApp) -> u64 {
     let text = app
