@@ -9,7 +9,7 @@ use entity::{
 };
 
 use crate::{
-    error::Result,
+    error::{AppError, Result},
     graphql::{
         ContextExt,
         connection::{Conn, Paging, connection},
@@ -160,9 +160,13 @@ impl Delivery {
         ID(self.0.id.to_string())
     }
     async fn connector(&self, ctx: &Context<'_>) -> Result<Connector> {
-        records::get::<connector::Entity>(&ctx.services().db, ctx.actor()?, self.0.connector_id)
-            .await
-            .map(Connector)
+        let connector = ctx
+            .loaders()?
+            .connectors
+            .load_one(self.0.connector_id)
+            .await?
+            .ok_or(AppError::NotFound("connector"))?;
+        Ok(Connector(connector))
     }
     /// The provider's id for the delivery (its event id, or a digest of the body).
     async fn external_id(&self) -> &str {

@@ -6,8 +6,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    account, activity, campaign, contact, contact_point, lead, opportunity, pipeline_stage,
-    touchpoint, user,
+    account, activity, campaign, connector, contact, contact_point, inbound_event, lead,
+    opportunity, pipeline_stage, touchpoint, user,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -171,6 +171,8 @@ pub struct Loaders {
     pub accounts: DataLoader<ById<account::Entity>>,
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
     pub campaigns: DataLoader<ById<campaign::Entity>>,
+    pub connectors: DataLoader<ById<connector::Entity>>,
+    pub deliveries: DataLoader<ById<inbound_event::Entity>>,
     pub lead_contact_points: DataLoader<ContactPoints>,
     pub contact_contact_points: DataLoader<ContactPoints>,
     pub lead_touchpoints: DataLoader<FirstPages<touchpoint::Entity>>,
@@ -222,6 +224,8 @@ impl Loaders {
             accounts: by_id(db, actor),
             opportunities: by_id(db, actor),
             campaigns: by_id(db, actor),
+            connectors: by_id(db, actor),
+            deliveries: by_id(db, actor),
             lead_contact_points: contact_points_of(db, contact_points::Owner::Lead),
             contact_contact_points: contact_points_of(db, contact_points::Owner::Contact),
             lead_touchpoints: pages(db, actor, touchpoint::Column::LeadId),
@@ -265,5 +269,17 @@ impl Referenced for opportunity::Entity {
 impl Referenced for campaign::Entity {
     fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
         &loaders.campaigns
+    }
+}
+
+impl Referenced for connector::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.connectors
+    }
+}
+
+impl Referenced for inbound_event::Entity {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
+        &loaders.deliveries
     }
 }

@@ -834,13 +834,11 @@ impl Touchpoint {
     }
     /// The stored provider request it came from; admins only, null for others.
     async fn delivery(&self, ctx: &Context<'_>) -> Result<Option<super::hub::Delivery>> {
-        let actor = ctx.actor()?;
-        let Some(id) = self.0.inbound_event_id.filter(|_| actor.is(Role::Admin)) else {
-            return Ok(None);
-        };
-        let event =
-            records::get::<entity::inbound_event::Entity>(&ctx.services().db, actor, id).await?;
-        Ok(Some(super::hub::Delivery(event)))
+        Ok(
+            related::<entity::inbound_event::Entity>(ctx, self.0.inbound_event_id)
+                .await?
+                .map(super::hub::Delivery),
+        )
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at

@@ -129,8 +129,9 @@ fn with_contact(contact: contact::Model) -> Party {
     }
 }
 
-/// Loads the records a contact point or lead points at; a converted lead's contact comes along.
-async fn party(
+/// Loads the records a contact point, lead or touchpoint points at; a converted lead's contact
+/// comes along.
+pub async fn party(
     txn: &DatabaseTransaction,
     lead_id: Option<Uuid>,
     contact_id: Option<Uuid>,

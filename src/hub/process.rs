@@ -223,7 +223,9 @@ async fn update_existing(
     match activity_id {
         Some(activity_id) => update_call_activity(txn, cx, activity_id, &details).await?,
         None if newer && ended => {
-            let party = identity_of(txn, &existing).await?;
+            let party = identity::party(txn, existing.lead_id, existing.contact_id)
+                .await?
+                .unwrap_or_default();
             let id = log_call(txn, cx, &party, normalized, Some(&details)).await?;
             details["activity_id"] = json!(id);
         }
@@ -248,22 +250,6 @@ async fn update_existing(
             .into_iter()
             .collect(),
     ))
-}
-
-async fn identity_of(txn: &DatabaseTransaction, touchpoint: &touchpoint::Model) -> Result<Party> {
-    let lead = match touchpoint.lead_id {
-        Some(id) => lead::Entity::find_by_id(id).one(txn).await?,
-        None => None,
-    };
-    let contact = match touchpoint.contact_id {
-        Some(id) => entity::contact::Entity::find_by_id(id).one(txn).await?,
-        None => None,
-    };
-    Ok(Party {
-        lead,
-        contact,
-        created: false,
-    })
 }
 
 /// The provider facts a touchpoint keeps beyond its columns.

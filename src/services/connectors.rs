@@ -40,6 +40,9 @@ impl Record for connector::Entity {
     const KIND: &'static str = "connector";
     const READERS: &'static [Role] = &[Role::Admin];
     const WRITERS: &'static [Role] = &[Role::Admin];
+    fn default_order() -> Vec<(CreationOrder, SortDirection)> {
+        vec![(CreationOrder, SortDirection::Asc)]
+    }
     fn id_column() -> connector::Column {
         connector::Column::Id
     }

@@ -225,6 +225,12 @@ async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source
         touchpoint["delivery"]["id"], deliveries[0]["id"],
         "the raw-event link"
     );
+    // Only admins follow it; a sales rep who sees the (unassigned) lead sees no raw request.
+    let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
+    let seen_by_rep = leads_with_email(&app, &rep, "jane.doe@example.com").await;
+    let rep_touchpoint = &seen_by_rep[0]["touchpoints"]["edges"][0]["node"];
+    assert_eq!(rep_touchpoint["channel"], "BILLING");
+    assert!(rep_touchpoint["delivery"].is_null(), "{rep_touchpoint}");
 
     let health = health(&app, &admin, &id).await;
     assert_eq!(health["processed"], 1);
@@ -873,6 +879,22 @@ async fn a_web_form_lands_with_its_utm_tags_and_campaign_and_a_honeypot_catch_re
     assert_eq!(touchpoint["matchedCampaign"]["id"], campaign);
 }
 
+/// Lowercase hex, as the HMAC schemes without an SDK signer spell their digests.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A `t=<unix>,v1=<hex>` signature of `body` made now (the scheme Stripe and Calendly share), for
+/// tests that sign many requests and would wait too long on the SDK.
+pub fn t_v1_signature(secret: &str, body: &str) -> String {
+    let t = chrono::Utc::now().timestamp().to_string();
+    let mac = connectors::signature::hmac_sha256(
+        secret.as_bytes(),
+        &[t.as_bytes(), b".", body.as_bytes()],
+    );
+    format!("t={t},v1={}", hex(&mac))
+}
+
 /// A Mailgun event webhook body signed with the webhook signing key, as Mailgun signs it.
 fn mailgun_event(key: &str, token: &str, event: Value) -> String {
     let timestamp = chrono::Utc::now().timestamp().to_string();
@@ -880,7 +902,7 @@ fn mailgun_event(key: &str, token: &str, event: Value) -> String {
         key.as_bytes(),
         &[timestamp.as_bytes(), token.as_bytes()],
     );
-    let signature: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    let signature = hex(&mac);
     json!({ "signature": { "timestamp": timestamp, "token": token, "signature": signature }, "event-data": event }).to_string()
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     helpers::{Gateway, TestApp, spawn_app_with, touchbase},
-    hub::connector,
+    hub::{connector, t_v1_signature},
 };
 
 const SECRET: &str = "whsec_process_tests_0123456789";
@@ -21,17 +21,8 @@ fn signed_event(n: usize) -> (String, String, String) {
         "data": { "object": { "id": format!("cus_burst_{n:04}"), "object": "customer",
             "email": format!("buyer{n}@example.com"), "name": format!("Buyer {n}"), "metadata": {} } } })
     .to_string();
-    let t = chrono::Utc::now().timestamp();
-    let mac = connectors::signature::hmac_sha256(
-        SECRET.as_bytes(),
-        &[format!("{t}.").as_bytes(), body.as_bytes()],
-    );
-    let header = format!("t={t},v1={}", hex_lower(&mac));
+    let header = t_v1_signature(SECRET, &body);
     (id, body, header)
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Posts event `n` to a gateway; its id when the gateway acknowledged it with 2xx.

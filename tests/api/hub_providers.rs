@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, spawn_app},
-    hub::{connector, deliver, settled_deliveries},
+    hub::{connector, deliver, settled_deliveries, t_v1_signature},
 };
 
 const TYPEFORM: &str = include_str!("../../connectors/tests/fixtures/typeform/form_response.json");
@@ -19,10 +19,6 @@ const POSTMARK: &str = include_str!("../../connectors/tests/fixtures/postmark/in
 const SENDGRID_EVENTS: &str = include_str!("../../connectors/tests/fixtures/sendgrid/events.json");
 const SENDGRID_INBOUND: &[u8] =
     include_bytes!("../../connectors/tests/fixtures/sendgrid/inbound_parsed.multipart");
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn header(name: &str, value: String) -> (String, String) {
     (name.to_owned(), value)
@@ -97,11 +93,9 @@ async fn a_typeform_response_signed_with_its_secret_becomes_a_web_form_touch() {
 async fn a_calendly_booking_signed_with_its_key_becomes_a_meeting_touch() {
     let app = spawn_app().await;
     let key = "calendly-signing-key-0123";
-    let t = chrono::Utc::now().timestamp().to_string();
-    let mac = hmac_sha256(key.as_bytes(), &[t.as_bytes(), b".", CALENDLY.as_bytes()]);
     let headers = vec![header(
         "calendly-webhook-signature",
-        format!("t={t},v1={}", hex(&mac)),
+        t_v1_signature(key, CALENDLY),
     )];
     let lead = lead_after(
         &app,

@@ -354,13 +354,8 @@ async fn a_webhook_processed_by_the_hub_is_heard_as_touchpoint_added() {
                     "data": { "object": { "id": format!("cus_heard_{attempt}"), "object": "customer",
                         "email": "payer@example.com", "metadata": {} } } })
                 .to_string();
-                let t = Utc::now().timestamp();
-                let mac = connectors::signature::hmac_sha256(
-                    secret.as_bytes(),
-                    &[format!("{t}.").as_bytes(), body.as_bytes()],
-                );
-                let signature: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-                let headers = [("stripe-signature".to_owned(), format!("t={t},v1={signature}"))];
+                let signature = crate::hub::t_v1_signature(secret, &body);
+                let headers = [("stripe-signature".to_owned(), signature)];
                 let (status, _) =
                     crate::hub::deliver(&app, &connector, "application/json", &headers, body).await;
                 assert_eq!(status, 200);
