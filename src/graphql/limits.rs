@@ -1,70 +1,86 @@
 //! Refuses documents that are cheap to send and expensive to run: many aliases of one field
 //! (enumeration and amplification) and many root fields in one operation. Depth and cost have
 //! async-graphql's own limits.
-
-use std::sync::Arc;
+//!
+//! This runs before execution rather than as a schema extension: the executor reuses the parse,
+//! and a schema with any extension wraps every field it resolves in the extension chain.
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    Request, ServerError, ServerResult,
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    },
 };
 
-#[derive(Clone, Copy)]
-pub struct DocumentLimits {
-    pub max_aliases: usize,
-    pub max_root_fields: usize,
-}
+use crate::config::Config;
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let operations: Vec<&SelectionSet> = match &document.operations {
-            DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
-            DocumentOperations::Multiple(ops) => {
-                ops.values().map(|op| &op.node.selection_set.node).collect()
-            }
-        };
-        for root in &operations {
-            if root.items.len() > self.max_root_fields {
-                return Err(ServerError::new(
-                    format!(
-                        "an operation may select at most {} root fields",
-                        self.max_root_fields
-                    ),
-                    None,
-                ));
-            }
+/// Parses the request's document once, for the executor to reuse, and refuses it when it is over
+/// the limits. Answers the operation it would run, unless the document leaves that open.
+pub fn admit(config: &Config, request: &mut Request) -> ServerResult<Option<Operation>> {
+    let operation_name = request.operation_name.clone();
+    let document = request.parsed_query()?;
+    let operations: Vec<&SelectionSet> = match &document.operations {
+        DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
+        DocumentOperations::Multiple(ops) => {
+            ops.values().map(|op| &op.node.selection_set.node).collect()
         }
-        let fragments = document
-            .fragments
-            .values()
-            .map(|f| &f.node.selection_set.node);
-        let aliases: usize = operations
-            .into_iter()
-            .chain(fragments)
-            .map(count_aliases)
-            .sum();
-        if aliases > self.max_aliases {
+    };
+    for root in &operations {
+        if root.items.len() > config.max_root_fields {
             return Err(ServerError::new(
-                format!("a document may use at most {} aliases", self.max_aliases),
+                format!(
+                    "an operation may select at most {} root fields",
+                    config.max_root_fields
+                ),
                 None,
             ));
         }
-        Ok(document)
+    }
+    let fragments = document
+        .fragments
+        .values()
+        .map(|f| &f.node.selection_set.node);
+    let aliases: usize = operations
+        .into_iter()
+        .chain(fragments)
+        .map(count_aliases)
+        .sum();
+    if aliases > config.max_aliases {
+        return Err(ServerError::new(
+            format!("a document may use at most {} aliases", config.max_aliases),
+            None,
+        ));
+    }
+    Ok(selected(document, operation_name.as_deref()))
+}
+
+/// The operation the request would run, as the executor picks it: the one named, or the only one.
+pub struct Operation {
+    pub ty: OperationType,
+    /// Its name in the document, when it has one.
+    pub name: Option<String>,
+}
+
+fn selected(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<Operation> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(Operation {
+            ty: op.node.ty,
+            name: None,
+        }),
+        (DocumentOperations::Multiple(ops), Some(wanted)) => ops
+            .iter()
+            .find(|(name, _)| name.as_str() == wanted)
+            .map(|(name, op)| Operation {
+                ty: op.node.ty,
+                name: Some(name.to_string()),
+            }),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.iter().next().map(|(name, op)| Operation {
+                ty: op.node.ty,
+                name: Some(name.to_string()),
+            })
+        }
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 

@@ -1,40 +1,19 @@
 //! Counts and times GraphQL operations by name, as the document names them.
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
-use async_graphql::{
-    Response,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
-};
+use async_graphql::Response;
 
-pub struct OperationMetrics;
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetrics)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for OperationMetrics {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
-        let outcome = if response.is_ok() { "ok" } else { "error" };
-        let labels = [
-            ("operation", label(operation_name)),
-            ("outcome", outcome.to_owned()),
-        ];
-        metrics::counter!("graphql_operations_total", &labels).increment(1);
-        metrics::histogram!("graphql_operation_duration_seconds", &labels)
-            .record(started.elapsed().as_secs_f64());
-        response
-    }
+/// Records one finished operation that started at `started`.
+pub fn record(operation_name: Option<&str>, started: Instant, response: &Response) {
+    let outcome = if response.is_ok() { "ok" } else { "error" };
+    let labels = [
+        ("operation", label(operation_name)),
+        ("outcome", outcome.to_owned()),
+    ];
+    metrics::counter!("graphql_operations_total", &labels).increment(1);
+    metrics::histogram!("graphql_operation_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// Operation names come from clients; anything unusual is folded so they cannot blow up the

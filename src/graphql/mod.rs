@@ -7,7 +7,7 @@ mod errors;
 mod hub;
 mod limits;
 pub mod loaders;
-mod metrics;
+pub mod metrics;
 mod mutation;
 mod query;
 mod subscription;
@@ -25,6 +25,7 @@ use crate::{
 };
 
 pub use errors::assign_codes;
+pub use limits::admit;
 
 /// Every read: the CRM records and the integrations hub.
 #[derive(MergedObject, Default)]
@@ -63,18 +64,14 @@ impl RequestContext {
     }
 }
 
+// No schema extensions: with any, the executor resolves every field through the extension chain.
+// Document limits and operation metrics run around execution instead (`admit`, `metrics`).
 fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
-    let limits = limits::DocumentLimits {
-        max_aliases: config.max_aliases,
-        max_root_fields: config.max_root_fields,
-    };
     Schema::build(
         Query::default(),
         Mutation::default(),
         subscription::Subscription,
     )
-    .extension(metrics::OperationMetrics)
-    .extension(limits)
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
 }

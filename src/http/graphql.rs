@@ -2,15 +2,12 @@
 //! CSRF guard: browsers cannot send it cross-site without a preflight); GET carries queries
 //! only; a browser asking for HTML in development gets GraphiQL.
 
-use std::{net::SocketAddr, time::Duration};
-
-use async_graphql::{
-    http::GraphiQLSource,
-    parser::{
-        parse_query,
-        types::{DocumentOperations, OperationType},
-    },
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
 };
+
+use async_graphql::{http::GraphiQLSource, parser::types::OperationType};
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Query, State},
@@ -21,7 +18,7 @@ use serde::Deserialize;
 
 use crate::{
     error::AppError,
-    graphql::RequestContext,
+    graphql::{RequestContext, metrics},
     http::{AppState, REQUEST_ID},
 };
 
@@ -54,7 +51,7 @@ pub async fn post(
         Ok(request) if request.query.trim().is_empty() => {
             request_error(StatusCode::BAD_REQUEST, "missing `query` parameter")
         }
-        Ok(request) => execute(state, peer, &headers, request).await,
+        Ok(request) => execute(state, peer, &headers, request, Method::Post).await,
         Err(e) => request_error(
             StatusCode::BAD_REQUEST,
             &format!("not a GraphQL request: {e}"),
@@ -86,13 +83,6 @@ pub async fn get(
         }
         return request_error(StatusCode::BAD_REQUEST, "missing `query` parameter");
     };
-    if selected_operation_is_mutation(&query, params.operation_name.as_deref()) {
-        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST");
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-        return response;
-    }
     let variables = match params
         .variables
         .as_deref()
@@ -111,37 +101,22 @@ pub async fn get(
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
-    execute(state, peer, &headers, request).await
+    execute(state, peer, &headers, request, Method::Get).await
 }
 
-/// Whether the operation GET would run writes; unparsable documents are left to the executor,
-/// which reports them properly.
-fn selected_operation_is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    selected_operation(query, operation_name).is_some_and(|ty| ty != OperationType::Query)
-}
-
-/// The type of the operation a request would run, when the document parses and names one.
-pub(super) fn selected_operation(
-    query: &str,
-    operation_name: Option<&str>,
-) -> Option<OperationType> {
-    let document = parse_query(query).ok()?;
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.map(|op| op.node.ty)
+/// How the request came: GET runs queries only.
+#[derive(PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
 }
 
 async fn execute(
     state: AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
+    method: Method,
 ) -> Response {
     let request_id = headers
         .get(REQUEST_ID)
@@ -172,6 +147,27 @@ async fn execute(
     if let Err(AppError::RateLimited { retry_after_secs }) = state.api_throttle.check(&caller) {
         return rate_limited(retry_after_secs);
     }
+    let started = Instant::now();
+    let operation = match crate::graphql::admit(&state.services.config, &mut request) {
+        Ok(operation) => operation,
+        Err(error) => {
+            let mut response = async_graphql::Response::from_errors(vec![error]);
+            crate::graphql::assign_codes(&mut response, &request_id);
+            return respond(headers, response);
+        }
+    };
+    if method == Method::Get
+        && operation
+            .as_ref()
+            .is_some_and(|op| op.ty != OperationType::Query)
+    {
+        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let operation_name = operation.and_then(|op| op.name);
     let context = RequestContext::new(
         &state.services.db,
         actor,
@@ -192,6 +188,7 @@ async fn execute(
             "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     };
+    metrics::record(operation_name.as_deref(), started, &response);
     crate::graphql::assign_codes(&mut response, &request_id);
     respond(headers, response)
 }

@@ -27,10 +27,10 @@ use tokio_stream::StreamMap;
 use crate::{
     actor::Actor,
     error::AppError,
-    graphql::{RequestContext, assign_codes},
+    graphql::{RequestContext, admit, assign_codes, metrics},
     http::{
         AppState, REQUEST_ID,
-        graphql::{bearer, never_executed, selected_operation},
+        graphql::{bearer, never_executed},
     },
     services::Services,
 };
@@ -272,7 +272,6 @@ impl Connection {
     /// The operation's outcomes: its results with their error codes, then `Done` unless it was
     /// refused. Queries and mutations get the HTTP time limit; subscriptions run until stopped.
     fn start(&self, actor: Actor, payload: SubscribePayload) -> BoxStream<'static, Outcome> {
-        let kind = selected_operation(&payload.query, payload.operation_name.as_deref());
         let mut request = async_graphql::Request::new(payload.query)
             .variables(Variables::from_json(Value::Object(
                 payload.variables.unwrap_or_default(),
@@ -286,7 +285,20 @@ impl Connection {
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
         }
+        let operation = match admit(&self.state.services.config, &mut request) {
+            Ok(operation) => operation,
+            Err(error) => {
+                let mut response = Response::from_errors(vec![error]);
+                assign_codes(&mut response, &self.request_id);
+                return futures_util::stream::iter([Outcome::Refused(response.errors)]).boxed();
+            }
+        };
         let request_id = self.request_id.clone();
+        let (kind, operation_name) = match operation {
+            Some(op) => (Some(op.ty), op.name),
+            None => (None, None),
+        };
+        let started = std::time::Instant::now();
         let results = self
             .state
             .schema
@@ -300,7 +312,11 @@ impl Connection {
         } else {
             let limit = Duration::from_millis(self.state.services.config.execution_timeout_ms);
             let request_id = self.request_id.clone();
-            within(limit, request_id, results).boxed()
+            within(limit, request_id, results)
+                .inspect(move |response| {
+                    metrics::record(operation_name.as_deref(), started, response);
+                })
+                .boxed()
         };
         results
             .map(|response| {

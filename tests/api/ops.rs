@@ -153,15 +153,25 @@ async fn get_runs_queries_but_refuses_mutations() {
         "Query"
     );
 
-    let mutation = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", "mutation { logout }")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(mutation.status(), 405);
-    assert_eq!(mutation.headers()["allow"], "POST");
+    // Anonymous, the only named operation, and one picked by name: each would run a mutation.
+    for params in [
+        vec![("query", "mutation { logout }")],
+        vec![("query", "mutation SignOut { logout }")],
+        vec![
+            ("query", "query Who { __typename } mutation SignOut { logout }"),
+            ("operationName", "SignOut"),
+        ],
+    ] {
+        let mutation = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(mutation.status(), 405, "{params:?}");
+        assert_eq!(mutation.headers()["allow"], "POST");
+    }
 }
 
 #[tokio::test]
