@@ -215,7 +215,8 @@ async fn baseline_lead(State(db): State<DatabaseConnection>, Path(id): Path<Uuid
 }
 
 /// The SELECTs behind the 20 leads × 5 touchpoints list (which asks for no totals): the page,
-/// the owners and the windowed first pages of touchpoints.
+/// the owners and the windowed first pages of touchpoints, reading the touchpoint columns the
+/// query selects and those the page is keyed and ordered by, as the gateway does.
 async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
     let result: Result<Value, sea_orm::DbErr> = async {
         let leads = lead::Entity::find()
@@ -229,6 +230,15 @@ async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
             .await?;
         let ids: Vec<Uuid> = leads.iter().take(20).map(|l| l.id).collect();
         let order = [(TouchpointsInTimeOrder, SortDirection::Asc)];
+        let projection = page::Projection {
+            columns: &[
+                touchpoint::Column::Id,
+                touchpoint::Column::LeadId,
+                touchpoint::Column::OccurredAt,
+                touchpoint::Column::Channel,
+            ],
+            blank: &touchpoint::Model::default(),
+        };
         let touchpoints = page::first_pages(
             &db,
             touchpoint::Entity::find(),
@@ -238,12 +248,16 @@ async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
             &order,
             5,
             false,
+            Some(projection),
         )
         .await
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
         let touchpoints: Vec<Value> = touchpoints
             .into_values()
-            .map(|p| json!(p.items.into_iter().map(|(_, t)| t).collect::<Vec<_>>()))
+            .map(|p| {
+                let channels = p.items.iter().map(|(_, t)| json!({ "channel": t.channel }));
+                json!(channels.collect::<Vec<_>>())
+            })
             .collect();
         Ok(json!({ "leads": leads, "owners": owners, "touchpoints": touchpoints }))
     }

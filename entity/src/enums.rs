@@ -90,6 +90,13 @@ text_enum!(
     }
 );
 
+/// What a touchpoint that has not been read says; see `touchpoint::Model`'s `Default`.
+impl Default for TouchpointChannel {
+    fn default() -> Self {
+        Self::Other
+    }
+}
+
 text_enum!(
     /// Whether the customer or we started the exchange.
     Direction { Inbound = "inbound", Outbound = "outbound" }

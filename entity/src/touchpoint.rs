@@ -3,8 +3,9 @@ use serde::Serialize;
 
 use crate::enums::{Direction, SourceCategory, TouchpointChannel};
 
-/// One customer interaction, with the source that brought it.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+/// One customer interaction, with the source that brought it. `Default` is the blank a list
+/// that reads only some columns fills in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "touchpoints")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

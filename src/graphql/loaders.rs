@@ -18,6 +18,7 @@ use crate::{
     services::{
         contact_points,
         page::Page,
+        projection::Columns,
         records::{self, Record},
     },
 };
@@ -51,12 +52,14 @@ pub struct FirstPages<E: Record> {
     parent: E::Column,
 }
 
-/// Which first page of which parent: its size, and whether the parent's total is wanted.
+/// Which first page of which parent: its size, whether the parent's total is wanted, and the
+/// columns its rows need (all when `None`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FirstPage {
     pub parent: Uuid,
     pub size: u64,
     pub count_total: bool,
+    pub columns: Option<Columns>,
 }
 
 impl<E: Record> Loader<FirstPage> for FirstPages<E> {
@@ -67,34 +70,31 @@ impl<E: Record> Loader<FirstPage> for FirstPages<E> {
         &self,
         keys: &[FirstPage],
     ) -> Result<HashMap<FirstPage, Self::Value>, Self::Error> {
-        let mut batches: HashMap<(u64, bool), Vec<Uuid>> = HashMap::new();
+        let mut batches: HashMap<FirstPage, Vec<Uuid>> = HashMap::new();
         for key in keys {
-            batches
-                .entry((key.size, key.count_total))
-                .or_default()
-                .push(key.parent);
+            let batch = FirstPage {
+                parent: Uuid::nil(),
+                ..*key
+            };
+            batches.entry(batch).or_default().push(key.parent);
         }
         let mut pages = HashMap::new();
-        for ((size, count_total), parents) in batches {
+        for (batch, parents) in batches {
             let loaded = records::first_pages::<E>(
                 &self.db,
                 &self.actor,
                 self.parent,
                 &parents,
-                size,
-                count_total,
+                batch.size,
+                batch.count_total,
+                batch.columns,
             )
             .await?;
-            pages.extend(loaded.into_iter().map(|(parent, page)| {
-                (
-                    FirstPage {
-                        parent,
-                        size,
-                        count_total,
-                    },
-                    Arc::new(page),
-                )
-            }));
+            pages.extend(
+                loaded
+                    .into_iter()
+                    .map(|(parent, page)| (FirstPage { parent, ..batch }, Arc::new(page))),
+            );
         }
         Ok(pages)
     }

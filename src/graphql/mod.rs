@@ -9,6 +9,7 @@ mod limits;
 pub mod loaders;
 pub mod metrics;
 mod mutation;
+mod projection;
 mod query;
 mod subscription;
 mod types;

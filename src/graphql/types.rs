@@ -22,9 +22,11 @@ use crate::{
         ContextExt,
         connection::{Conn, Paging, connection},
         loaders::{ContactPoints, FirstPage, FirstPages, Loaders, Referenced},
+        projection::{self, Projected},
     },
     services::{
         page::Window,
+        projection::Columns,
         records::{self, Record},
         scope, touchpoints, users,
     },
@@ -69,13 +71,15 @@ async fn related<E: Referenced>(ctx: &Context<'_>, id: Option<Uuid>) -> Result<O
 }
 
 /// A list nested under a record the caller can see, in the listed type's default order. The
-/// first page of every parent in a list loads in one batch; later pages load on their own.
+/// first page of every parent in a list loads in one batch, reading only `columns` when given;
+/// later pages load on their own.
 async fn nested_list<E: Record, T: OutputType>(
     ctx: &Context<'_>,
     pages: impl Fn(&Loaders) -> &DataLoader<FirstPages<E>>,
     parent: Uuid,
     filter: Condition,
     paging: Paging,
+    columns: Option<Columns>,
     wrap: impl Fn(E::Model) -> T,
 ) -> Result<Conn<T>>
 where
@@ -87,6 +91,7 @@ where
             parent,
             size: first,
             count_total: request.count_total,
+            columns,
         };
         let page = pages(ctx.loaders()?).load_one(key).await?;
         let page = page.map(Arc::unwrap_or_clone).unwrap_or_default();
@@ -271,6 +276,7 @@ impl Lead {
             self.0.id,
             touchpoints::of_lead(self.0.id),
             Paging::new(first, after, last, before),
+            projection::selected::<Touchpoint>(ctx),
             Touchpoint,
         )
         .await
@@ -293,6 +299,7 @@ impl Lead {
             self.0.id,
             filter,
             Paging::new(first, after, last, before),
+            None,
             Activity,
         )
         .await
@@ -436,6 +443,7 @@ impl Account {
             self.0.id,
             filter,
             Paging::new(first, after, last, before),
+            None,
             Account,
         )
         .await
@@ -458,6 +466,7 @@ impl Account {
             self.0.id,
             filter,
             Paging::new(first, after, last, before),
+            None,
             Contact,
         )
         .await
@@ -600,6 +609,7 @@ impl Opportunity {
             self.0.id,
             filter,
             Paging::new(first, after, last, before),
+            None,
             Activity,
         )
         .await
@@ -842,5 +852,39 @@ impl Touchpoint {
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
+    }
+}
+
+impl Projected for Touchpoint {
+    type Entity = touchpoint::Entity;
+    const SORT_COLUMNS: &'static [touchpoint::Column] = &[touchpoint::Column::OccurredAt];
+
+    fn columns(field: &str) -> Option<&'static [touchpoint::Column]> {
+        use touchpoint::Column::*;
+        Some(match field {
+            "id" => &[Id],
+            "channel" => &[Channel],
+            "direction" => &[Direction],
+            "source" => &[Source],
+            "medium" => &[Medium],
+            "campaign" => &[Campaign],
+            "term" => &[Term],
+            "content" => &[Content],
+            "referrer" => &[Referrer],
+            "landingPage" => &[LandingPage],
+            "gclid" => &[Gclid],
+            "fbclid" => &[Fbclid],
+            "msclkid" => &[Msclkid],
+            "sourceCategory" => &[SourceCategory],
+            "subject" => &[Subject],
+            "summary" => &[Summary],
+            "amount" => &[AmountMinor, Currency],
+            "matchedCampaign" => &[CampaignId],
+            "event" => &[Event],
+            "externalId" => &[ExternalId],
+            "delivery" => &[InboundEventId],
+            "occurredAt" => &[OccurredAt],
+            _ => return None,
+        })
     }
 }

@@ -15,6 +15,7 @@ pub mod leads;
 pub mod opportunities;
 pub mod page;
 pub mod pipeline;
+pub mod projection;
 pub mod records;
 pub mod reminders;
 pub mod scope;

@@ -7,14 +7,17 @@ use async_graphql::{Enum, EnumType, InputObject, InputType};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{ExprTrait, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{AppError, Result};
+use crate::{
+    error::{AppError, Result},
+    services::projection,
+};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum SortDirection {
@@ -274,6 +277,13 @@ pub fn text_key<C: ColumnTrait>(column: C) -> SimpleExpr {
     sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), "".into()]).into()
 }
 
+/// Which columns of a list to read, and the model that fills the fields of those not read. The
+/// columns must include the id, the parent and those the list sorts by.
+pub struct Projection<'a, E: EntityTrait> {
+    pub columns: &'a [E::Column],
+    pub blank: &'a E::Model,
+}
+
 /// The first page of children for many parents in two statements, however many parents there
 /// are: the rows numbered within each parent by a window function, and the totals grouped by
 /// parent. `select` carries the caller's row rules.
@@ -288,6 +298,7 @@ pub async fn first_pages<E, F>(
     order: &[(F, SortDirection)],
     first: u64,
     count_totals: bool,
+    projection: Option<Projection<'_, E>>,
 ) -> Result<std::collections::HashMap<Uuid, Page<E::Model>>>
 where
     E: EntityTrait,
@@ -317,7 +328,14 @@ where
             },
         );
     }
-    let mut numbered = scoped.clone().into_query();
+    let mut numbered = match &projection {
+        Some(projection) => scoped
+            .clone()
+            .select_only()
+            .columns(projection.columns.iter().copied())
+            .into_query(),
+        None => scoped.clone().into_query(),
+    };
     numbered.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("tb_row"));
     let paged = Query::select()
         .column(Asterisk)
@@ -325,10 +343,17 @@ where
         .and_where(Expr::col(Alias::new("tb_row")).lte(first + 1))
         .order_by(Alias::new("tb_row"), Order::Asc)
         .to_owned();
-    let backend = db.get_database_backend();
-    let rows = E::Model::find_by_statement(backend.build(&paged))
-        .all(db)
-        .await?;
+    let statement = db.get_database_backend().build(&paged);
+    let rows = match &projection {
+        // The numbered rows hold the projected columns first, in order, then their number.
+        Some(projection) => db
+            .query_all_raw(statement)
+            .await?
+            .iter()
+            .map(|row| projection::decode::<E>(row, projection.blank, projection.columns))
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+        None => E::Model::find_by_statement(statement).all(db).await?,
+    };
 
     let totals: std::collections::HashMap<Uuid, i64> = if count_totals {
         scoped

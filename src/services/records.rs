@@ -15,7 +15,7 @@ use crate::{
     actor::Actor,
     error::{AppError, Result},
     events::Event,
-    services::{Services, audit, page, scope},
+    services::{Services, audit, page, projection::Columns, scope},
 };
 
 /// What happened to a record, for [`Record::event`].
@@ -48,6 +48,11 @@ pub trait Record:
     /// Set when the record is archived; `None` for history that is never archived.
     fn archived_at_column() -> Option<Self::Column>;
     fn updated_at_column() -> Option<Self::Column>;
+    /// The model whose fields stand in for columns a list did not read; lists of a type without
+    /// one always read whole rows. See [`crate::services::projection`].
+    fn blank() -> Option<Self::Model> {
+        None
+    }
     /// What subscribers hear once a change to a record of this type is committed; nothing
     /// unless the type says so.
     fn event(change: Change, model: &Self::Model) -> Option<Event> {
@@ -197,7 +202,8 @@ fn id_of<E: Record>(model: &E::Model) -> Uuid {
 }
 
 /// The first page of live children of each parent the caller may see, in the type's default
-/// order: one batch for any number of parents.
+/// order: one batch for any number of parents. With `columns`, the type's sort columns among
+/// them, only those are read (when the type has a blank model).
 pub async fn first_pages<E: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -205,11 +211,21 @@ pub async fn first_pages<E: Record>(
     parents: &[Uuid],
     first: u64,
     count_totals: bool,
+    columns: Option<Columns>,
 ) -> Result<std::collections::HashMap<Uuid, page::Page<E::Model>>> {
     let mut select = scope::visible::<E>(actor)?;
     if let Some(archived_at) = E::archived_at_column() {
         select = select.filter(archived_at.is_null());
     }
+    let blank = E::blank();
+    let columns = match (columns, Columns::of::<E>([E::id_column(), parent]), &blank) {
+        (Some(wanted), Some(keys), Some(_)) => Some(wanted.union(keys).list::<E>()),
+        _ => None,
+    };
+    let projection = columns
+        .as_deref()
+        .zip(blank.as_ref())
+        .map(|(columns, blank)| page::Projection { columns, blank });
     page::first_pages(
         db,
         select,
@@ -219,6 +235,7 @@ pub async fn first_pages<E: Record>(
         &E::default_order(),
         first,
         count_totals,
+        projection,
     )
     .await
 }

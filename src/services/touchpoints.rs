@@ -42,6 +42,9 @@ impl Record for touchpoint::Entity {
     fn updated_at_column() -> Option<touchpoint::Column> {
         None
     }
+    fn blank() -> Option<touchpoint::Model> {
+        Some(touchpoint::Model::default())
+    }
     fn event(change: Change, touchpoint: &touchpoint::Model) -> Option<Event> {
         let lead_id = touchpoint.lead_id.filter(|_| change == Change::Created)?;
         Some(Event::TouchpointAdded {

@@ -158,7 +158,10 @@ async fn get_runs_queries_but_refuses_mutations() {
         vec![("query", "mutation { logout }")],
         vec![("query", "mutation SignOut { logout }")],
         vec![
-            ("query", "query Who { __typename } mutation SignOut { logout }"),
+            (
+                "query",
+                "query Who { __typename } mutation SignOut { logout }",
+            ),
             ("operationName", "SignOut"),
         ],
     ] {
