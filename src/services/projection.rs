@@ -1,5 +1,5 @@
 //! Reading only the columns a query asked for. A list of a hundred touchpoints that shows their
-//! channel needs four of their thirty-one columns; reading and decoding the rest is most of the
+//! channel needs four of their thirty-one columns; reading and decoding the rest is much of the
 //! cost of such a list. The other fields of a pruned model keep the values of the type's blank
 //! model, so only the fields whose columns were read may be looked at.
 
