@@ -107,9 +107,7 @@ impl Connector {
         })
     }
     /// Deliveries, newest first.
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -229,9 +227,7 @@ pub struct HubQuery;
 #[Object]
 impl HubQuery {
     /// Configured provider integrations (admins only).
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn connectors(
         &self,
         ctx: &Context<'_>,

@@ -54,6 +54,13 @@ pub fn admit(config: &Config, request: &mut Request) -> ServerResult<Option<Oper
     Ok(selected(document, operation_name.as_deref()))
 }
 
+/// The cost of a connection field for the complexity limit: its page size (20 when the client
+/// names none, counted up to 100) times the cost of one node.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, node_cost: usize) -> usize {
+    let size = first.or(last).map_or(20, |n| n.clamp(0, 100));
+    usize::try_from(size).unwrap_or(0) * node_cost
+}
+
 /// The operation the request would run, as the executor picks it: the one named, or the only one.
 pub struct Operation {
     pub ty: OperationType,

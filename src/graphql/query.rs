@@ -83,9 +83,7 @@ impl RecordsQuery {
         ))
     }
 
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -104,9 +102,7 @@ impl RecordsQuery {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn leads(
         &self,
         ctx: &Context<'_>,
@@ -134,9 +130,7 @@ impl RecordsQuery {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -163,9 +157,7 @@ impl RecordsQuery {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -192,9 +184,7 @@ impl RecordsQuery {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn opportunities(
         &self,
         ctx: &Context<'_>,
@@ -246,9 +236,7 @@ impl RecordsQuery {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -269,9 +257,7 @@ impl RecordsQuery {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn campaigns(
         &self,
         ctx: &Context<'_>,

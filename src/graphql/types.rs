@@ -259,9 +259,7 @@ impl Lead {
         self.0.updated_at
     }
     /// The lead's history, oldest first.
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -281,9 +279,7 @@ impl Lead {
         )
         .await
     }
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -425,9 +421,7 @@ impl Account {
             .await?
             .map(Account))
     }
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -448,9 +442,7 @@ impl Account {
         )
         .await
     }
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -591,9 +583,7 @@ impl Opportunity {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    #[graphql(
-        complexity = "first.or(last).map_or(20, |n| n.clamp(0, 100)) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
