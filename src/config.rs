@@ -50,6 +50,8 @@ pub struct Config {
     pub max_depth: usize,
     /// Largest cost a query may have; a connection costs `first` times its selection.
     pub max_complexity: usize,
+    /// Deepest nesting of lists and objects in one argument value or variable.
+    pub max_input_depth: usize,
     /// Most aliases in one document (alias amplification).
     pub max_aliases: usize,
     /// Most top-level fields in one operation.
@@ -106,6 +108,7 @@ impl Default for Config {
             max_page_size: 100,
             max_depth: 12,
             max_complexity: 20_000,
+            max_input_depth: 16,
             max_aliases: 30,
             max_root_fields: 20,
             execution_timeout_ms: 10_000,

@@ -106,6 +106,28 @@ pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String> {
     Ok(text.to_owned())
 }
 
+/// Years both stores keep and sort alike (PostgreSQL stops at 294276, chrono and SQLite's text
+/// at other bounds); a CRM has no business outside them.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// A point in time within the years every store keeps.
+pub fn timestamp(field: &str, at: &chrono::DateTime<chrono::Utc>) -> Result<()> {
+    date(field, &at.date_naive())
+}
+
+/// A calendar date within the years every store keeps.
+pub fn date(field: &str, day: &chrono::NaiveDate) -> Result<()> {
+    use chrono::Datelike;
+    if YEARS.contains(&day.year()) {
+        Ok(())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!("dates run from year {} to {}", YEARS.start(), YEARS.end()),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

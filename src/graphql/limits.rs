@@ -1,6 +1,6 @@
-//! Refuses documents that are cheap to send and expensive to run: many aliases of one field
-//! (enumeration and amplification) and many root fields in one operation. Depth and cost have
-//! async-graphql's own limits.
+//! Refuses documents that are cheap to send and expensive to run: deep nesting (`inputs`), many
+//! aliases of one field (enumeration and amplification) and many root fields in one operation.
+//! Selection depth and cost have async-graphql's own limits.
 //!
 //! This runs before execution rather than as a schema extension: the executor reuses the parse,
 //! and a schema with any extension wraps every field it resolves in the extension chain.
@@ -12,13 +12,23 @@ use async_graphql::{
     },
 };
 
-use crate::config::Config;
+use crate::{config::Config, error::AppError, graphql::inputs};
+
+/// A refusal that keeps its cause, so it is answered with the cause's code and field.
+fn refused(error: AppError) -> ServerError {
+    let mut refused = ServerError::new(error.to_string(), None);
+    refused.source = Some(std::sync::Arc::new(error));
+    refused
+}
 
 /// Parses the request's document once, for the executor to reuse, and refuses it when it is over
 /// the limits. Answers the operation it would run, unless the document leaves that open.
 pub fn admit(config: &Config, request: &mut Request) -> ServerResult<Option<Operation>> {
+    inputs::check_nesting(&request.query).map_err(refused)?;
+    inputs::check_variables(&request.variables, config.max_input_depth).map_err(refused)?;
     let operation_name = request.operation_name.clone();
     let document = request.parsed_query()?;
+    inputs::check_document(document, config.max_input_depth).map_err(refused)?;
     let operations: Vec<&SelectionSet> = match &document.operations {
         DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
         DocumentOperations::Multiple(ops) => {

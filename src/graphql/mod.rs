@@ -5,6 +5,7 @@
 mod connection;
 mod errors;
 mod hub;
+mod inputs;
 mod limits;
 pub mod loaders;
 pub mod metrics;

@@ -16,6 +16,7 @@ use crate::{
         activities::{ActivityFilter, ActivityOrderField},
         campaigns::{CampaignFilter, CampaignOrderField},
         contacts::{ContactFilter, ContactOrderField},
+        filter::translate,
         input,
         leads::{LeadFilter, LeadOrderField},
         opportunities::{self, OpportunityFilter, OpportunityOrderField},
@@ -114,7 +115,7 @@ impl RecordsQuery {
         order_by: Option<Vec<OrderBy<LeadOrderField>>>,
     ) -> Result<Conn<Lead>> {
         let backend = ctx.services().db.get_database_backend();
-        let filter = filter.map(|f| f.condition(backend));
+        let filter = filter.map(|f| translate(&f, |f| f.condition(backend)));
         many::<lead::Entity, _>(
             ctx,
             Paging::new(first, after, last, before),
@@ -141,7 +142,7 @@ impl RecordsQuery {
         filter: Option<ContactFilter>,
         order_by: Option<Vec<OrderBy<ContactOrderField>>>,
     ) -> Result<Conn<Contact>> {
-        let filter = filter.map(|f| f.condition());
+        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         many::<contact::Entity, _>(
             ctx,
             Paging::new(first, after, last, before),
@@ -168,7 +169,7 @@ impl RecordsQuery {
         filter: Option<AccountFilter>,
         order_by: Option<Vec<OrderBy<AccountOrderField>>>,
     ) -> Result<Conn<Account>> {
-        let filter = filter.map(|f| f.condition());
+        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         many::<account::Entity, _>(
             ctx,
             Paging::new(first, after, last, before),
@@ -200,7 +201,7 @@ impl RecordsQuery {
             filter.as_ref(),
             order_by.iter().flatten().map(|o| o.field),
         )?;
-        let filter = filter.map(|f| f.condition());
+        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         let paging = Paging::new(first, after, last, before);
         many::<opportunity::Entity, _>(ctx, paging, filter, order_by, Opportunity).await
     }
@@ -247,7 +248,7 @@ impl RecordsQuery {
         filter: Option<ActivityFilter>,
         order_by: Option<Vec<OrderBy<ActivityOrderField>>>,
     ) -> Result<Conn<Activity>> {
-        let filter = filter.map(|f| f.condition());
+        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         let paging = Paging::new(first, after, last, before);
         many::<activity::Entity, _>(ctx, paging, filter, order_by, Activity).await
     }
@@ -268,7 +269,7 @@ impl RecordsQuery {
         filter: Option<CampaignFilter>,
         order_by: Option<Vec<OrderBy<CampaignOrderField>>>,
     ) -> Result<Conn<Campaign>> {
-        let filter = filter.map(|f| f.condition());
+        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         let paging = Paging::new(first, after, last, before);
         many::<campaign::Entity, _>(ctx, paging, filter, order_by, Campaign).await
     }

@@ -11,11 +11,24 @@ use sea_orm::{
 
 use crate::{
     error::{AppError, Result},
-    services::input,
+    services::{
+        accounts::AccountFilter, activities::ActivityFilter, campaigns::CampaignFilter,
+        contacts::ContactFilter, input, leads::LeadFilter, opportunities::OpportunityFilter,
+    },
+    validate,
 };
 
 /// Most values an `in` list may hold.
 const MAX_IN: usize = 500;
+/// Longest text a filter compares with (SQLite refuses LIKE patterns past 50,000 bytes).
+const MAX_TEXT: usize = 1_000;
+/// Most levels of `and`/`or`/`not` one filter may nest.
+const MAX_LOGIC_DEPTH: usize = 5;
+/// Most filter objects one filter may hold: itself and every `and`, `or` and `not` part.
+const MAX_PARTS: usize = 100;
+/// Most values one filter may bind, far below what either store accepts in one statement
+/// (SQLite 32,766; PostgreSQL 65,535), which row rules and paging share.
+const MAX_VALUES: usize = 5_000;
 
 #[derive(InputObject, Default)]
 pub struct StringFilter {
@@ -89,6 +102,16 @@ fn null_check(column: &SimpleExpr, is_null: Option<bool>) -> Option<SimpleExpr> 
     })
 }
 
+fn check_text(field: &str, text: &str) -> Result<()> {
+    if text.chars().count() > MAX_TEXT {
+        return Err(AppError::bad_input(
+            field,
+            format!("filters compare at most {MAX_TEXT} characters"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_in_len(field: &str, len: usize) -> Result<()> {
     if len > MAX_IN {
         return Err(AppError::bad_input(
@@ -116,6 +139,10 @@ pub trait ColumnFilter {
 
 impl ColumnFilter for StringFilter {
     fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
+        let texts = [&self.eq, &self.ne, &self.contains, &self.starts_with];
+        for text in texts.into_iter().flatten().chain(self.in_.iter().flatten()) {
+            check_text(field, text)?;
+        }
         let mut all = Condition::all();
         let lower = || SimpleExpr::from(Func::lower(column.clone()));
         if let Some(v) = &self.eq {
@@ -185,7 +212,13 @@ impl ColumnFilter for IntFilter {
 }
 
 impl ColumnFilter for DateTimeFilter {
-    fn condition(&self, _field: &str, column: SimpleExpr) -> Result<Condition> {
+    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
+        for bound in [self.eq, self.gt, self.gte, self.lt, self.lte]
+            .iter()
+            .flatten()
+        {
+            validate::timestamp(field, bound)?;
+        }
         let mut all = comparisons(&column, [self.eq, self.gt, self.gte, self.lt, self.lte]);
         if let Some(check) = null_check(&column, self.is_null) {
             all = all.add(check);
@@ -307,6 +340,77 @@ impl Conditions {
         }
         Ok(all)
     }
+}
+
+/// The filters a record filter combines with `and`, `or` and `not`.
+pub struct Parts<'a, F> {
+    and: &'a Option<Vec<F>>,
+    or: &'a Option<Vec<F>>,
+    not: &'a Option<Box<F>>,
+}
+
+/// A record filter, as far as its shape goes.
+pub trait Logical: Sized {
+    fn parts(&self) -> Parts<'_, Self>;
+}
+
+macro_rules! logical {
+    ($($filter:ty),*) => {$(
+        impl Logical for $filter {
+            fn parts(&self) -> Parts<'_, Self> {
+                Parts { and: &self.and, or: &self.or, not: &self.not }
+            }
+        }
+    )*};
+}
+
+logical!(
+    LeadFilter,
+    ContactFilter,
+    AccountFilter,
+    OpportunityFilter,
+    ActivityFilter,
+    CampaignFilter
+);
+
+/// Translates a record filter once its shape is known to be within bounds, and refuses one
+/// that would bind too many values. Every list's filter goes through here, so no filter can
+/// exhaust the stack or reach a store's own limits (which would fail as an internal error).
+pub fn translate<F: Logical>(
+    filter: &F,
+    condition: impl FnOnce(&F) -> Result<Condition>,
+) -> Result<Condition> {
+    let mut pending = vec![(filter, 0usize)];
+    let mut parts = 0;
+    while let Some((filter, depth)) = pending.pop() {
+        parts += 1;
+        if depth > MAX_LOGIC_DEPTH {
+            return Err(AppError::bad_input(
+                "filter",
+                format!("`and`, `or` and `not` nest at most {MAX_LOGIC_DEPTH} levels"),
+            ));
+        }
+        if parts > MAX_PARTS {
+            return Err(AppError::bad_input(
+                "filter",
+                format!("a filter holds at most {MAX_PARTS} `and`, `or` and `not` parts"),
+            ));
+        }
+        let Parts { and, or, not } = filter.parts();
+        let nested = and.iter().chain(or.iter()).flatten();
+        pending.extend(nested.chain(not.as_deref()).map(|f| (f, depth + 1)));
+    }
+    let condition = condition(filter)?;
+    let (_, values) = sea_orm::sea_query::Query::select()
+        .cond_where(condition.clone())
+        .build(sea_orm::sea_query::SqliteQueryBuilder);
+    if values.0.len() > MAX_VALUES {
+        return Err(AppError::bad_input(
+            "filter",
+            format!("a filter compares with at most {MAX_VALUES} values in all"),
+        ));
+    }
+    Ok(condition)
 }
 
 /// A test on one custom field's value, read as text.

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod batching;
 mod cli;
+mod hostile_inputs;
 mod http_audit;
 mod hub;
 mod hub_processes;
