@@ -30,6 +30,9 @@ pub struct Config {
     pub jwt_audience: String,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// How long a replica may answer from its cache whether a user and session may still act,
+    /// should it miss the announcement of a change (announcements apply at once).
+    pub rights_cache_ms: u64,
     /// An outside identity provider whose RS256/ES256 tokens are accepted too.
     pub oidc_issuer: Option<String>,
     pub oidc_audience: Option<String>,
@@ -95,6 +98,7 @@ impl Default for Config {
             jwt_audience: "touchbase".into(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            rights_cache_ms: 5_000,
             oidc_issuer: None,
             oidc_audience: None,
             oidc_jwks_url: None,

@@ -10,7 +10,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use tokio::task::JoinSet;
 
 use crate::{
-    auth::{Authenticator, external::ExternalIdp, tokens},
+    auth::{Authenticator, external::ExternalIdp, rights::Rights, tokens},
     config::Config,
     db,
     events::Events,
@@ -49,6 +49,7 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
             config.access_token_ttl_secs,
         ),
         external: external_idp(&config)?,
+        rights: Rights::new(Duration::from_millis(config.rights_cache_ms)),
     };
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && let Some(admin) = users::bootstrap_admin(&db, email, password)
@@ -78,6 +79,9 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         login_limiter,
         hub: Hub::new(SecretBox::new(&connector_key)),
     };
+    let auth = services.auth.clone();
+    let changes = services.events.subscribe();
+    background.spawn(async move { auth.rights.follow(changes).await });
     background.spawn(reminders::run(
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),

@@ -32,6 +32,7 @@ pub struct ExternalIdp {
 #[derive(Deserialize)]
 struct ExternalClaims {
     email: String,
+    exp: i64,
 }
 
 impl ExternalIdp {
@@ -61,8 +62,8 @@ impl ExternalIdp {
         }
     }
 
-    /// Verifies the token and returns the email it vouches for.
-    pub async fn verify(&self, token: &str, header: &Header) -> Result<String> {
+    /// Verifies the token and returns the email it vouches for and its expiry.
+    pub async fn verify(&self, token: &str, header: &Header) -> Result<(String, i64)> {
         if !ACCEPTED.contains(&header.alg) {
             return Err(AppError::Unauthenticated);
         }
@@ -77,9 +78,12 @@ impl ExternalIdp {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
         let data = jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation)
             .map_err(|_| AppError::Unauthenticated)?;
-        crate::validate::email("email", &data.claims.email).map_err(|_| AppError::Unauthenticated)
+        let email = crate::validate::email("email", &data.claims.email)
+            .map_err(|_| AppError::Unauthenticated)?;
+        Ok((email, data.claims.exp))
     }
 }
 

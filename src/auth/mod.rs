@@ -3,6 +3,7 @@
 
 pub mod external;
 pub mod password;
+pub mod rights;
 pub mod tokens;
 
 use entity::{enums::Role, user};
@@ -18,30 +19,53 @@ use crate::{
 pub struct Authenticator {
     pub local: tokens::LocalTokens,
     pub external: Option<external::ExternalIdp>,
+    pub rights: rights::Rights,
+}
+
+/// A caller whose token was accepted, and until when it is good.
+pub struct Authenticated {
+    pub actor: Actor,
+    /// The token's `exp`, in seconds since the epoch.
+    pub expires_at: i64,
 }
 
 impl Authenticator {
-    pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> Result<Actor> {
+    /// Accepts a token that is well signed, current and whose user and session may still act,
+    /// with the role and team the user has now (a token's own claims may be stale).
+    pub async fn authenticate(
+        &self,
+        db: &DatabaseConnection,
+        token: &str,
+    ) -> Result<Authenticated> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::Unauthenticated)?;
-        if header.alg == jsonwebtoken::Algorithm::HS256 {
+        let (user_id, session_id, expires_at) = if header.alg == jsonwebtoken::Algorithm::HS256 {
             let claims = self.local.verify(token)?;
-            return Ok(Actor {
-                user_id: claims.sub,
-                role: claims.role,
-                team_id: claims.team,
-                session_id: Some(claims.sid),
-                request_id: None,
-            });
-        }
-        let idp = self.external.as_ref().ok_or(AppError::Unauthenticated)?;
-        let email = idp.verify(token, &header).await?;
-        let user = user::Entity::find()
-            .filter(user::Column::Email.eq(email))
-            .filter(user::Column::Active.eq(true))
-            .one(db)
+            (claims.sub, Some(claims.sid), claims.exp)
+        } else {
+            let idp = self.external.as_ref().ok_or(AppError::Unauthenticated)?;
+            let (email, expires_at) = idp.verify(token, &header).await?;
+            let user = user::Entity::find()
+                .filter(user::Column::Email.eq(email))
+                .one(db)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            (user.id, None, expires_at)
+        };
+        let standing = self
+            .rights
+            .standing(db, user_id, session_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        Ok(actor_for(&user, None))
+        Ok(Authenticated {
+            actor: Actor {
+                user_id,
+                role: standing.role,
+                team_id: standing.team_id,
+                session_id,
+                request_id: None,
+            },
+            expires_at,
+        })
     }
 }
 

@@ -34,6 +34,9 @@ pub enum Event {
     TouchpointAdded { lead_id: Uuid, touchpoint_id: Uuid },
     /// An open activity's due time has passed.
     ActivityDue { activity_id: Uuid },
+    /// A user's role, team or active state changed, or one of their sessions ended: whatever
+    /// was decided about their rights must be decided again.
+    AccessChanged { user_id: Uuid },
 }
 
 /// Publishes events and hands out subscriptions to them. Cheap to clone.

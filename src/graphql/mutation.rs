@@ -132,13 +132,8 @@ impl RecordsMutation {
         id: ID,
         input: UserChangesInput,
     ) -> Result<UserPayload> {
-        let user = users::update(
-            &ctx.services().db,
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-            input,
-        )
-        .await?;
+        let user =
+            users::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
         Ok(UserPayload { user: User(user) })
     }
 

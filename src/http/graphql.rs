@@ -130,7 +130,8 @@ async fn execute(
             .authenticate(&state.services.db, token)
             .await
         {
-            Ok(mut actor) => {
+            Ok(authenticated) => {
+                let mut actor = authenticated.actor;
                 actor.request_id = Some(request_id.clone());
                 Some(actor)
             }

@@ -26,7 +26,9 @@ use tokio_stream::StreamMap;
 
 use crate::{
     actor::Actor,
+    auth::Authenticated,
     error::AppError,
+    events::Event,
     graphql::{RequestContext, admit, assign_codes, metrics},
     http::{
         AppState, REQUEST_ID,
@@ -150,8 +152,17 @@ struct Connection {
     request_id: String,
     init_received: bool,
     /// Set once `connection_init` is accepted.
-    actor: Option<Actor>,
+    caller: Option<Caller>,
     operations: StreamMap<String, BoxStream<'static, Outcome>>,
+}
+
+/// The accepted caller of a connection, for as long as their rights stand.
+struct Caller {
+    actor: Actor,
+    /// When the access token expires; the connection closes then.
+    expires: Instant,
+    /// Announcements that the caller's rights changed.
+    changes: BoxStream<'static, ()>,
 }
 
 impl Connection {
@@ -161,19 +172,34 @@ impl Connection {
             peer,
             request_id,
             init_received: false,
-            actor: None,
+            caller: None,
             operations: StreamMap::new(),
         }
     }
 
     async fn run(mut self, mut socket: WebSocket) {
-        let init_deadline =
-            Instant::now() + Duration::from_millis(self.state.services.config.ws_init_timeout_ms);
+        let config = &self.state.services.config;
+        let init_deadline = Instant::now() + Duration::from_millis(config.ws_init_timeout_ms);
+        let mut recheck = tokio::time::interval(Duration::from_millis(config.rights_cache_ms));
+        let far = init_deadline + Duration::from_secs(365 * 24 * 3600);
         loop {
+            let expires = self.caller.as_ref().map_or(far, |c| c.expires);
+            let signed_in = self.caller.is_some();
+            let changed = async {
+                match &mut self.caller {
+                    Some(caller) => caller.changes.next().await,
+                    None => std::future::pending().await,
+                }
+            };
             let flow = tokio::select! {
-                () = tokio::time::sleep_until(init_deadline), if self.actor.is_none() => {
+                () = tokio::time::sleep_until(init_deadline), if !signed_in => {
                     Flow::Close(close::INIT_TIMEOUT, "Connection initialisation timeout")
                 }
+                () = tokio::time::sleep_until(expires), if signed_in => {
+                    Flow::Close(close::FORBIDDEN, "Forbidden: the access token expired")
+                }
+                Some(()) = changed => self.recheck(true).await,
+                _ = recheck.tick(), if signed_in => self.recheck(false).await,
                 Some((id, outcome)) = self.operations.next() => {
                     self.deliver(&mut socket, id, outcome).await
                 }
@@ -208,19 +234,22 @@ impl Connection {
                 }
                 self.init_received = true;
                 let services = &self.state.services;
-                let Some(actor) = authenticate(services, &self.request_id, payload.as_ref()).await
+                let Some(caller) = authenticate(services, &self.request_id, payload.as_ref()).await
                 else {
                     return Flow::Close(close::FORBIDDEN, "Forbidden");
                 };
-                self.actor = Some(actor);
+                self.caller = Some(caller);
                 send(socket, &ServerMessage::ConnectionAck).await
             }
             ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
             ClientMessage::Pong { .. } => Flow::Continue,
             ClientMessage::Subscribe { id, payload } => {
-                let Some(actor) = self.actor.clone() else {
+                let Some(actor) = self.caller.as_ref().map(|c| c.actor.clone()) else {
                     return Flow::Close(close::UNAUTHORIZED, "Unauthorized");
                 };
+                if let Flow::Close(code, reason) = self.recheck(false).await {
+                    return Flow::Close(code, reason);
+                }
                 if id.is_empty() {
                     return Flow::Close(close::BAD_REQUEST, "Invalid message received");
                 }
@@ -245,6 +274,33 @@ impl Connection {
             // Dropping the stream stops the operation; the client expects nothing more for it.
             ClientMessage::Complete { id } => {
                 self.operations.remove(&id);
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Closes the connection once the caller may no longer act as it was accepted: signed
+    /// out, session revoked, deactivated, or given another role or team (the client then
+    /// connects again with the rights it has now). `fresh` skips the cache, for when a change
+    /// was just announced. An unreachable store closes nothing; the next look decides.
+    async fn recheck(&mut self, fresh: bool) -> Flow {
+        let Some(actor) = self.caller.as_ref().map(|c| &c.actor) else {
+            return Flow::Continue;
+        };
+        let services = &self.state.services;
+        let (rights, db) = (&services.auth.rights, &services.db);
+        let standing = if fresh {
+            rights.fresh(db, actor.user_id, actor.session_id).await
+        } else {
+            rights.standing(db, actor.user_id, actor.session_id).await
+        };
+        match standing {
+            Ok(Some(now)) if now.role == actor.role && now.team_id == actor.team_id => {
+                Flow::Continue
+            }
+            Ok(_) => Flow::Close(close::FORBIDDEN, "Forbidden: the caller's rights changed"),
+            Err(error) => {
+                tracing::warn!(request_id = self.request_id, %error, "could not recheck a WebSocket caller");
                 Flow::Continue
             }
         }
@@ -366,7 +422,7 @@ async fn authenticate(
     services: &Services,
     request_id: &str,
     payload: Option<&Map<String, Value>>,
-) -> Option<Actor> {
+) -> Option<Caller> {
     let payload = payload?;
     let token = payload
         .iter()
@@ -374,9 +430,27 @@ async fn authenticate(
         .and_then(|(_, value)| bearer(value.as_str()?))
         .or_else(|| payload.get("token")?.as_str())?;
     match services.auth.authenticate(&services.db, token).await {
-        Ok(mut actor) => {
+        Ok(Authenticated {
+            mut actor,
+            expires_at,
+        }) => {
             actor.request_id = Some(request_id.to_owned());
-            Some(actor)
+            let user_id = actor.user_id;
+            let changes = services
+                .events
+                .subscribe()
+                .filter_map(move |event| {
+                    let mine = matches!(event, Event::AccessChanged { user_id: changed } if changed == user_id);
+                    std::future::ready(mine.then_some(()))
+                })
+                .boxed();
+            let left = expires_at.saturating_sub(chrono::Utc::now().timestamp());
+            let expires = Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0));
+            Some(Caller {
+                actor,
+                expires,
+                changes,
+            })
         }
         Err(error) => {
             tracing::info!(request_id, reason = %error, "WebSocket token refused");

@@ -17,6 +17,7 @@ use crate::{
     actor::Actor,
     auth::{self, password, tokens},
     error::{AppError, Result},
+    events::Event,
     services::{Services, audit},
     validate,
 };
@@ -71,6 +72,7 @@ pub async fn refresh(svc: &Services, presented: &str) -> Result<SessionTokens> {
         .await?;
     if spent.rows_affected != 1 {
         revoke_family(&svc.db, token.family_id).await?;
+        access_changed(svc, token.user_id).await;
         tracing::warn!(family = %token.family_id, user = %token.user_id, "refresh token reused; session revoked");
         let system = auth::system_actor();
         audit::record(
@@ -111,7 +113,16 @@ pub async fn logout(svc: &Services, actor: &Actor) -> Result<()> {
     )
     .await?;
     txn.commit().await?;
+    access_changed(svc, actor.user_id).await;
     Ok(())
+}
+
+/// Tells every replica that what was decided about the user's rights no longer holds: their
+/// cached standing is dropped and their open WebSockets look again. Call it after the change
+/// is committed; this replica forgets at once, before the announcement comes back.
+pub async fn access_changed(svc: &Services, user_id: Uuid) {
+    svc.auth.rights.forget(user_id);
+    svc.events.publish(Event::AccessChanged { user_id }).await;
 }
 
 /// Issues the next refresh token of `family` and an access token; `audit_verb` records the

@@ -15,9 +15,10 @@ use crate::{
     auth::password,
     error::{AppError, Result},
     services::{
-        audit,
+        Services, audit,
         input::{self, SHORT_TEXT, patch},
         page::{self, PageRequest, SortDirection, SortField, SortValue},
+        sessions,
     },
     validate,
 };
@@ -100,8 +101,10 @@ pub async fn create(
     Ok(created)
 }
 
+/// Changes a user. A new role, team or active state applies to their live tokens and open
+/// WebSockets at once.
 pub async fn update(
-    db: &DatabaseConnection,
+    svc: &Services,
     actor: &Actor,
     id: Uuid,
     input: UserChangesInput,
@@ -111,7 +114,7 @@ pub async fn update(
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_write(&svc.db).await?;
     let before = user::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -148,6 +151,10 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    let rights = |u: &user::Model| (u.role, u.team_id, u.active);
+    if rights(&before) != rights(&after) {
+        sessions::access_changed(svc, id).await;
+    }
     Ok(after)
 }
 

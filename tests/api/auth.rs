@@ -117,10 +117,21 @@ async fn operations_without_a_token_are_unauthenticated() {
     assert!(body["data"].is_null());
 }
 
-fn claims(secret_sub: &str, exp_offset: i64, aud: &str) -> serde_json::Value {
+/// Claims for the session `token` belongs to, expiring `exp_offset` seconds from now.
+fn claims(token: &str, exp_offset: i64, aud: &str) -> serde_json::Value {
     let now = chrono::Utc::now().timestamp();
-    json!({ "iss": "touchbase", "aud": aud, "sub": secret_sub, "iat": now, "exp": now + exp_offset, "role": "admin",
-            "sid": uuid::Uuid::now_v7() })
+    let mut claims = payload(token);
+    claims["aud"] = json!(aud);
+    claims["iat"] = json!(now);
+    claims["exp"] = json!(now + exp_offset);
+    claims
+}
+
+/// A JWT's claims, read without checking the signature.
+fn payload(token: &str) -> serde_json::Value {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 #[tokio::test]
@@ -134,7 +145,7 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
     // are about the one thing each changes.
     let valid = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims(&admin.user_id, 600, "touchbase"),
+        &claims(&admin.access, 600, "touchbase"),
         &key,
     )
     .unwrap();
@@ -147,23 +158,30 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
 
     let expired = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims(&admin.user_id, -600, "touchbase"),
+        &claims(&admin.access, -600, "touchbase"),
         &key,
     )
     .unwrap();
     let wrong_audience = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims(&admin.user_id, 600, "someone-else"),
+        &claims(&admin.access, 600, "someone-else"),
         &key,
     )
     .unwrap();
     let wrong_key = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims(&admin.user_id, 600, "touchbase"),
+        &claims(&admin.access, 600, "touchbase"),
         &EncodingKey::from_secret(b"not-our-secret"),
     )
     .unwrap();
-    let alg_none = unsigned_token(&claims(&admin.user_id, 600, "touchbase"));
+    let alg_none = unsigned_token(&claims(&admin.access, 600, "touchbase"));
+    let mut early = claims(&admin.access, 600, "touchbase");
+    early["nbf"] = json!(chrono::Utc::now().timestamp() + 300);
+    let not_yet_valid = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &early, &key).unwrap();
+    let mut unknown_session = claims(&admin.access, 600, "touchbase");
+    unknown_session["sid"] = json!(uuid::Uuid::now_v7());
+    let unknown_session =
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &unknown_session, &key).unwrap();
     let tampered = tamper_role(&admin.access);
 
     for (name, token) in [
@@ -172,6 +190,8 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
         ("wrong key", wrong_key),
         ("alg none", alg_none),
         ("tampered", tampered),
+        ("not yet valid", not_yet_valid),
+        ("of no session", unknown_session),
     ] {
         let body = app.gql(Some(&token), ME, json!({})).await;
         assert_eq!(
@@ -252,4 +272,97 @@ async fn login_is_rate_limited_per_ip() {
         )
         .await;
     assert_eq!(error_code(&limited), Some("RATE_LIMITED"));
+}
+
+#[tokio::test]
+async fn an_access_token_stops_working_when_its_session_is_logged_out() {
+    let app = spawn_app().await;
+    let first = app.admin().await;
+    let second = app.admin().await;
+    app.ok(&first.access, ME, json!({})).await;
+    app.ok(&first.access, "mutation { logout }", json!({}))
+        .await;
+    let body = app.gql(Some(&first.access), ME, json!({})).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    // The user's other session is theirs to end.
+    app.ok(&second.access, ME, json!({})).await;
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_ends_the_access_tokens_of_its_session() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let rotated = app.gql(None, REFRESH, json!({ "t": admin.refresh })).await;
+    let rotated = session(&rotated["data"]["refreshSession"]);
+    app.ok(&rotated.access, ME, json!({})).await;
+    let replay = app.gql(None, REFRESH, json!({ "t": admin.refresh })).await;
+    assert_eq!(error_code(&replay), Some("UNAUTHENTICATED"));
+    for token in [&admin.access, &rotated.access] {
+        let body = app.gql(Some(token), ME, json!({})).await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    }
+}
+
+const UPDATE_USER: &str = "mutation($id: ID!, $input: UserChangesInput!) { updateUser(id: $id, input: $input) { user { id } } }";
+const LEADS: &str = "{ leads(first: 5) { totalCount } }";
+
+#[tokio::test]
+async fn a_new_role_team_or_deactivation_applies_to_live_tokens_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let team = app.team(&admin, "East").await;
+    let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
+    app.ok(&rep.access, LEADS, json!({})).await;
+
+    let change = |input: serde_json::Value| {
+        app.ok(
+            &admin.access,
+            UPDATE_USER,
+            json!({ "id": rep.user_id, "input": input }),
+        )
+    };
+    change(json!({ "role": "SUPPORT", "teamId": team })).await;
+    let me = app
+        .ok(&rep.access, "{ me { role team { id } } }", json!({}))
+        .await;
+    assert_eq!(me["me"]["role"], "SUPPORT");
+    assert_eq!(me["me"]["team"]["id"], team);
+    let body = app.gql(Some(&rep.access), LEADS, json!({})).await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+
+    change(json!({ "active": false })).await;
+    let body = app.gql(Some(&rep.access), ME, json!({})).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+}
+
+/// The change goes through one replica; the other, whose cached answer would last a minute,
+/// hears of it through PostgreSQL at once.
+#[tokio::test]
+async fn a_demotion_reaches_every_replica_at_once() {
+    if !std::env::var("TOUCHBASE_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        return;
+    }
+    let app = spawn_app_with(|c| c.rights_cache_ms = 60_000).await;
+    let other = app.replica_with(|c| c.rights_cache_ms = 60_000).await;
+    let admin = app.admin().await;
+    let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
+    other.ok(&rep.access, LEADS, json!({})).await;
+    app.ok(
+        &admin.access,
+        UPDATE_USER,
+        json!({ "id": rep.user_id, "input": { "role": "SUPPORT" } }),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let body = other.gql(Some(&rep.access), LEADS, json!({})).await;
+        if error_code(&body) == Some("FORBIDDEN") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other replica still serves: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -800,3 +800,64 @@ async fn a_second_connection_init_closes_with_4429() {
         (4429, "Too many initialisation requests".to_owned())
     );
 }
+
+const UPDATE_USER: &str = "mutation($id: ID!, $input: UserChangesInput!) { updateUser(id: $id, input: $input) { user { id } } }";
+
+#[tokio::test]
+async fn a_socket_is_closed_with_4403_when_its_session_is_logged_out() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
+    let mut socket = Socket::signed_in(&app, &rep).await;
+    socket.subscribe("1", LEAD_CHANGED, json!({})).await;
+    app.ok(&rep.access, "mutation { logout }", json!({})).await;
+    assert_eq!(socket.closed().await.0, 4403);
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_with_4403_when_its_user_is_demoted_or_deactivated() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
+    let mut socket = Socket::signed_in(&app, &rep).await;
+    socket.subscribe("1", LEAD_CHANGED, json!({})).await;
+    let change = |input: Value| {
+        app.ok(
+            &admin.access,
+            UPDATE_USER,
+            json!({ "id": rep.user_id, "input": input }),
+        )
+    };
+    change(json!({ "role": "SUPPORT" })).await;
+    assert_eq!(socket.closed().await.0, 4403);
+
+    // Connecting again with the same token gets the rights the user has now.
+    let mut socket = Socket::signed_in(&app, &rep).await;
+    socket.subscribe("1", LEAD_CHANGED, json!({})).await;
+    let refused = socket.recv().await;
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "FORBIDDEN"
+    );
+    assert_eq!(socket.recv().await["type"], "complete");
+
+    change(json!({ "active": false })).await;
+    assert_eq!(socket.closed().await.0, 4403);
+    let mut socket = Socket::open(&app).await;
+    socket
+        .init(json!({ "Authorization": format!("Bearer {}", rep.access) }))
+        .await;
+    assert_eq!(socket.closed().await.0, 4403);
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_with_4403_when_its_token_expires() {
+    let app = spawn_app_with(|c| c.access_token_ttl_secs = 2).await;
+    let admin = app.admin().await;
+    let mut socket = Socket::signed_in(&app, &admin).await;
+    socket.subscribe("1", LEAD_CHANGED, json!({})).await;
+    let (code, reason) = socket.closed().await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("expired"), "{reason}");
+}
