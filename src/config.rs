@@ -65,8 +65,13 @@ pub struct Config {
     pub requests_per_second_per_user: u32,
     pub request_burst_per_user: u32,
     pub request_timeout_secs: u64,
+    /// On SIGTERM, how long the inbox workers get to finish the deliveries in hand.
+    pub shutdown_grace_secs: u64,
     pub max_body_bytes: usize,
     pub max_db_connections: u32,
+    /// How long a request waits for a database connection before it fails, so an unreachable
+    /// database is answered (503 from `/readyz` and `/hooks`) within this rather than hanging.
+    pub db_acquire_timeout_ms: u64,
     /// A WebSocket client that sends no `connection_init` within this long is disconnected.
     pub ws_init_timeout_ms: u64,
     /// How often open activities whose due time has passed are looked for and announced.
@@ -119,8 +124,10 @@ impl Default for Config {
             requests_per_second_per_user: 20,
             request_burst_per_user: 100,
             request_timeout_secs: 30,
+            shutdown_grace_secs: 20,
             max_body_bytes: 1024 * 1024,
             max_db_connections: 16,
+            db_acquire_timeout_ms: 1_500,
             ws_init_timeout_ms: 3_000,
             activity_due_interval_ms: 5_000,
             max_webhook_body_bytes: 10 * 1024 * 1024,

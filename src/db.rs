@@ -10,11 +10,18 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// A pool of at most `max_connections`; a request waits at most `acquire_timeout` for one of
+/// them (or for a new connection to open), so an unreachable database fails requests quickly.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
+        .connect_timeout(acquire_timeout)
         // A checked-out connection is tested by its first query anyway; the extra ping per
         // acquire costs a round trip on every request.
         .test_before_acquire(false)
@@ -50,8 +57,10 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.ping().await.is_ok()
+/// Whether the database answers within `limit`; a connection to a server that stopped
+/// answering could otherwise wait on the network for minutes.
+pub async fn ping(db: &DatabaseConnection, limit: Duration) -> bool {
+    matches!(tokio::time::timeout(limit, db.ping()).await, Ok(Ok(())))
 }
 
 /// The URL without its password, for log lines and errors.

@@ -1,6 +1,6 @@
 //! The `touchbase` command: run the server, print the schema, manage users.
 
-use std::{io::Read, net::SocketAddr, process::ExitCode};
+use std::{io::Read, net::SocketAddr, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -95,8 +95,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", config.bind))?;
             let state = server::build(config).await?;
+            let (workers, db) = (state.workers.clone(), state.services.db.clone());
+            let grace = Duration::from_secs(state.services.config.shutdown_grace_secs);
             tracing::info!(addr = %listener.local_addr()?, "listening");
+            // Stops accepting, then lets the requests in flight finish.
             http::serve(listener, state, shutdown_signal()).await?;
+            if workers.stop(grace).await {
+                tracing::info!("the inbox workers stopped");
+            } else {
+                tracing::warn!(
+                    ?grace,
+                    "the inbox workers did not stop in time; their deliveries stay due"
+                );
+            }
+            db.close().await.context("closing the database pool")?;
             tracing::info!("stopped");
             Ok(())
         }
@@ -119,7 +131,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 None
             };
-            let conn = db::connect(&config.database_url, 1).await?;
+            let acquire = Duration::from_millis(config.db_acquire_timeout_ms);
+            let conn = db::connect(&config.database_url, 1, acquire).await?;
             db::migrate(&conn).await?;
             let input = NewUserInput {
                 name: name.unwrap_or_else(|| email.clone()),

@@ -8,6 +8,7 @@ use entity::setting;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use tokio::task::JoinSet;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{Authenticator, external::ExternalIdp, rights::Rights, tokens},
@@ -25,7 +26,12 @@ const JWT_SECRET_KEY: &str = "jwt_secret";
 const CONNECTOR_SECRET_KEY: &str = "connector_secret_key";
 
 pub async fn build(config: Config) -> anyhow::Result<AppState> {
-    let db = db::connect(&config.database_url, config.max_db_connections).await?;
+    let db = db::connect(
+        &config.database_url,
+        config.max_db_connections,
+        Duration::from_millis(config.db_acquire_timeout_ms),
+    )
+    .await?;
     db::migrate(&db).await?;
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
@@ -86,8 +92,12 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),
     ));
+    let workers = Workers::default();
     for _ in 0..services.config.hub_workers {
-        background.spawn(hub::worker::run(services.clone()));
+        let stopping = workers.stopping.clone();
+        workers
+            .tasks
+            .spawn(hub::worker::run(services.clone(), stopping));
     }
     let schema = graphql::schema(services.clone());
     Ok(AppState {
@@ -96,7 +106,26 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         metrics: metrics_handle(),
         api_throttle,
         background: Arc::new(background),
+        workers,
     })
+}
+
+/// Work that must not be cut off halfway when the process stops: the inbox workers.
+#[derive(Clone, Default)]
+pub struct Workers {
+    stopping: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Workers {
+    /// Tells the workers to claim nothing more and waits up to `grace` for the work in hand
+    /// to finish. Work still running then is dropped with its transaction uncommitted, so
+    /// its delivery stays due for the next start. True when everything finished.
+    pub async fn stop(&self, grace: Duration) -> bool {
+        self.stopping.cancel();
+        self.tasks.close();
+        tokio::time::timeout(grace, self.tasks.wait()).await.is_ok()
+    }
 }
 
 /// A generated secret kept in the database under `key`, created on first start. Replicas

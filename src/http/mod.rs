@@ -37,6 +37,8 @@ pub struct AppState {
     /// Work the application does on its own (event relay, due-activity announcements); it
     /// stops when the last clone of the state is dropped.
     pub background: Arc<JoinSet<()>>,
+    /// Work that finishes what it holds before the process stops.
+    pub workers: crate::server::Workers,
 }
 
 pub fn router(state: AppState) -> Router {

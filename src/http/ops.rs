@@ -1,5 +1,7 @@
 //! Liveness, readiness and metrics for operators and orchestrators.
 
+use std::time::Duration;
+
 use axum::{extract::State, http::StatusCode, http::header, response::IntoResponse};
 
 use crate::http::AppState;
@@ -10,7 +12,8 @@ pub async fn healthz() -> &'static str {
 
 /// Ready when the database answers.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if crate::db::ping(&state.services.db).await {
+    let limit = Duration::from_millis(state.services.config.db_acquire_timeout_ms);
+    if crate::db::ping(&state.services.db, limit).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")

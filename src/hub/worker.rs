@@ -15,6 +15,7 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
     FromQueryResult, IntoActiveModel, Set, Statement, TransactionTrait,
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::system_actor,
@@ -24,22 +25,23 @@ use crate::{
     services::Services,
 };
 
-/// Processes due deliveries until the process stops; sleeps between them when there are none.
-pub async fn run(svc: Services) {
+/// Processes due deliveries until `stopping` is cancelled; sleeps between them when there are
+/// none. A delivery in hand is finished first: stopping is only heard between deliveries.
+pub async fn run(svc: Services, stopping: CancellationToken) {
     let poll = Duration::from_millis(svc.config.hub_poll_interval_ms);
-    loop {
-        match process_next(&svc).await {
+    while !stopping.is_cancelled() {
+        let idle = match process_next(&svc).await {
             Ok(true) => continue,
-            Ok(false) => {
-                tokio::select! {
-                    () = svc.hub.woken() => {}
-                    () = tokio::time::sleep(poll) => {}
-                }
-            }
+            Ok(false) => poll,
             Err(error) => {
                 tracing::error!(?error, "the inbox worker could not claim a delivery");
-                tokio::time::sleep(poll).await;
+                poll
             }
+        };
+        tokio::select! {
+            () = svc.hub.woken() => {}
+            () = tokio::time::sleep(idle) => {}
+            () = stopping.cancelled() => {}
         }
     }
 }

@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -107,4 +108,108 @@ async fn sigterm_lets_the_request_in_flight_finish() {
 
     let status = server.wait().unwrap();
     assert!(status.success(), "server exited with {status}");
+}
+
+/// SIGTERM while the inbox is busy: the workers finish the delivery in hand and claim no more,
+/// the process exits cleanly, and the next start processes the rest: every delivery once.
+#[tokio::test]
+async fn sigterm_stops_the_inbox_workers_between_deliveries_and_loses_none() {
+    use std::io::BufRead;
+    let store = TestStore::new().await;
+    let mut command = touchbase(&store.url);
+    command
+        .env("TOUCHBASE_ADMIN_EMAIL", "boss@example.com")
+        .env("TOUCHBASE_ADMIN_PASSWORD", "boss-password-1")
+        .arg("serve")
+        .stdout(Stdio::piped());
+    let mut server = command.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let message = |line: &str| -> Value {
+        serde_json::from_str::<Value>(line).unwrap_or_default()["fields"]["message"].clone()
+    };
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        let log: Value = serde_json::from_str(&line).unwrap_or_default();
+        if log["fields"]["message"] == "listening" {
+            break log["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let client = reqwest::Client::new();
+    let body = login(&addr, "boss@example.com", "boss-password-1").await;
+    let token = body["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created: Value = client
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "mutation { createConnector(input: { kind: WEB_FORM, name: \"Site\" }) { connector { id } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let connector = created["data"]["createConnector"]["connector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const FORMS: usize = 40;
+    for n in 0..FORMS {
+        let response = client
+            .post(format!("http://{addr}/hooks/{connector}"))
+            .form(&[
+                ("email", format!("visitor{n}@example.com")),
+                ("first_name", format!("V{n}")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+    let terminated = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let said: Vec<Value> = lines.map_while(Result::ok).map(|l| message(&l)).collect();
+    assert!(server.wait().unwrap().success());
+    let stopped_workers = said.iter().position(|m| m == "the inbox workers stopped");
+    let stopped = said.iter().position(|m| m == "stopped");
+    assert!(
+        stopped_workers.is_some() && stopped_workers < stopped,
+        "{said:?}"
+    );
+
+    // The next start takes up what was left; nothing is processed twice.
+    let (mut server, _) = serve(touchbase(&store.url));
+    let db = sea_orm::Database::connect(&store.url).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = entity::inbound_event::Entity::find()
+            .all(&db)
+            .await
+            .unwrap();
+        let processed = rows
+            .iter()
+            .filter(|r| r.status == entity::enums::DeliveryStatus::Processed)
+            .count();
+        if processed == FORMS {
+            assert!(rows.iter().all(|r| r.attempts == 1), "{rows:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{processed} of {FORMS} processed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let touchpoints = entity::touchpoint::Entity::find().count(&db).await.unwrap();
+    assert_eq!(touchpoints, FORMS as u64);
+    db.close().await.unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

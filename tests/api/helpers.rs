@@ -44,6 +44,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     start(TestStore::new().await, customize).await
 }
 
+/// The app on a store the test made itself.
+pub async fn spawn_app_with_store(
+    store: TestStore,
+    customize: impl FnOnce(&mut Config),
+) -> TestApp {
+    start(store, customize).await
+}
+
 async fn start(store: TestStore, customize: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var_os("RUST_LOG").is_some() {
         touchbase::telemetry::init("text");

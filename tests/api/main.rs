@@ -16,6 +16,7 @@ mod limits;
 mod lists;
 mod oidc;
 mod ops;
+mod outage;
 mod records;
 mod schema;
 mod search;
