@@ -6,7 +6,7 @@ use entity::{
     enums::{LeadStatus, LifecycleStage, Role, SourceCategory},
     lead,
 };
-use sea_orm::{Condition, ConnectionTrait, DbBackend, Set, sea_query::SimpleExpr};
+use sea_orm::{Condition, DbBackend, Set, sea_query::SimpleExpr};
 use uuid::Uuid;
 
 use crate::{
@@ -22,7 +22,6 @@ use crate::{
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
         page::{SortField, SortValue, text_key},
         records::{self, Change, Record},
-        users,
     },
     validate,
 };
@@ -92,7 +91,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadInput) -> Result<l
     }
     let mut lead = blank();
     lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
-    apply(svc, &svc.db, actor, input, &mut lead).await?;
+    apply(svc, actor, input, &mut lead)?;
     records::insert::<lead::Entity>(svc, actor, lead).await
 }
 
@@ -123,16 +122,15 @@ pub async fn update(
     id: Uuid,
     input: LeadInput,
 ) -> Result<lead::Model> {
-    records::update::<lead::Entity, _>(svc, actor, id, "update", async |txn, _, lead| {
-        apply(svc, txn, actor, input, lead).await
+    records::update::<lead::Entity, _>(svc, actor, id, "update", async |_, _, lead| {
+        apply(svc, actor, input, lead)
     })
     .await
 }
 
-async fn apply<C: ConnectionTrait>(
+fn apply(
     svc: &Services,
-    conn: &C,
-    actor: &Actor,
+    _actor: &Actor,
     input: LeadInput,
     lead: &mut lead::ActiveModel,
 ) -> Result<()> {
@@ -168,7 +166,6 @@ async fn apply<C: ConnectionTrait>(
         lead.lead_source = Set(v);
     }
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
-        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
         lead.owner_id = Set(owner);
     }
     if let Some(budget) = patch(input.budget, |m| m.parse("budget"))? {

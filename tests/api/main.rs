@@ -19,3 +19,4 @@ mod records;
 mod schema;
 mod search;
 mod subscriptions;
+mod write_rules;
