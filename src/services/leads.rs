@@ -22,6 +22,7 @@ use crate::{
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
         page::{SortField, SortValue, text_key},
         records::{self, Change, Record},
+        scope,
     },
     validate,
 };
@@ -75,7 +76,8 @@ pub struct LeadInput {
     pub timeline: MaybeUndefined<String>,
     pub competitors: Option<Vec<String>>,
     pub objections: Option<Vec<String>>,
-    /// A JSON object of custom field values; replaces the stored object.
+    /// A JSON object of custom field values; replaces the stored object. At most 16 KB as JSON,
+    /// 100 keys in all, nested 3 deep.
     pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
@@ -130,7 +132,7 @@ pub async fn update(
 
 fn apply(
     svc: &Services,
-    _actor: &Actor,
+    actor: &Actor,
     input: LeadInput,
     lead: &mut lead::ActiveModel,
 ) -> Result<()> {
@@ -168,6 +170,13 @@ fn apply(
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
         lead.owner_id = Set(owner);
     }
+    // A field a role may not read, it may not overwrite blind either.
+    if !input.budget.is_undefined() && !scope::can_see_amounts(actor) {
+        return Err(AppError::forbidden(format!(
+            "the {} role cannot set a lead's budget",
+            actor.role.as_str()
+        )));
+    }
     if let Some(budget) = patch(input.budget, |m| m.parse("budget"))? {
         lead.budget_currency = Set(budget.as_ref().map(|m| m.currency.clone()));
         lead.budget_minor = Set(budget.map(|m| m.minor));
@@ -188,7 +197,7 @@ fn apply(
         lead.objections = Set(input::labels("objections", items)?);
     }
     if let Some(Json(fields)) = input.custom_fields {
-        lead.custom_fields = Set(serde_json::Value::Object(fields));
+        lead.custom_fields = Set(validate::custom_fields("customFields", fields)?);
     }
     Ok(())
 }

@@ -18,5 +18,6 @@ mod ops;
 mod records;
 mod schema;
 mod search;
+mod security_decisions;
 mod subscriptions;
 mod write_rules;
