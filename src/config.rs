@@ -46,7 +46,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// ISO 3166 region used to read phone numbers written without a country code.
     pub default_phone_region: String,
+    /// Login attempts on one account from one client address; other addresses keep their own.
     pub login_attempts_per_account_per_minute: u32,
+    /// Login attempts from one client address, whatever the account.
     pub login_attempts_per_ip_per_minute: u32,
     pub max_page_size: u32,
     /// Deepest selection nesting a query may have.

@@ -1,7 +1,12 @@
 //! Token-bucket throttles (governor) keyed by account, client address or user. A refusal says
 //! how long to wait.
 
-use std::{hash::Hash, net::IpAddr, num::NonZeroU32, time::Duration};
+use std::{
+    hash::Hash,
+    net::{IpAddr, Ipv6Addr},
+    num::NonZeroU32,
+    time::Duration,
+};
 
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock, clock::DefaultClock};
 
@@ -51,31 +56,107 @@ fn at_least_one(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
-/// Login throttling per account and per client address, so neither one account nor one
-/// address can be used to guess passwords quickly.
+/// Login throttling per account and client address together, and per client address: no
+/// address guesses quickly, at one account or across many, and wrong passwords sent from one
+/// address never lock the account's owner out at another. An IPv6 client counts as its /64,
+/// the block one subscriber holds, so rotating addresses within it buys nothing.
 pub struct LoginLimiter {
-    per_account: Throttle<String>,
-    per_ip: Throttle<IpAddr>,
+    per_account_and_address: Throttle<(String, Option<IpAddr>)>,
+    per_address: Throttle<IpAddr>,
 }
 
 impl LoginLimiter {
-    pub fn new(per_account_per_minute: u32, per_ip_per_minute: u32) -> Self {
+    pub fn new(per_account_and_address_per_minute: u32, per_address_per_minute: u32) -> Self {
         Self {
-            per_account: Throttle::per_minute(per_account_per_minute),
-            per_ip: Throttle::per_minute(per_ip_per_minute),
+            per_account_and_address: Throttle::per_minute(per_account_and_address_per_minute),
+            per_address: Throttle::per_minute(per_address_per_minute),
         }
     }
 
     /// Counts one attempt; refuses it when either budget is spent.
     pub fn check(&self, account: &str, ip: Option<IpAddr>) -> Result<()> {
-        if let Some(ip) = ip {
-            self.per_ip.check(&ip)?;
+        let address = ip.map(subscriber);
+        if let Some(address) = address {
+            self.per_address.check(&address)?;
         }
-        self.per_account.check(&account.to_owned())
+        self.per_account_and_address
+            .check(&(account.to_owned(), address))
     }
 
     pub fn prune(&self) {
-        self.per_account.prune();
-        self.per_ip.prune();
+        self.per_account_and_address.prune();
+        self.per_address.prune();
+    }
+}
+
+/// The address a client is counted as: IPv4 as it is (also when mapped into IPv6), IPv6 as its
+/// /64 network.
+fn subscriber(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        text.parse().ok()
+    }
+
+    #[test]
+    fn an_accounts_login_budget_is_kept_per_address() {
+        let limiter = LoginLimiter::new(2, 100);
+        for _ in 0..2 {
+            assert!(limiter.check("owner@example.com", ip("192.0.2.7")).is_ok());
+        }
+        assert!(limiter.check("owner@example.com", ip("192.0.2.7")).is_err());
+        assert!(
+            limiter
+                .check("owner@example.com", ip("198.51.100.1"))
+                .is_ok()
+        );
+        assert!(limiter.check("other@example.com", ip("192.0.2.7")).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_as_its_64() {
+        let limiter = LoginLimiter::new(2, 100);
+        assert!(
+            limiter
+                .check("owner@example.com", ip("2001:db8::1"))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check("owner@example.com", ip("2001:db8::ffff:2"))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check("owner@example.com", ip("2001:db8::abcd:3"))
+                .is_err()
+        );
+        assert!(
+            limiter
+                .check("owner@example.com", ip("2001:db8:0:1::1"))
+                .is_ok()
+        );
+        // An IPv4 client seen through an IPv6 socket is the same client.
+        assert!(limiter.check("owner@example.com", ip("192.0.2.9")).is_ok());
+        assert!(
+            limiter
+                .check("owner@example.com", ip("::ffff:192.0.2.9"))
+                .is_ok()
+        );
+        assert!(limiter.check("owner@example.com", ip("192.0.2.9")).is_err());
     }
 }

@@ -128,6 +128,71 @@ pub fn date(field: &str, day: &chrono::NaiveDate) -> Result<()> {
     }
 }
 
+/// Most bytes a record's custom fields take as JSON.
+pub const CUSTOM_FIELDS_MAX_BYTES: usize = 16 * 1024;
+/// Most keys in a record's custom fields, counting nested objects.
+pub const CUSTOM_FIELDS_MAX_KEYS: usize = 100;
+/// Deepest nesting of custom fields: the object itself is level 1, a value holding an object or
+/// a list adds one.
+pub const CUSTOM_FIELDS_MAX_DEPTH: usize = 3;
+
+/// Custom field values: a JSON object small and flat enough to store, filter on and show.
+pub fn custom_fields(
+    field: &str,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let fields = serde_json::Value::Object(fields);
+    let mut keys = 0;
+    // Breadth-first with the level of each value; stops at the first level too deep, so even
+    // a value nested far deeper than allowed costs no more than the allowed levels.
+    let mut level = vec![&fields];
+    for depth in 1.. {
+        if level.is_empty() {
+            break;
+        }
+        if depth > CUSTOM_FIELDS_MAX_DEPTH {
+            return Err(AppError::bad_input(
+                field,
+                format!("nested at most {CUSTOM_FIELDS_MAX_DEPTH} levels deep"),
+            ));
+        }
+        let mut next = Vec::new();
+        for value in level {
+            match value {
+                serde_json::Value::Object(map) => {
+                    keys += map.len();
+                    next.extend(map.values().filter(|v| is_nested(v)));
+                }
+                serde_json::Value::Array(items) => {
+                    next.extend(items.iter().filter(|v| is_nested(v)))
+                }
+                _ => {}
+            }
+        }
+        if keys > CUSTOM_FIELDS_MAX_KEYS {
+            return Err(AppError::bad_input(
+                field,
+                format!("at most {CUSTOM_FIELDS_MAX_KEYS} keys"),
+            ));
+        }
+        level = next;
+    }
+    let bytes = serde_json::to_vec(&fields)
+        .map_err(AppError::internal)?
+        .len();
+    if bytes > CUSTOM_FIELDS_MAX_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!("at most {} KB as JSON", CUSTOM_FIELDS_MAX_BYTES / 1024),
+        ));
+    }
+    Ok(fields)
+}
+
+fn is_nested(value: &serde_json::Value) -> bool {
+    value.is_object() || value.is_array()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +231,38 @@ mod tests {
         assert_eq!(format_amount(123_450, "EUR"), "1234.50");
         assert_eq!(format_amount(-5, "USD"), "-0.05");
         assert!(currency("currency", "XXY").is_err());
+    }
+
+    fn nested(depth: usize) -> serde_json::Map<String, serde_json::Value> {
+        let mut value = serde_json::json!(1);
+        for _ in 0..depth {
+            value = serde_json::json!({ "k": value });
+        }
+        match value {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn custom_fields_are_capped_in_depth_keys_and_size() {
+        assert!(custom_fields("customFields", nested(3)).is_ok());
+        let deep = custom_fields("customFields", nested(4)).unwrap_err();
+        assert!(deep.to_string().contains("levels deep"), "{deep}");
+        let lists = serde_json::json!({ "a": [[[1]]] });
+        assert!(custom_fields("customFields", lists.as_object().unwrap().clone()).is_err());
+
+        let many: serde_json::Map<_, _> = (0..=CUSTOM_FIELDS_MAX_KEYS)
+            .map(|i| (format!("k{i}"), serde_json::json!(i)))
+            .collect();
+        let keys = custom_fields("customFields", many).unwrap_err();
+        assert!(keys.to_string().contains("keys"), "{keys}");
+
+        let big = serde_json::json!({ "notes": "x".repeat(CUSTOM_FIELDS_MAX_BYTES) });
+        let size = custom_fields("customFields", big.as_object().unwrap().clone()).unwrap_err();
+        assert!(
+            size.to_string().starts_with("customFields: at most 16 KB"),
+            "{size}"
+        );
     }
 }

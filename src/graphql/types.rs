@@ -191,8 +191,12 @@ impl Lead {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         user_by_id(ctx, self.0.owner_id).await
     }
-    async fn budget(&self) -> Option<Money> {
-        Money::from_minor(self.0.budget_minor, self.0.budget_currency.as_deref())
+    /// Hidden (null) from roles that may not see money amounts.
+    async fn budget(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let visible = scope::can_see_amounts(ctx.actor()?);
+        Ok(visible
+            .then(|| Money::from_minor(self.0.budget_minor, self.0.budget_currency.as_deref()))
+            .flatten())
     }
     async fn authority(&self) -> Option<&str> {
         self.0.authority.as_deref()

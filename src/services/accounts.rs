@@ -20,7 +20,6 @@ use crate::{
         Services,
         input::{self, SHORT_TEXT, patch, patch_text},
         records::{self, Record},
-        users,
     },
     validate,
 };
@@ -45,7 +44,7 @@ impl Record for account::Entity {
         account::Column::Id
     }
     fn owner_column() -> Option<account::Column> {
-        None
+        Some(account::Column::OwnerId)
     }
     fn archived_at_column() -> Option<account::Column> {
         Some(account::Column::ArchivedAt)
@@ -55,7 +54,8 @@ impl Record for account::Entity {
     }
 }
 
-/// Fields of an account a user may set. `name` is required on create.
+/// Fields of an account a user may set. `name` is required on create; the owner defaults to the
+/// creating sales rep.
 #[derive(InputObject, Default)]
 pub struct AccountInput {
     pub name: Option<String>,
@@ -78,6 +78,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: AccountInput) -> Resul
     let mut account = account::ActiveModel {
         id: Set(id),
         status: Set(AccountStatus::Prospect),
+        owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -134,7 +135,6 @@ async fn apply<C: ConnectionTrait>(
         account.territory = Set(v);
     }
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
-        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
         account.owner_id = Set(owner);
     }
     Ok(())

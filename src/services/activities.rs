@@ -17,7 +17,6 @@ use crate::{
         Services,
         input::{self, LONG_TEXT, SHORT_TEXT, patch, patch_text},
         records::{self, Record},
-        users,
     },
     validate,
 };
@@ -48,6 +47,7 @@ impl Record for activity::Entity {
     fn owner_column() -> Option<activity::Column> {
         Some(activity::Column::AssigneeId)
     }
+    const OWNER_FIELD: &'static str = "assigneeId";
     fn archived_at_column() -> Option<activity::Column> {
         Some(activity::Column::ArchivedAt)
     }
@@ -132,7 +132,6 @@ async fn apply<C: ConnectionTrait>(
         activity.completed_at = Set(done.then(Utc::now));
     }
     if let Some(assignee) = patch(input.assignee_id, |id| input::uuid("assigneeId", &id))? {
-        users::ensure_assignable(conn, actor, assignee, "assigneeId").await?;
         activity.assignee_id = Set(assignee);
     }
     if let Some(v) = reference::<lead::Entity>(conn, actor, input.lead_id, "leadId").await? {

@@ -20,7 +20,6 @@ use crate::{
         Services,
         input::{self, SHORT_TEXT, patch, patch_text},
         records::{self, Record},
-        users,
     },
     validate,
 };
@@ -138,7 +137,6 @@ async fn apply<C: ConnectionTrait>(
         contact.account_id = Set(account);
     }
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
-        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
         contact.owner_id = Set(owner);
     }
     if let Some(stage) = input.lifecycle_stage {

@@ -6,7 +6,7 @@ use entity::{
     enums::{LeadStatus, LifecycleStage, Role, SourceCategory},
     lead,
 };
-use sea_orm::{Condition, ConnectionTrait, DbBackend, Set, sea_query::SimpleExpr};
+use sea_orm::{Condition, DbBackend, Set, sea_query::SimpleExpr};
 use uuid::Uuid;
 
 use crate::{
@@ -22,7 +22,7 @@ use crate::{
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
         page::{SortField, SortValue, text_key},
         records::{self, Change, Record},
-        users,
+        scope,
     },
     validate,
 };
@@ -76,7 +76,8 @@ pub struct LeadInput {
     pub timeline: MaybeUndefined<String>,
     pub competitors: Option<Vec<String>>,
     pub objections: Option<Vec<String>>,
-    /// A JSON object of custom field values; replaces the stored object.
+    /// A JSON object of custom field values; replaces the stored object. At most 16 KB as JSON,
+    /// 100 keys in all, nested 3 deep.
     pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
@@ -92,7 +93,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadInput) -> Result<l
     }
     let mut lead = blank();
     lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
-    apply(svc, &svc.db, actor, input, &mut lead).await?;
+    apply(svc, actor, input, &mut lead)?;
     records::insert::<lead::Entity>(svc, actor, lead).await
 }
 
@@ -123,15 +124,14 @@ pub async fn update(
     id: Uuid,
     input: LeadInput,
 ) -> Result<lead::Model> {
-    records::update::<lead::Entity, _>(svc, actor, id, "update", async |txn, _, lead| {
-        apply(svc, txn, actor, input, lead).await
+    records::update::<lead::Entity, _>(svc, actor, id, "update", async |_, _, lead| {
+        apply(svc, actor, input, lead)
     })
     .await
 }
 
-async fn apply<C: ConnectionTrait>(
+fn apply(
     svc: &Services,
-    conn: &C,
     actor: &Actor,
     input: LeadInput,
     lead: &mut lead::ActiveModel,
@@ -168,8 +168,14 @@ async fn apply<C: ConnectionTrait>(
         lead.lead_source = Set(v);
     }
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
-        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
         lead.owner_id = Set(owner);
+    }
+    // A field a role may not read, it may not overwrite blind either.
+    if !input.budget.is_undefined() && !scope::can_see_amounts(actor) {
+        return Err(AppError::forbidden(format!(
+            "the {} role cannot set a lead's budget",
+            actor.role.as_str()
+        )));
     }
     if let Some(budget) = patch(input.budget, |m| m.parse("budget"))? {
         lead.budget_currency = Set(budget.as_ref().map(|m| m.currency.clone()));
@@ -191,7 +197,7 @@ async fn apply<C: ConnectionTrait>(
         lead.objections = Set(input::labels("objections", items)?);
     }
     if let Some(Json(fields)) = input.custom_fields {
-        lead.custom_fields = Set(serde_json::Value::Object(fields));
+        lead.custom_fields = Set(validate::custom_fields("customFields", fields)?);
     }
     Ok(())
 }

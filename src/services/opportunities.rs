@@ -18,7 +18,7 @@ use crate::{
         input::{self, MoneyInput, SHORT_TEXT, patch, patch_text},
         pipeline,
         records::{self, Record},
-        scope, users,
+        scope,
     },
     validate,
 };
@@ -146,7 +146,6 @@ async fn apply<C: ConnectionTrait>(
         opportunity.close_date = Set(date);
     }
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
-        users::ensure_assignable(conn, actor, owner, "ownerId").await?;
         opportunity.owner_id = Set(owner);
     }
     if let Some(v) = patch_text("lostReason", input.lost_reason, SHORT_TEXT)? {

@@ -1,6 +1,6 @@
 //! The record lifecycle every CRM type shares: find within the row rules, insert, update and
 //! archive inside one transaction that also writes the audit row, and tell subscribers once it
-//! is committed.
+//! is committed. Every write is checked against [`scope::authorize`] on what it changes.
 
 use chrono::Utc;
 use entity::enums::Role;
@@ -39,6 +39,8 @@ pub trait Record:
     fn id_column() -> Self::Column;
     /// The column the row rules read, when the type has per-user ownership.
     fn owner_column() -> Option<Self::Column>;
+    /// The input field that sets the owner, as the API spells it.
+    const OWNER_FIELD: &'static str = "ownerId";
     /// The fields a list of these records can be ordered by.
     type OrderField: page::SortField<Self::Model> + Send + Sync;
     /// The order of a list when the caller asks for none; the id (creation order) when empty.
@@ -95,8 +97,9 @@ pub async fn insert<E: Record>(
     actor: &Actor,
     model: E::ActiveModel,
 ) -> Result<E::Model> {
-    scope::ensure_writer::<E>(actor)?;
     let txn = crate::db::begin_write(&svc.db).await?;
+    let owner = owner_in::<E>(&model);
+    scope::authorize::<E>(&txn, actor, scope::Write::Create { owner }).await?;
     let created = model.insert(&txn).await?;
     audit::record(
         &txn,
@@ -113,8 +116,9 @@ pub async fn insert<E: Record>(
     Ok(created)
 }
 
-/// Loads the record within the actor's rows, lets `change` edit it, and saves it with an audit
-/// row. `change` sees the transaction so its checks read a consistent state.
+/// Loads the record within the actor's rows, lets `change` edit it, checks the write rule on
+/// what the edit changed, and saves it with an audit row. `change` sees the transaction so its
+/// checks read a consistent state.
 pub async fn update<E, F>(
     svc: &Services,
     actor: &Actor,
@@ -135,6 +139,7 @@ where
         .ok_or(AppError::NotFound(E::KIND))?;
     let mut active = before.clone().into_active_model();
     change(&txn, &before, &mut active).await?;
+    scope::authorize::<E>(&txn, actor, write_of::<E>(&before, &active)).await?;
     if let Some(updated_at) = E::updated_at_column() {
         active.set(updated_at, Value::from(Utc::now()));
     }
@@ -188,6 +193,32 @@ pub async fn ensure_reference<E: Record>(
         .ok_or_else(|| AppError::bad_input(field, format!("no such {}", E::KIND)))
 }
 
+/// What an edit does to a record, read from the row rather than from the input: moving the
+/// owner is a reassignment, and touching the archive stamp is archiving or restoring (even when
+/// it is already in that state), however the edit came about.
+fn write_of<E: Record>(before: &E::Model, after: &E::ActiveModel) -> scope::Write {
+    let owner = E::owner_column().and_then(|c| as_uuid(sea_orm::ModelTrait::get(before, c)));
+    let new_owner = E::owner_column().map(|_| owner_in::<E>(after));
+    scope::Write::Change {
+        owner,
+        reassign: new_owner.filter(|new| *new != owner),
+        archive: E::archived_at_column().is_some_and(|c| after.get(c).is_set()),
+    }
+}
+
+/// The owner a record being written will have.
+fn owner_in<E: Record>(model: &E::ActiveModel) -> Option<Uuid> {
+    let column = E::owner_column()?;
+    model.get(column).into_value().and_then(as_uuid)
+}
+
+fn as_uuid(value: Value) -> Option<Uuid> {
+    match value {
+        Value::Uuid(id) => id,
+        _ => None,
+    }
+}
+
 async fn announce<E: Record>(svc: &Services, change: Change, model: &E::Model) {
     if let Some(event) = E::event(change, model) {
         svc.events.publish(event).await;
@@ -195,10 +226,7 @@ async fn announce<E: Record>(svc: &Services, change: Change, model: &E::Model) {
 }
 
 fn id_of<E: Record>(model: &E::Model) -> Uuid {
-    match sea_orm::ModelTrait::get(model, E::id_column()) {
-        Value::Uuid(Some(id)) => id,
-        _ => Uuid::nil(),
-    }
+    as_uuid(sea_orm::ModelTrait::get(model, E::id_column())).unwrap_or_default()
 }
 
 /// The first page of live children of each parent the caller may see, in the type's default

@@ -1,12 +1,10 @@
-//! Users and teams: who may sign in, with which role, in which team, and to whom records may
-//! be assigned.
+//! Users and teams: who may sign in, with which role, in which team.
 
 use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::Utc;
 use entity::{enums::Role, team, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set,
 };
 use uuid::Uuid;
 
@@ -222,37 +220,6 @@ async fn ensure_team<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<()> {
         .await?
         .map(|_| ())
         .ok_or_else(|| AppError::bad_input("teamId", "no such team"))
-}
-
-/// Who may be made owner or assignee of a record by `actor`: anyone for an admin, the team for a
-/// manager, oneself for everyone else. Clearing the owner is always allowed.
-pub async fn ensure_assignable<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    to: Option<Uuid>,
-    field: &str,
-) -> Result<()> {
-    let Some(to) = to else { return Ok(()) };
-    let target = user::Entity::find_by_id(to)
-        .filter(user::Column::Active.eq(true))
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::bad_input(field, "no such active user"))?;
-    let allowed = match actor.role {
-        Role::Admin => true,
-        Role::Manager => {
-            target.id == actor.user_id
-                || (target.team_id.is_some() && target.team_id == actor.team_id)
-        }
-        Role::Sales | Role::Marketing | Role::Support => target.id == actor.user_id,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(format!(
-            "{field}: you cannot assign records to this user"
-        )))
-    }
 }
 
 /// Creates the first admin from the settings when the store has no user yet.

@@ -20,4 +20,6 @@ mod outage;
 mod records;
 mod schema;
 mod search;
+mod security_decisions;
 mod subscriptions;
+mod write_rules;
