@@ -10,8 +10,7 @@ use std::num::NonZeroU32;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tracing::{Event, Level, callsite::Identifier};
 use tracing_subscriber::{
-    EnvFilter, fmt,
-    Layer,
+    EnvFilter, Layer, fmt,
     layer::{Context, Filter, SubscriberExt},
     util::SubscriberInitExt,
 };
@@ -26,7 +25,9 @@ pub fn init(format: &str) {
             .with(lines.json().with_filter(Throttle::default()))
             .try_init()
     } else {
-        registry.with(lines.with_filter(Throttle::default())).try_init()
+        registry
+            .with(lines.with_filter(Throttle::default()))
+            .try_init()
     };
     // A second call (tests start several servers in one process) keeps the first subscriber.
     drop(result);
@@ -62,10 +63,7 @@ impl<S> Filter<S> for Throttle {
         if *metadata.level() > Level::INFO {
             return true;
         }
-        let allowed = self
-            .per_statement
-            .check_key(&metadata.callsite())
-            .is_ok();
+        let allowed = self.per_statement.check_key(&metadata.callsite()).is_ok();
         if !allowed {
             metrics::counter!("log_lines_suppressed_total").increment(1);
         }

@@ -43,12 +43,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["touchpoints", "inbound_events"] {
             manager
-                .alter_table(
-                    Table::alter()
-                        .table(table)
-                        .drop_column("verified")
-                        .take(),
-                )
+                .alter_table(Table::alter().table(table).drop_column("verified").take())
                 .await?;
         }
         Ok(())

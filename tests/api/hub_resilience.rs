@@ -95,10 +95,20 @@ async fn an_unsigned_form_naming_a_reps_lead_changes_nothing_on_it_and_its_touch
         .await;
     // Each lead's first touch came from the company's own signed form relay.
     let (signed, _) = connector(&app, &admin, "WEB_FORM", Some(FORM_SECRET), json!({})).await;
-    post_form(&app, &signed, Some(FORM_SECRET),
-        json!({ "email": "grace@example.com", "utm_source": "newsletter", "utm_medium": "email" })).await;
-    post_form(&app, &signed, Some(FORM_SECRET),
-        json!({ "phone": "+1 415 555 0123", "utm_source": "newsletter", "utm_medium": "email" })).await;
+    post_form(
+        &app,
+        &signed,
+        Some(FORM_SECRET),
+        json!({ "email": "grace@example.com", "utm_source": "newsletter", "utm_medium": "email" }),
+    )
+    .await;
+    post_form(
+        &app,
+        &signed,
+        Some(FORM_SECRET),
+        json!({ "phone": "+1 415 555 0123", "utm_source": "newsletter", "utm_medium": "email" }),
+    )
+    .await;
     settled(&app, 2).await;
     let before = [
         lead_row(&app, &by_email).await,
@@ -133,7 +143,10 @@ async fn an_unsigned_form_naming_a_reps_lead_changes_nothing_on_it_and_its_touch
         lead_row(&app, &by_email).await,
         lead_row(&app, &by_phone).await,
     ];
-    assert_eq!(before, after, "no field, source or timestamp of either lead moved");
+    assert_eq!(
+        before, after,
+        "no field, source or timestamp of either lead moved"
+    );
     assert_eq!(lead::Entity::find().count(&app.db).await.unwrap(), 2);
 
     for id in [&by_email, &by_phone] {
@@ -168,9 +181,14 @@ async fn a_signed_form_still_fills_an_existing_leads_blanks_and_moves_its_latest
         )
         .await;
     let (signed, _) = connector(&app, &admin, "WEB_FORM", Some(FORM_SECRET), json!({})).await;
-    post_form(&app, &signed, Some(FORM_SECRET),
+    post_form(
+        &app,
+        &signed,
+        Some(FORM_SECRET),
         json!({ "email": "grace@example.com", "phone": "+1 415 555 0100", "title": "Rear Admiral",
-            "website": "https://navy.test", "utm_source": "google", "utm_medium": "cpc" })).await;
+            "website": "https://navy.test", "utm_source": "google", "utm_medium": "cpc" }),
+    )
+    .await;
     let deliveries = settled(&app, 1).await;
     assert!(deliveries[0].verified);
 
@@ -180,10 +198,7 @@ async fn a_signed_form_still_fills_an_existing_leads_blanks_and_moves_its_latest
     assert_eq!(lead["website"], "https://navy.test");
     assert_eq!(lead["latestTouch"]["category"], "PAID_SEARCH");
     assert_eq!(lead["firstTouch"]["category"], "PAID_SEARCH");
-    assert_eq!(
-        lead["touchpoints"]["edges"][0]["node"]["verified"],
-        true
-    );
+    assert_eq!(lead["touchpoints"]["edges"][0]["node"]["verified"], true);
 }
 
 #[tokio::test]
@@ -198,7 +213,11 @@ async fn an_unsigned_form_from_someone_new_still_makes_their_lead() {
     assert_eq!(leads.len(), 1);
     assert_eq!(leads[0].title.as_deref(), Some("CTO"));
     assert_eq!(leads[0].first_medium.as_deref(), Some("cpc"));
-    let touch = touchpoint::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let touch = touchpoint::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!touch.verified, "the touch says where it came from");
 }
 
@@ -237,7 +256,10 @@ async fn workers_racing_on_the_same_new_people_make_one_lead_each_on_the_first_a
         .filter(|d| d.status != DeliveryStatus::Processed || d.attempts != 1)
         .map(|d| (&d.delivery_id, d.attempts, &d.last_error))
         .collect();
-    assert!(retried.is_empty(), "not done at the first attempt: {retried:?}");
+    assert!(
+        retried.is_empty(),
+        "not done at the first attempt: {retried:?}"
+    );
     let leads = lead::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(leads.len(), people, "one lead per person");
     for lead in &leads {
@@ -259,14 +281,28 @@ async fn an_event_naming_nobody_is_refused_with_its_reason_and_records_nothing()
     .await;
     let admin = app.admin().await;
     let (stripe, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
-    post_stripe(&app, &stripe, json!({ "id": "evt_null", "type": "customer.created",
-        "created": 1_764_000_000, "data": { "object": null } }))
+    post_stripe(
+        &app,
+        &stripe,
+        json!({ "id": "evt_null", "type": "customer.created",
+        "created": 1_764_000_000, "data": { "object": null } }),
+    )
     .await;
-    post_stripe(&app, &stripe, json!({ "id": "evt_string", "type": "invoice.paid",
-        "created": 1_764_000_000, "data": { "object": "in_1QhR3x" } }))
+    post_stripe(
+        &app,
+        &stripe,
+        json!({ "id": "evt_string", "type": "invoice.paid",
+        "created": 1_764_000_000, "data": { "object": "in_1QhR3x" } }),
+    )
     .await;
     let (form, _) = connector(&app, &admin, "WEB_FORM", Some(FORM_SECRET), json!({})).await;
-    post_form(&app, &form, Some(FORM_SECRET), json!({ "submission_id": "anonymous-1", "message": "hello?" })).await;
+    post_form(
+        &app,
+        &form,
+        Some(FORM_SECRET),
+        json!({ "submission_id": "anonymous-1", "message": "hello?" }),
+    )
+    .await;
 
     let deliveries = settled(&app, 3).await;
     let mut errors: Vec<(DeliveryStatus, Option<String>)> = deliveries
@@ -305,8 +341,12 @@ async fn a_provider_time_after_receipt_or_before_2000_is_placed_at_the_receipt()
         ("evt_fine", 1_764_000_000, "fine@example.com"),
     ];
     for (id, created, email) in cases {
-        post_stripe(&app, &stripe, json!({ "id": id, "type": "customer.created", "created": created,
-            "data": { "object": { "id": format!("cus_{id}"), "email": email } } }))
+        post_stripe(
+            &app,
+            &stripe,
+            json!({ "id": id, "type": "customer.created", "created": created,
+            "data": { "object": { "id": format!("cus_{id}"), "email": email } } }),
+        )
         .await;
     }
     let deliveries = settled(&app, 3).await;
@@ -354,8 +394,14 @@ fn nul_form() -> Value {
 async fn nul_bytes_in_every_form_field_and_a_json_payload_are_dropped_and_processed() {
     let app = spawn_app_with(|config| config.hub_max_attempts = 1).await;
     let admin = app.admin().await;
-    let (form, _) = connector(&app, &admin, "WEB_FORM", Some(FORM_SECRET),
-        json!({ "keep_unmapped": true })).await;
+    let (form, _) = connector(
+        &app,
+        &admin,
+        "WEB_FORM",
+        Some(FORM_SECRET),
+        json!({ "keep_unmapped": true }),
+    )
+    .await;
     post_form(&app, &form, Some(FORM_SECRET), nul_form()).await;
     // The same by urlencoded form, as a browser posts it.
     let mut fields: Vec<(String, String)> = nul_form()
@@ -375,14 +421,25 @@ async fn nul_bytes_in_every_form_field_and_a_json_payload_are_dropped_and_proces
         .extend_pairs(&fields)
         .finish();
     let headers = [("x-touchbase-form-secret".to_owned(), FORM_SECRET.to_owned())];
-    let (status, _) = deliver(&app, &form, "application/x-www-form-urlencoded", &headers, body).await;
+    let (status, _) = deliver(
+        &app,
+        &form,
+        "application/x-www-form-urlencoded",
+        &headers,
+        body,
+    )
+    .await;
     assert_eq!(status, 200);
     let (stripe, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
-    post_stripe(&app, &stripe, json!({ "id": "evt_nul", "type": "checkout.session.completed",
+    post_stripe(
+        &app,
+        &stripe,
+        json!({ "id": "evt_nul", "type": "checkout.session.completed",
         "created": 1_764_000_000, "data": { "object": { "id": "cs_\u{0}1", "customer": "cus_\u{0}9",
             "customer_details": { "email": "buyer\u{0}@example.com", "name": "Bu\u{0}yer One" },
             "amount_total": 4900, "currency": "usd", "description": "Pro\u{0} plan",
-            "metadata": { "utm_source": "news\u{0}letter", "note\u{0}": "x" } } } }))
+            "metadata": { "utm_source": "news\u{0}letter", "note\u{0}": "x" } } } }),
+    )
     .await;
 
     let deliveries = settled(&app, 3).await;
@@ -453,8 +510,12 @@ async fn a_dead_letter_says_which_field_failed_and_why_without_code_locations() 
     .await;
     let admin = app.admin().await;
     let (stripe, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
-    post_stripe(&app, &stripe, json!({ "id": "evt_undated", "type": "customer.created",
-        "data": { "object": { "id": "cus_1", "email": "a@example.com" } } }))
+    post_stripe(
+        &app,
+        &stripe,
+        json!({ "id": "evt_undated", "type": "customer.created",
+        "data": { "object": { "id": "cus_1", "email": "a@example.com" } } }),
+    )
     .await;
     let deliveries = settled(&app, 1).await;
     assert_eq!(deliveries[0].status, DeliveryStatus::Dead);
@@ -469,11 +530,22 @@ async fn a_dead_letter_says_which_field_failed_and_why_without_code_locations() 
         .execute_unprepared("ALTER TABLE touchpoints RENAME TO touchpoints_gone")
         .await
         .unwrap();
-    post_form(&app, &form, Some(FORM_SECRET), json!({ "email": "b@example.com" })).await;
+    post_form(
+        &app,
+        &form,
+        Some(FORM_SECRET),
+        json!({ "email": "b@example.com" }),
+    )
+    .await;
     let deliveries = settled(&app, 2).await;
     let failed = deliveries
         .iter()
-        .find(|d| d.status == DeliveryStatus::Dead && d.last_error.as_deref().is_some_and(|e| e.contains("touchpoints")))
+        .find(|d| {
+            d.status == DeliveryStatus::Dead
+                && d.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("touchpoints"))
+        })
         .unwrap_or_else(|| panic!("a dead delivery names the missing table: {deliveries:?}"));
     let error = failed.last_error.as_deref().unwrap_or_default();
     assert!(!error.contains(".rs:"), "no code location: {error}");
