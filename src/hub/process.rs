@@ -126,9 +126,12 @@ async fn record(
             .ok_or_else(|| names_nobody(&normalized))?,
     };
     // Anyone may send an unverified delivery: it may make a new lead, but not change a record
-    // that was there before it (fields, sources, links, flags, activities).
+    // that was there before it (fields, sources, activities). Nor may it link a provider's
+    // customer id or flag an address, which later verified events would trust.
     let may_change = event.verified || party.created;
-    if may_change && let Some(customer_id) = &keys.customer_id {
+    if event.verified
+        && let Some(customer_id) = &keys.customer_id
+    {
         identity::link_customer_id(txn, provider, customer_id, &party).await?;
     }
 
@@ -198,7 +201,7 @@ async fn record(
     .await?;
 
     if let Some(flag) = normalized.flag
-        && may_change
+        && event.verified
     {
         flag_contact_point(txn, &party, &keys, flag, normalized.occurred_at).await?;
     }

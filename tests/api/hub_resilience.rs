@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use entity::{enums::DeliveryStatus, inbound_event, lead, touchpoint};
+use entity::{contact_point, enums::DeliveryStatus, inbound_event, lead, touchpoint};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -202,13 +202,20 @@ async fn a_signed_form_still_fills_an_existing_leads_blanks_and_moves_its_latest
 }
 
 #[tokio::test]
-async fn an_unsigned_form_from_someone_new_still_makes_their_lead() {
+async fn an_unsigned_form_from_someone_new_makes_their_lead_but_links_no_customer_id() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (open, _) = connector(&app, &admin, "WEB_FORM", None, json!({})).await;
+    let settings = json!({ "fields": { "account": "customer_id" } });
+    let (open, _) = connector(&app, &admin, "WEB_FORM", None, settings).await;
     post_form(&app, &open, None,
-        json!({ "email": "new@example.com", "last_name": "Newcomer", "title": "CTO", "utm_medium": "cpc", "utm_source": "google" })).await;
+        json!({ "email": "new@example.com", "last_name": "Newcomer", "title": "CTO", "utm_medium": "cpc",
+            "utm_source": "google", "account": "cust-4711" })).await;
     settled(&app, 1).await;
+    // A customer id is trusted by every later event: only a verified delivery may link one.
+    assert_eq!(
+        contact_point::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
     let leads = lead::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(leads.len(), 1);
     assert_eq!(leads[0].title.as_deref(), Some("CTO"));
