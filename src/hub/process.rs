@@ -81,6 +81,7 @@ pub async fn delivery(
         locks.push(format!("touch {} {}", connector.id, normalized.external_id));
         touches.push((normalized, keys));
     }
+    // Deliveries about one person, or one touch, wait for each other rather than collide.
     identity::lock(txn, &locks).await?;
     let mut processed = Processed::default();
     for (normalized, keys) in touches {
@@ -113,6 +114,7 @@ async fn record(
         .one(txn)
         .await?
     {
+        // Only the provider itself may move a touch it reported on.
         if !event.verified {
             return Ok(None);
         }
