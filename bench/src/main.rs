@@ -321,6 +321,7 @@ async fn baseline_hook(
         headers: Set(json!(headers)),
         body: Set(body.to_vec()),
         url: Set(String::new()),
+        verified: Set(true),
         // Stored as done, so the drain that follows works only the app's deliveries.
         status: Set(DeliveryStatus::Processed),
         attempts: Set(0),

@@ -200,7 +200,9 @@ pub trait Connector: Send + Sync {
     /// grace period runs); the request is authentic if it verifies under any of them. `now`
     /// judges timestamp tolerances, and `settings` (as [`Connector::check_settings`] accepted
     /// them) tune the scheme where the provider lets them, such as a timestamp tolerance.
-    /// Comparisons are constant-time.
+    /// Comparisons are constant-time. With no secrets, only a connector that does not
+    /// [`Connector::requires_secret`] accepts a request, and the gateway then records it as
+    /// unverified: it proves nothing about who sent it.
     fn verify(
         &self,
         request: &InboundRequest<'_>,

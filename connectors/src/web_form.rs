@@ -10,6 +10,8 @@
 //! anyway (for a server-side script that relays the form), the request must present it in the
 //! `x-touchbase-form-secret` header or a `_secret` field, compared in constant time; `_secret`
 //! never reaches the touchpoint. Spam is the job of the honeypot field, not of verification.
+//! Without a secret the gateway records submissions as unverified: they may make new leads but
+//! change nothing on existing ones, since anyone can post someone else's email address.
 //!
 //! **Touchpoints.** One per submission: channel `WebForm`, Inbound, event from the settings,
 //! occurred at the `x-touchbase-received-at` header the hub adds (RFC 3339; a form carries no

@@ -19,6 +19,9 @@ pub struct Model {
     pub body: Vec<u8>,
     /// The public URL the provider posted to.
     pub url: String,
+    /// Whether the request proved who sent it (passed its connector's signature or shared
+    /// secret); false when the connector has no secret and accepts anyone (a public web form).
+    pub verified: bool,
     pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,

@@ -43,6 +43,9 @@ pub struct Model {
     pub sequence: Option<i64>,
     /// Provider facts beyond the columns: call outcome, contact flags, mapped fields, ids.
     pub details: Option<Json>,
+    /// False when it came from a delivery that proved nothing about its sender (an unsigned
+    /// web form); such a touch on a record that already existed changed nothing on it.
+    pub verified: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

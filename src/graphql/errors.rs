@@ -14,8 +14,8 @@ pub fn assign_codes(response: &mut Response, request_id: &str) {
 
 fn classify(error: &mut ServerError, request_id: &str) {
     let (code, details): (&str, Vec<(&str, Value)>) = match error.source::<AppError>() {
-        Some(AppError::Internal(source)) => {
-            tracing::error!(request_id, error = ?source, "internal error");
+        Some(internal @ AppError::Internal(_)) => {
+            tracing::error!(request_id, error = ?internal, "internal error");
             error.message = format!("internal error (request id {request_id})");
             ("INTERNAL", vec![("requestId", Value::from(request_id))])
         }

@@ -173,6 +173,11 @@ impl Delivery {
     async fn status(&self) -> DeliveryStatus {
         self.0.status
     }
+    /// Whether the request proved who sent it (its connector's signature or shared secret);
+    /// false for a connector that accepts anyone, such as a web form without a secret.
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
     async fn attempts(&self) -> i32 {
         self.0.attempts
     }

@@ -847,6 +847,12 @@ impl Touchpoint {
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
+    /// False when the touch came from a delivery that proved nothing about its sender (a web
+    /// form without a secret): anyone could have sent it, and on a record that existed before
+    /// it changed no field and no first or latest source.
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
 }
 
 impl Projected for Touchpoint {
@@ -878,6 +884,7 @@ impl Projected for Touchpoint {
             "externalId" => &[ExternalId],
             "delivery" => &[InboundEventId],
             "occurredAt" => &[OccurredAt],
+            "verified" => &[Verified],
             _ => return None,
         })
     }

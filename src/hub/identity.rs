@@ -3,11 +3,18 @@
 //! folded, plus-addressing kept), the E.164 phone number. A contact wins over a lead with the
 //! same key, and a converted lead hands over to the contact it became. Nobody matching means
 //! a new lead, created from what the provider told us, with the provider as its source.
+//!
+//! Resolution is race-free: workers lock the keys they resolve ([`lock`]) before looking them
+//! up, so two deliveries about one new person make one lead, the second finding the first's.
 
 use chrono::Utc;
 use connectors::Person;
 use entity::{contact, contact_point, enums::ContactPointKind, lead};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -72,6 +79,47 @@ impl Keys {
     fn is_empty(&self) -> bool {
         self.email.is_none() && self.phone.is_none() && self.customer_id.is_none()
     }
+
+    /// What [`lock`] locks to resolve these keys: each key on its own, so deliveries that
+    /// share any key about one person wait for each other.
+    pub fn lock_names(&self, provider: &str) -> Vec<String> {
+        let email = self.email.iter().map(|email| format!("email {email}"));
+        let phone = self.phone.iter().map(|phone| format!("phone {phone}"));
+        let customer = self
+            .customer_id
+            .iter()
+            .map(|id| format!("customer {provider} {id}"));
+        email.chain(phone).chain(customer).collect()
+    }
+}
+
+/// Holds `names` until the transaction ends. On PostgreSQL, whose workers run side by side, each
+/// name is a transaction-scoped advisory lock, taken in one sorted order so two deliveries never
+/// wait on each other in a circle; a worker resolving a person another is creating waits, then
+/// finds the lead the other committed. SQLite has one writer at a time and needs none.
+pub async fn lock(txn: &DatabaseTransaction, names: &[String]) -> Result<()> {
+    if txn.get_database_backend() != DbBackend::Postgres || names.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = names.iter().map(|name| lock_id(name)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    // The ids are numbers computed here, so they are written into the statement as they are.
+    let sql = format!(
+        "SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[{}]::bigint[]) AS id",
+        ids.join(",")
+    );
+    txn.execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// A name's advisory lock number; two names sharing one only wait for each other needlessly.
+fn lock_id(name: &str) -> i64 {
+    let digest = Sha256::digest(format!("touchbase identity {name}").as_bytes());
+    let mut first = [0; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// Finds the lead or contact behind `keys`; `None` when nobody matches.

@@ -80,6 +80,9 @@ pub async fn receive(
     };
     let secrets = live_secrets(&hub.secrets, &connector, arrival.received_at)?;
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    // Only a connector that needs no secret accepts a request while it has none (a public web
+    // form): the delivery is stored, but it proves nothing about who sent it.
+    let verified = !secrets.is_empty();
     let delivery_id = match provider
         .verify(&request, &secrets, arrival.received_at, &connector.settings)
         .and_then(|()| provider.delivery_id(&request))
@@ -124,6 +127,7 @@ pub async fn receive(
         headers: Set(serde_json::to_value(&headers).map_err(AppError::internal)?),
         body: Set(arrival.body),
         url: Set(arrival.url),
+        verified: Set(verified),
         status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(arrival.received_at),

@@ -1,6 +1,7 @@
 //! The seam between the hub and the lead's scores and lifecycle stage. Every touchpoint the hub
-//! records passes through here inside its transaction, so scoring and MQL/SQL rules, when they
-//! are written, see each touch once and commit with it.
+//! records on a lead it may change passes through here inside its transaction, so scoring and
+//! MQL/SQL rules, when they are written, see each touch once and commit with it. An unverified
+//! touch on a lead that existed before it does not pass: it may not move a score or a stage.
 
 use entity::{lead, touchpoint};
 use sea_orm::DatabaseTransaction;

@@ -1,8 +1,9 @@
 //! The integrations hub: the one path every touchpoint takes. A provider's request is verified
 //! and stored whole by [`inbox`] before the provider hears back; the [`worker`] later claims it
 //! and [`process`] turns it into touchpoints on the right lead or contact ([`identity`]), with
-//! its source classified ([`attribution`]), and hands each lead to the scoring and lifecycle
-//! seam ([`lifecycle`]). Provider formats live in the `connectors` crate; nothing here knows one.
+//! its source classified ([`attribution`]) and its text fit for either store ([`storable`]),
+//! and hands each lead to the scoring and lifecycle seam ([`lifecycle`]). Provider formats live
+//! in the `connectors` crate; nothing here knows one.
 
 pub mod attribution;
 pub mod identity;
@@ -10,6 +11,7 @@ pub mod inbox;
 pub mod lifecycle;
 pub mod process;
 pub mod secrets;
+pub mod storable;
 pub mod worker;
 
 use std::sync::Arc;

@@ -3,10 +3,16 @@
 //! touchpoint with its source, keep the lead's first and latest touch, log ended calls as call
 //! activities and flag contact points. Everything commits together or not at all, so a
 //! delivery is processed exactly once however often it is attempted.
+//!
+//! A delivery that proved nothing about its sender (an unsigned web form) may create a lead,
+//! but on a lead or contact that existed before it only leaves a touchpoint marked unverified:
+//! anyone can post such a form with someone else's email address. A touch that names nobody is
+//! refused rather than recorded on no timeline, and a provider's time after the delivery's
+//! receipt or before [`EARLIEST_TOUCH`] is replaced by the receipt.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use connectors::{ContactFlag, InboundRequest, NormalizedTouchpoint};
 use entity::{
     activity, campaign, connector, contact_point,
@@ -27,7 +33,7 @@ use crate::{
     hub::{
         attribution,
         identity::{self, Keys, Party},
-        lifecycle,
+        lifecycle, storable,
     },
     services::audit,
 };
@@ -62,16 +68,34 @@ pub async fn delivery(
     let parsed = kind
         .connector()
         .parse(&request, &connector.settings)
-        .map_err(|e| AppError::bad_input("body", e.to_string()))?;
-    let mut processed = Processed::default();
+        .map_err(|e| AppError::bad_input("body", e.to_string()))?
+        .into_iter()
+        .map(storable::touchpoint)
+        .collect::<Result<Vec<_>>>()?;
+    let provider = connector.kind.as_str();
+    let mut locks = Vec::new();
+    let mut touches = Vec::new();
     for normalized in parsed {
-        if let Some(events) = record(txn, cx, connector, event, normalized).await? {
+        let keys = Keys::of(&normalized.person, cx.phone_region);
+        locks.extend(keys.lock_names(provider));
+        locks.push(format!("touch {} {}", connector.id, normalized.external_id));
+        touches.push((normalized, keys));
+    }
+    // Deliveries about one person, or one touch, wait for each other rather than collide.
+    identity::lock(txn, &locks).await?;
+    let mut processed = Processed::default();
+    for (normalized, keys) in touches {
+        if let Some(events) = record(txn, cx, connector, event, normalized, keys).await? {
             processed.touchpoints += 1;
             processed.events.extend(events);
         }
     }
     Ok(processed)
 }
+
+/// The earliest time a touch may claim: no provider here existed before it, so an earlier time
+/// is a broken clock or a zero, and it would stay the lead's first touch for good.
+pub const EARLIEST_TOUCH: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
 
 /// Records one touchpoint, or updates the one recorded under its external id when this is a
 /// later state of the same thing (a call's next status). `None` when it was already recorded.
@@ -80,7 +104,8 @@ async fn record(
     cx: &Context<'_>,
     connector: &connector::Model,
     event: &inbound_event::Model,
-    normalized: NormalizedTouchpoint,
+    mut normalized: NormalizedTouchpoint,
+    keys: Keys,
 ) -> Result<Option<Vec<Event>>> {
     let provider = connector.kind.as_str();
     if let Some(existing) = touchpoint::Entity::find()
@@ -89,27 +114,41 @@ async fn record(
         .one(txn)
         .await?
     {
+        // Only the provider itself may move a touch it reported on.
+        if !event.verified {
+            return Ok(None);
+        }
         return update_existing(txn, cx, existing, event, &normalized).await;
     }
 
-    let keys = Keys::of(&normalized.person, cx.phone_region);
     let party = match identity::find(txn, provider, &keys).await? {
         Some(party) => party,
         None => identity::create_lead(txn, cx.actor, provider, &normalized.person, &keys)
             .await?
-            .unwrap_or_default(),
+            .ok_or_else(|| names_nobody(&normalized))?,
     };
-    if let Some(customer_id) = &keys.customer_id
-        && (party.lead.is_some() || party.contact.is_some())
+    // Anyone may send an unverified delivery: it may make a new lead, but not change a record
+    // that was there before it (fields, sources, activities). Nor may it link a provider's
+    // customer id or flag an address, which later verified events would trust.
+    let may_change = event.verified || party.created;
+    if event.verified
+        && let Some(customer_id) = &keys.customer_id
     {
         identity::link_customer_id(txn, provider, customer_id, &party).await?;
     }
 
+    let claimed_at = normalized.occurred_at;
+    normalized.occurred_at = placed_in_time(claimed_at, event.received_at);
     let category = attribution::classify(&normalized.attribution, normalized.channel);
     let campaign_id = matching_campaign(txn, normalized.attribution.campaign.as_deref()).await?;
     let mut details = details_of(&normalized);
+    if claimed_at != normalized.occurred_at {
+        details["claimed_occurred_at"] = json!(claimed_at);
+    }
     let activity_id = match &normalized.call {
-        Some(call) if call.ended => Some(log_call(txn, cx, &party, &normalized, None).await?),
+        Some(call) if call.ended && may_change => {
+            Some(log_call(txn, cx, &party, &normalized, None).await?)
+        }
         _ => None,
     };
     if let Some(activity_id) = activity_id {
@@ -148,6 +187,7 @@ async fn record(
         event: Set(Some(normalized.event.clone())),
         sequence: Set(normalized.sequence),
         details: Set(Some(details)),
+        verified: Set(event.verified),
     }
     .insert(txn)
     .await?;
@@ -162,20 +202,47 @@ async fn record(
     )
     .await?;
 
-    if let Some(flag) = normalized.flag {
+    if let Some(flag) = normalized.flag
+        && event.verified
+    {
         flag_contact_point(txn, &party, &keys, flag, normalized.occurred_at).await?;
     }
     let mut events = Vec::new();
     if let Some(lead) = party.lead.clone() {
-        let lead = touch_lead(txn, cx, lead, &party, &normalized, &created, category).await?;
-        lifecycle::touchpoint_recorded(txn, &lead, &created).await?;
         events.push(Event::TouchpointAdded {
             lead_id: lead.id,
             touchpoint_id: created.id,
         });
-        events.push(Event::LeadChanged { lead_id: lead.id });
+        if may_change {
+            let lead = touch_lead(txn, cx, lead, &party, &normalized, &created, category).await?;
+            lifecycle::touchpoint_recorded(txn, &lead, &created).await?;
+            events.push(Event::LeadChanged { lead_id: lead.id });
+        }
     }
     Ok(Some(events))
+}
+
+/// A touch with no email, phone, customer id or name could be on no one's timeline.
+fn names_nobody(normalized: &NormalizedTouchpoint) -> AppError {
+    AppError::bad_input(
+        "person",
+        format!(
+            "{} {} names nobody: no email, phone, customer id or name",
+            normalized.event, normalized.external_id
+        ),
+    )
+}
+
+/// When a touch happened: the provider's time, unless it is after the delivery arrived (no
+/// touch happens after it is reported; year 5138 is a broken clock) or before
+/// [`EARLIEST_TOUCH`]; then the time the delivery arrived.
+fn placed_in_time(claimed: DateTime<Utc>, received: DateTime<Utc>) -> DateTime<Utc> {
+    let earliest = EARLIEST_TOUCH.and_time(chrono::NaiveTime::MIN).and_utc();
+    if claimed > received || claimed < earliest {
+        received
+    } else {
+        claimed
+    }
 }
 
 /// A later delivery about an already recorded touchpoint: a higher sequence moves it on (and

@@ -21,7 +21,7 @@ use crate::{
     auth::system_actor,
     config::Config,
     error::{AppError, Result},
-    hub::process,
+    hub::{process, storable},
     services::Services,
 };
 
@@ -140,13 +140,11 @@ fn after_failure(
     (DeliveryStatus::Retrying, next)
 }
 
-/// What a failed attempt leaves in the delivery's row: the cause in full for an admin, since
-/// only admins read deliveries.
+/// What a failed attempt leaves in the delivery's row, for the admin who reads it: the field
+/// and the reason, or an internal error's causes, without source locations; storable, since it
+/// may quote the provider.
 fn error_text(error: &AppError) -> String {
-    match error {
-        AppError::Internal(source) => format!("{source:#}"),
-        other => other.to_string(),
-    }
+    storable::text(&error.brief())
 }
 
 #[cfg(test)]

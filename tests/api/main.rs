@@ -12,6 +12,7 @@ mod http_audit;
 mod hub;
 mod hub_processes;
 mod hub_providers;
+mod hub_resilience;
 mod limits;
 mod lists;
 mod oidc;
