@@ -64,7 +64,8 @@ pub async fn delivery(
         .parse(&request, &connector.settings)
         .map_err(|e| AppError::bad_input("body", e.to_string()))?;
     let mut processed = Processed::default();
-    for normalized in parsed {
+    for mut normalized in parsed {
+        super::bounds::bound(&mut normalized);
         if let Some(events) = record(txn, cx, connector, event, normalized).await? {
             processed.touchpoints += 1;
             processed.events.extend(events);
