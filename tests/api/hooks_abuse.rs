@@ -2,7 +2,6 @@
 //! larger than a connector's kind takes are refused unread, and a large accepted body is
 //! stored once (in its delivery) while what is recorded from it stays small.
 
-use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use entity::{audit_log, inbound_event, touchpoint};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -12,6 +11,7 @@ use touchbase::hub::bounds::SUMMARY_CHARS;
 use crate::{
     helpers::{TestApp, spawn_app, spawn_app_with},
     hub::{connector, deliver, settled_deliveries},
+    hub_credentials::basic_auth,
 };
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -129,10 +129,7 @@ async fn a_body_over_its_kinds_cap_is_refused_with_413_and_nothing_is_stored() {
     let credentials = "postmark:pm-pass-size";
     let (mail, _) = connector(&app, &admin, "POSTMARK", Some(credentials), json!({})).await;
     let email = json!({ "MessageID": "big-1", "From": "big@example.test", "TextBody": "y".repeat(100 * 1024) });
-    let auth = vec![(
-        "authorization".to_owned(),
-        format!("Basic {}", BASE64.encode(credentials)),
-    )];
+    let auth = basic_auth(credentials);
     let (status, answer) = deliver(&app, &mail, "application/json", &auth, email.to_string()).await;
     assert_eq!(status, 200, "{answer}");
 }
@@ -143,10 +140,7 @@ async fn the_global_body_cap_overrides_every_kinds_own() {
     let admin = app.admin().await;
     let credentials = "postmark:pm-pass-cap";
     let (mail, _) = connector(&app, &admin, "POSTMARK", Some(credentials), json!({})).await;
-    let auth = vec![(
-        "authorization".to_owned(),
-        format!("Basic {}", BASE64.encode(credentials)),
-    )];
+    let auth = basic_auth(credentials);
     let email = |size: usize| {
         json!({ "MessageID": format!("m-{size}"), "From": "a@example.test", "TextBody": "z".repeat(size) }).to_string()
     };
@@ -234,10 +228,11 @@ async fn a_delivery_id_too_long_to_index_is_stored_under_its_digest() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (form, _) = connector(&app, &admin, "WEB_FORM", None, json!({})).await;
-    let body = format!(
-        "email=id%40example.test&submission_id={}",
-        "s".repeat(10_000)
-    );
+    // Random, so PostgreSQL cannot compress it into its index.
+    let id: String = (0..300)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    let body = format!("email=id%40example.test&submission_id={id}");
     let (status, answer) = deliver(&app, &form, FORM, &[], body.clone()).await;
     assert_eq!(status, 200, "{answer}");
     assert!(

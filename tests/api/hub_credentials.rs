@@ -17,6 +17,14 @@ const SENDGRID_INBOUND: &[u8] =
     include_bytes!("../../connectors/tests/fixtures/sendgrid/inbound_parsed.multipart");
 const MULTIPART: &str = "multipart/form-data; boundary=xYzZY";
 
+/// The header a provider sends `user:password` in as basic auth.
+pub fn basic_auth(credentials: &str) -> Vec<(String, String)> {
+    vec![(
+        "authorization".to_owned(),
+        format!("Basic {}", BASE64.encode(credentials)),
+    )]
+}
+
 /// Every spelling of `secret` a store could hold it in: as it is, in a basic-auth header
 /// (`user:secret` in base64), and as hex (PostgreSQL's text form of bytes).
 fn spellings(secret: &str, basic_user: &str) -> Vec<String> {
@@ -175,10 +183,7 @@ async fn postmarks_basic_auth_password_is_neither_stored_nor_shown() {
         json!({}),
     )
     .await;
-    let auth = vec![(
-        "authorization".to_owned(),
-        format!("Basic {}", BASE64.encode(format!("postmark:{secret}"))),
-    )];
+    let auth = basic_auth(&format!("postmark:{secret}"));
     let (status, answer) = deliver(&app, &id, "application/json", &auth, POSTMARK).await;
     assert_eq!(status, 200, "{answer}");
     let needles = spellings(secret, "postmark");
@@ -195,10 +200,7 @@ async fn sendgrid_inbounds_url_key_and_password_are_neither_stored_nor_shown() {
     let (status, answer) = deliver(&app, &keyed, MULTIPART, &[], SENDGRID_INBOUND).await;
     assert_eq!(status, 200, "{answer}");
     // The same mail again, with the key as the basic-auth password: one delivery, one touch.
-    let auth = vec![(
-        "authorization".to_owned(),
-        format!("Basic {}", BASE64.encode(format!("sendgrid:{secret}"))),
-    )];
+    let auth = basic_auth(&format!("sendgrid:{secret}"));
     let (status, answer) = deliver(&app, &id, MULTIPART, &auth, SENDGRID_INBOUND).await;
     assert_eq!(
         (status, answer["status"].as_str()),
