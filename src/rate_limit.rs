@@ -3,9 +3,8 @@
 
 use std::{hash::Hash, net::IpAddr, num::NonZeroU32, time::Duration};
 
-use uuid::Uuid;
-
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock, clock::DefaultClock};
+use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 
