@@ -3,10 +3,11 @@
 //! no HTTP server lives here; the gateway stores and processes what connectors return.
 //!
 //! The gateway uses a connector at three moments. When an admin saves one it calls
-//! [`Connector::check_settings`] and [`Connector::check_secret`]. At intake it calls
-//! [`Connector::verify`] and [`Connector::delivery_id`] before it stores the raw request; later
-//! its worker calls [`Connector::parse`] on the stored request. Both see the same
-//! [`InboundRequest`] and the same settings.
+//! [`Connector::check_settings`] and [`Connector::check_secret`]. At intake it reads at most
+//! [`Connector::max_body_bytes`] and calls [`Connector::verify`] and [`Connector::delivery_id`]
+//! before it stores the request, its [`Connector::credentials`] masked; later its worker calls
+//! [`Connector::parse`] on the stored request. Both see the same settings, and parsing reads
+//! nothing masking changes.
 
 use std::collections::BTreeMap;
 
