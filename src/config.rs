@@ -78,8 +78,20 @@ pub struct Config {
     pub ws_init_timeout_ms: u64,
     /// How often open activities whose due time has passed are looked for and announced.
     pub activity_due_interval_ms: u64,
-    /// Largest webhook body a provider may post (inbound mail with attachments runs large).
-    pub max_webhook_body_bytes: usize,
+    /// Largest webhook body any provider may post. Unset, each connector kind has its own cap:
+    /// 64 KiB for a web form or Twilio, 40 MiB for inbound mail with its attachments, 1 MiB for
+    /// most event notifications.
+    pub max_webhook_body_bytes: Option<usize>,
+    /// Webhook requests one connector takes a minute on average, and at once at most; more are
+    /// answered 429 with `Retry-After`.
+    pub hook_requests_per_minute_per_connector: u32,
+    pub hook_burst_per_connector: u32,
+    /// Webhook requests one client address may make a minute over all connectors, on average
+    /// and at once at most.
+    pub hook_requests_per_minute_per_address: u32,
+    pub hook_burst_per_address: u32,
+    /// When set, `GET /metrics` answers only requests bearing `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
     /// Concurrent inbox workers in this process; 0 makes a replica that only takes deliveries in.
     pub hub_workers: usize,
     /// How often an idle inbox worker looks for due deliveries (new ones also wake it).
@@ -132,7 +144,12 @@ impl Default for Config {
             db_acquire_timeout_ms: 1_500,
             ws_init_timeout_ms: 3_000,
             activity_due_interval_ms: 5_000,
-            max_webhook_body_bytes: 10 * 1024 * 1024,
+            max_webhook_body_bytes: None,
+            hook_requests_per_minute_per_connector: 3_000,
+            hook_burst_per_connector: 500,
+            hook_requests_per_minute_per_address: 1_200,
+            hook_burst_per_address: 200,
+            metrics_token: None,
             hub_workers: 2,
             hub_poll_interval_ms: 1_000,
             hub_max_attempts: 10,

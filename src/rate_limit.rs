@@ -1,5 +1,5 @@
-//! Token-bucket throttles (governor) keyed by account, client address or user. A refusal says
-//! how long to wait.
+//! Token-bucket throttles (governor) keyed by account, client address, user or connector. A
+//! refusal says how long to wait.
 
 use std::{
     hash::Hash,
@@ -9,6 +9,7 @@ use std::{
 };
 
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock, clock::DefaultClock};
+use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 
@@ -22,6 +23,11 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
     /// `per_minute` requests a minute on average, all of them at once at most.
     pub fn per_minute(per_minute: u32) -> Self {
         Self::new(Quota::per_minute(at_least_one(per_minute)))
+    }
+
+    /// `per_minute` on average, with bursts of up to `burst`.
+    pub fn per_minute_with_burst(per_minute: u32, burst: u32) -> Self {
+        Self::new(Quota::per_minute(at_least_one(per_minute)).allow_burst(at_least_one(burst)))
     }
 
     /// `per_second` on average, with bursts of up to `burst`.
@@ -101,6 +107,41 @@ fn subscriber(ip: IpAddr) -> IpAddr {
                 IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
             }
         },
+    }
+}
+
+/// Webhook throttling per connector and per client address: one sender cannot flood the inbox
+/// through many connectors, and many senders cannot flood one connector.
+pub struct HookLimiter {
+    per_connector: Throttle<Uuid>,
+    per_address: Throttle<IpAddr>,
+}
+
+impl HookLimiter {
+    pub fn new(config: &crate::config::Config) -> Self {
+        Self {
+            per_connector: Throttle::per_minute_with_burst(
+                config.hook_requests_per_minute_per_connector,
+                config.hook_burst_per_connector,
+            ),
+            per_address: Throttle::per_minute_with_burst(
+                config.hook_requests_per_minute_per_address,
+                config.hook_burst_per_address,
+            ),
+        }
+    }
+
+    /// Counts one request; refuses it when either budget is spent. The address pays first, so
+    /// a sender refused for its own rate spends none of the connector's budget that other
+    /// senders share.
+    pub fn check(&self, connector_id: Uuid, address: IpAddr) -> Result<()> {
+        self.per_address.check(&address)?;
+        self.per_connector.check(&connector_id)
+    }
+
+    pub fn prune(&self) {
+        self.per_connector.prune();
+        self.per_address.prune();
     }
 }
 

@@ -18,7 +18,7 @@ use crate::{
     graphql,
     http::AppState,
     hub::{self, Hub, secrets::SecretBox},
-    rate_limit::{LoginLimiter, Throttle},
+    rate_limit::{HookLimiter, LoginLimiter, Throttle},
     services::{Services, reminders, users},
 };
 
@@ -72,7 +72,12 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         config.requests_per_second_per_user,
         config.request_burst_per_user,
     ));
-    spawn_throttle_pruning(login_limiter.clone(), api_throttle.clone());
+    let hook_limiter = Arc::new(HookLimiter::new(&config));
+    spawn_throttle_pruning(
+        login_limiter.clone(),
+        api_throttle.clone(),
+        hook_limiter.clone(),
+    );
     let mut background = JoinSet::new();
     let events = Events::start(&db, &mut background)
         .await
@@ -105,6 +110,7 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         schema,
         metrics: metrics_handle(),
         api_throttle,
+        hook_limiter,
         background: Arc::new(background),
         workers,
     })
@@ -169,13 +175,18 @@ fn external_idp(config: &Config) -> anyhow::Result<Option<ExternalIdp>> {
     }
 }
 
-fn spawn_throttle_pruning(login: Arc<LoginLimiter>, api: Arc<Throttle<String>>) {
+fn spawn_throttle_pruning(
+    login: Arc<LoginLimiter>,
+    api: Arc<Throttle<String>>,
+    hooks: Arc<HookLimiter>,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             login.prune();
             api.prune();
+            hooks.prune();
         }
     });
 }

@@ -69,6 +69,10 @@ async fn main() -> anyhow::Result<()> {
     config.requests_per_second_per_user = 1_000_000;
     config.request_burst_per_user = 1_000_000;
     config.login_attempts_per_account_per_minute = 1_000;
+    config.hook_requests_per_minute_per_connector = u32::MAX;
+    config.hook_burst_per_connector = u32::MAX;
+    config.hook_requests_per_minute_per_address = u32::MAX;
+    config.hook_burst_per_address = u32::MAX;
     let workers = config.hub_workers;
     config.hub_workers = 0;
     if let Some(pool) = std::env::var("TOUCHBASE_MAX_DB_CONNECTIONS")

@@ -23,6 +23,9 @@ use crate::{
 pub const INBOUND_EVENT: &str = "inbound";
 
 const SUMMARY_CHARS: usize = 500;
+/// The body cap of the inbound mail kinds: a whole message with its attachments, encoded
+/// (Postmark takes messages up to 35 MB, SendGrid 30 MB, Mailgun 25 MB).
+pub const INBOUND_MAIL_BYTES: usize = 40 * crate::MIB;
 
 /// A received email, reduced to what the CRM records. Values are trimmed; empty ones are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

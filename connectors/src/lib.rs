@@ -3,16 +3,18 @@
 //! no HTTP server lives here; the gateway stores and processes what connectors return.
 //!
 //! The gateway uses a connector at three moments. When an admin saves one it calls
-//! [`Connector::check_settings`] and [`Connector::check_secret`]. At intake it calls
-//! [`Connector::verify`] and [`Connector::delivery_id`] before it stores the raw request; later
-//! its worker calls [`Connector::parse`] on the stored request. Both see the same
-//! [`InboundRequest`] and the same settings.
+//! [`Connector::check_settings`] and [`Connector::check_secret`]. At intake it reads at most
+//! [`Connector::max_body_bytes`] and calls [`Connector::verify`] and [`Connector::delivery_id`]
+//! before it stores the request, its [`Connector::credentials`] masked; later its worker calls
+//! [`Connector::parse`] on the stored request. Both see the same settings, and parsing reads
+//! nothing masking changes.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod credentials;
 pub mod email;
 mod mapping;
 pub mod multipart;
@@ -86,7 +88,32 @@ impl InboundRequest<'_> {
             .map(|value| value.trim().to_ascii_lowercase())
             .unwrap_or_default()
     }
+
+    /// How a form-like body is encoded: by its media type, and without one by its first byte.
+    pub(crate) fn form_encoding(&self) -> FormEncoding {
+        let starts_like_json = self.body.trim_ascii_start().first() == Some(&b'{');
+        match self.media_type().as_str() {
+            "application/x-www-form-urlencoded" => FormEncoding::Urlencoded,
+            "" if !starts_like_json => FormEncoding::Urlencoded,
+            "" => FormEncoding::Json,
+            json if json == "application/json" || json.ends_with("+json") => FormEncoding::Json,
+            other => FormEncoding::Unsupported(other.to_owned()),
+        }
+    }
 }
+
+/// The encodings a form's fields arrive in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FormEncoding {
+    Urlencoded,
+    Json,
+    /// Another media type, named.
+    Unsupported(String),
+}
+
+/// Body caps of [`Connector::max_body_bytes`], in bytes.
+pub const KIB: usize = 1024;
+pub const MIB: usize = 1024 * KIB;
 
 /// Why a request was refused or could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,6 +206,20 @@ pub trait Connector: Send + Sync {
     /// (a plain HTML form) may be saved without one.
     fn requires_secret(&self) -> bool {
         true
+    }
+
+    /// The largest body this provider sends, with room to spare; the gateway refuses larger
+    /// ones unread. Event notifications are small; inbound mail carries its attachments.
+    fn max_body_bytes(&self) -> usize {
+        MIB
+    }
+
+    /// Where this provider's requests carry a credential as it is (a password, a key) rather
+    /// than a signature made with one. The gateway masks these, and what any request may carry
+    /// ([`credentials::ANY_PROVIDER`]), once it has verified a request and before it stores it.
+    /// Nothing [`Connector::parse`] reads may be listed.
+    fn credentials(&self) -> credentials::Places {
+        credentials::Places::NONE
     }
 
     /// Checks that the settings an admin saves can be used; the gateway refuses others.

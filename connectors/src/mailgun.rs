@@ -289,6 +289,11 @@ fn route_mail(form: &Form) -> Result<InboundMail, ConnectorError> {
 }
 
 impl Connector for Mailgun {
+    /// A forwarded message with its attachments, or a small event.
+    fn max_body_bytes(&self) -> usize {
+        crate::email::INBOUND_MAIL_BYTES
+    }
+
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {
         TimestampSettings::tolerance(settings).map(drop)
     }

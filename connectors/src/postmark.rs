@@ -24,7 +24,8 @@ use mail_parser::decoders::html::html_to_text;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::email::{self, InboundMail, first_non_empty, non_empty};
+use crate::credentials::Places;
+use crate::email::{self, INBOUND_MAIL_BYTES, InboundMail, first_non_empty, non_empty};
 use crate::{Connector, ConnectorError, InboundRequest, NormalizedTouchpoint, settings, signature};
 
 pub struct Postmark;
@@ -108,6 +109,19 @@ fn mail(inbound: Inbound) -> InboundMail {
 }
 
 impl Connector for Postmark {
+    /// A whole email with its attachments.
+    fn max_body_bytes(&self) -> usize {
+        INBOUND_MAIL_BYTES
+    }
+
+    fn credentials(&self) -> Places {
+        Places {
+            headers: &["authorization"],
+            query: &[],
+            fields: &[],
+        }
+    }
+
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {
         settings::read::<Settings>(settings).map(drop)
     }

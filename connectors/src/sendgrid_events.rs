@@ -143,6 +143,11 @@ fn touchpoint(
 }
 
 impl Connector for SendgridEvents {
+    /// SendGrid batches events into one POST.
+    fn max_body_bytes(&self) -> usize {
+        4 * crate::MIB
+    }
+
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {
         TimestampSettings::tolerance(settings).map(drop)
     }

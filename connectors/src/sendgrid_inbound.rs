@@ -27,7 +27,8 @@ use mail_parser::decoders::html::html_to_text;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::email::{self, InboundMail};
+use crate::credentials::Places;
+use crate::email::{self, INBOUND_MAIL_BYTES, InboundMail};
 use crate::multipart::Form;
 use crate::{Connector, ConnectorError, InboundRequest, NormalizedTouchpoint, settings, signature};
 
@@ -84,6 +85,19 @@ fn presented_credentials(request: &InboundRequest<'_>) -> Vec<String> {
 }
 
 impl Connector for SendgridInbound {
+    /// A whole email with its attachments.
+    fn max_body_bytes(&self) -> usize {
+        INBOUND_MAIL_BYTES
+    }
+
+    fn credentials(&self) -> Places {
+        Places {
+            headers: &["authorization"],
+            query: &["key"],
+            fields: &[],
+        }
+    }
+
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {
         settings::read::<Settings>(settings).map(drop)
     }

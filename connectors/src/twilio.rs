@@ -152,6 +152,11 @@ impl Algorithm {
 }
 
 impl Connector for Twilio {
+    /// A callback's or a message's parameters (media come as URLs).
+    fn max_body_bytes(&self) -> usize {
+        64 * crate::KIB
+    }
+
     fn check_settings(&self, settings: &serde_json::Value) -> Result<(), ConnectorError> {
         settings::read::<Settings>(settings).map(drop)
     }

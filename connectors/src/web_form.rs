@@ -9,7 +9,8 @@
 //! **Verification.** A browser cannot keep a secret, so none is required. If one is configured
 //! anyway (for a server-side script that relays the form), the request must present it in the
 //! `x-touchbase-form-secret` header or a `_secret` field, compared in constant time; `_secret`
-//! never reaches the touchpoint. Spam is the job of the honeypot field, not of verification.
+//! never reaches the touchpoint, and the hub stores both masked (see `credentials`). Bodies over
+//! 64 KiB are refused. Spam is the job of the honeypot field, not of verification.
 //! Without a secret the gateway records submissions as unverified: they may make new leads but
 //! change nothing on existing ones, since anyone can post someone else's email address.
 //!
@@ -36,7 +37,8 @@
 //! is kept as `custom.<field name>`.
 //!
 //! **Delivery id and external id.** A `submission_id` field when the form sends one (a
-//! double-clicked submit then counts once), else the body digest.
+//! double-clicked submit then counts once), else the body digest (the delivery's of the body as
+//! received, the touchpoint's of the body as stored, its secret masked).
 //!
 //! **Settings** (all optional):
 //! - `fields`: form field name -> mapping target (`email`, `phone`, `first_name`, `last_name`,
@@ -53,10 +55,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::credentials::Places;
 use crate::mapping::{ATTRIBUTION_TARGETS, CUSTOM_PREFIX, Mapped, check_target};
 use crate::{
-    Channel, Connector, ConnectorError, Direction, InboundRequest, NormalizedTouchpoint,
-    RECEIVED_AT_HEADER,
+    Channel, Connector, ConnectorError, Direction, FormEncoding, InboundRequest, KIB,
+    NormalizedTouchpoint, RECEIVED_AT_HEADER,
 };
 use crate::{settings, signature};
 
@@ -137,16 +140,10 @@ struct FormFields(Vec<(String, String)>);
 
 impl FormFields {
     fn read(request: &InboundRequest<'_>) -> Result<Self, ConnectorError> {
-        let media_type = request.media_type();
-        let starts_like_json = request.body.trim_ascii_start().first() == Some(&b'{');
-        let pairs = match media_type.as_str() {
-            "application/x-www-form-urlencoded" => urlencoded_pairs(request.body),
-            "" if !starts_like_json => urlencoded_pairs(request.body),
-            "" => json_pairs(request.body)?,
-            json if json == "application/json" || json.ends_with("+json") => {
-                json_pairs(request.body)?
-            }
-            other => {
+        let pairs = match request.form_encoding() {
+            FormEncoding::Urlencoded => urlencoded_pairs(request.body),
+            FormEncoding::Json => json_pairs(request.body)?,
+            FormEncoding::Unsupported(other) => {
                 return Err(ConnectorError::Malformed(format!(
                     "a form body must be urlencoded or JSON, not {other}"
                 )));
@@ -232,6 +229,19 @@ fn scalar_text(name: &str, value: Value) -> Result<Option<String>, ConnectorErro
 impl Connector for WebForm {
     fn requires_secret(&self) -> bool {
         false
+    }
+
+    /// A form is a few fields a person typed.
+    fn max_body_bytes(&self) -> usize {
+        64 * KIB
+    }
+
+    fn credentials(&self) -> Places {
+        Places {
+            headers: &[SECRET_HEADER],
+            query: &[],
+            fields: &[SECRET_FIELD],
+        }
     }
 
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {

@@ -202,15 +202,16 @@ impl Delivery {
     async fn touchpoint_count(&self) -> i32 {
         self.0.touchpoint_count
     }
-    /// The URL the provider posted to.
+    /// The URL the provider posted to, credentials in its query masked.
     async fn url(&self) -> &str {
         &self.0.url
     }
-    /// The request's headers, names lowercased.
+    /// The request's headers, names lowercased, credentials masked.
     async fn headers(&self) -> Json<serde_json::Value> {
         Json(self.0.headers.clone())
     }
-    /// The raw body as the provider sent it (invalid UTF-8 shown as U+FFFD).
+    /// The body as the provider sent it, credential fields masked (invalid UTF-8 shown as
+    /// U+FFFD).
     async fn body(&self) -> String {
         String::from_utf8_lossy(&self.0.body).into_owned()
     }

@@ -1,14 +1,32 @@
 //! Counts and times GraphQL operations by name, as the document names them.
+//!
+//! Names come from clients, so the label set is bounded: a name gets series of its own once an
+//! operation by that name has succeeded, for the first [`MAX_OPERATION_NAMES`] names a process
+//! sees succeed; every other name is counted as `other`. A caller without a session fails
+//! nearly everything, so inventing names spends none of the budget; and once it is spent, the
+//! names already admitted keep their series. Unnamed operations are `anonymous`; names that are
+//! not plain identifiers (up to 64 letters, digits and `_`) are `invalid`.
 
-use std::time::Instant;
+use std::{
+    collections::HashSet,
+    sync::{LazyLock, Mutex, PoisonError},
+    time::Instant,
+};
 
 use async_graphql::Response;
 
+/// The most operation names with series of their own, per process.
+pub const MAX_OPERATION_NAMES: usize = 256;
+
+/// The names admitted so far; the metrics recorder is one per process, and so is this.
+static ADMITTED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
 /// Records one finished operation that started at `started`.
 pub fn record(operation_name: Option<&str>, started: Instant, response: &Response) {
-    let outcome = if response.is_ok() { "ok" } else { "error" };
+    let succeeded = response.is_ok();
+    let outcome = if succeeded { "ok" } else { "error" };
     let labels = [
-        ("operation", label(operation_name)),
+        ("operation", label(operation_name, succeeded)),
         ("outcome", outcome.to_owned()),
     ];
     metrics::counter!("graphql_operations_total", &labels).increment(1);
@@ -16,14 +34,21 @@ pub fn record(operation_name: Option<&str>, started: Instant, response: &Respons
         .record(started.elapsed().as_secs_f64());
 }
 
-/// Operation names come from clients; anything unusual is folded so they cannot blow up the
-/// label set.
-fn label(name: Option<&str>) -> String {
-    match name {
-        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            n.to_owned()
-        }
-        Some(_) => "invalid".into(),
-        None => "anonymous".into(),
+fn label(name: Option<&str>, succeeded: bool) -> String {
+    let Some(name) = name else {
+        return "anonymous".into();
+    };
+    let plain = name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain {
+        return "invalid".into();
+    }
+    // A panic elsewhere while holding the lock leaves the set intact: keep using it.
+    let mut admitted = ADMITTED.lock().unwrap_or_else(PoisonError::into_inner);
+    let known = admitted.contains(name)
+        || (succeeded && admitted.len() < MAX_OPERATION_NAMES && admitted.insert(name.to_owned()));
+    if known {
+        name.to_owned()
+    } else {
+        "other".into()
     }
 }

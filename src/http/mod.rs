@@ -10,7 +10,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request},
-    http::{HeaderName, StatusCode},
+    http::{HeaderName, Method, StatusCode},
     middleware::{self, Next},
     response::Response,
     routing::{get, post},
@@ -23,7 +23,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{graphql::TouchbaseSchema, rate_limit::Throttle, services::Services};
+use crate::{
+    graphql::TouchbaseSchema,
+    rate_limit::{HookLimiter, Throttle},
+    services::Services,
+};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,6 +38,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// GraphQL requests per user, or per client address before sign-in.
     pub api_throttle: Arc<Throttle<String>>,
+    /// Webhook requests per connector and per client address.
+    pub hook_limiter: Arc<HookLimiter>,
     /// Work the application does on its own (event relay, due-activity announcements); it
     /// stops when the last clone of the state is dropped.
     pub background: Arc<JoinSet<()>>,
@@ -50,10 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .route(
-            "/hooks/{connector_id}",
-            post(hooks::receive).layer(DefaultBodyLimit::max(config.max_webhook_body_bytes)),
-        )
+        // Reads its body itself, up to the connector kind's cap.
+        .route("/hooks/{connector_id}", post(hooks::receive))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(config.request_timeout_secs),
@@ -68,14 +72,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Request counts and latency by route and status.
+/// Request counts and latency by route, method and status. Clients may send any method name,
+/// so those outside the standard ones count as `OTHER`, keeping the label set bounded.
 async fn record_metrics(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".into());
-    let method = request.method().to_string();
+    let method = match *request.method() {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::OPTIONS => request.method().to_string(),
+        _ => "OTHER".into(),
+    };
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let labels = [

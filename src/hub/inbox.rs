@@ -1,12 +1,15 @@
 //! Intake: a provider's request is verified with its connector's scheme over the raw bytes and
-//! stored whole (headers, body, URL) before anyone answers the provider. The same delivery
-//! stored twice is one row, because `(connector, delivery id)` is unique; the answer to a
-//! repeat is the same as to the first. Refused requests are never stored, only counted.
+//! stored (headers, body, URL) before anyone answers the provider. What is stored is the request
+//! with its credentials masked (a basic-auth password, a key in the URL, a form's secret: see
+//! `connectors::credentials`), after verification has used them; everything parsing reads is
+//! kept. The same delivery stored twice is one row, because `(connector, delivery id)` is
+//! unique; the answer to a repeat is the same as to the first. Refused requests are never
+//! stored, only counted.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use connectors::{ConnectorError, InboundRequest};
+use connectors::{ConnectorError, InboundRequest, credentials::StoredRequest};
 use entity::{connector, enums::DeliveryStatus, inbound_event, replay_nonce};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
@@ -17,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, Result},
-    hub::{Hub, secrets::SecretBox},
+    hub::{Hub, bounds, secrets::SecretBox},
 };
 
 /// Why a request was not stored.
@@ -51,7 +54,6 @@ pub struct Receipt {
 
 /// A request as it reached the hook route.
 pub struct Arrival {
-    pub connector_id: Uuid,
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
     /// The public URL the provider posted to, query included.
@@ -59,12 +61,9 @@ pub struct Arrival {
     pub received_at: DateTime<Utc>,
 }
 
-pub async fn receive(
-    db: &DatabaseConnection,
-    hub: &Hub,
-    arrival: Arrival,
-) -> Result<Receipt, Refusal> {
-    let connector = connector::Entity::find_by_id(arrival.connector_id)
+/// The connector a hook URL names, when it takes deliveries.
+pub async fn connector(db: &DatabaseConnection, id: Uuid) -> Result<connector::Model, Refusal> {
+    let connector = connector::Entity::find_by_id(id)
         .filter(connector::Column::DeletedAt.is_null())
         .one(db)
         .await?
@@ -72,18 +71,34 @@ pub async fn receive(
     if !connector.enabled {
         return Err(Refusal::Disabled);
     }
+    Ok(connector)
+}
+
+/// The largest body `connector` takes: its kind's cap, unless the settings set one for all.
+pub fn max_body_bytes(config: &crate::config::Config, connector: &connector::Model) -> usize {
+    config
+        .max_webhook_body_bytes
+        .unwrap_or_else(|| super::provider(connector.kind).connector().max_body_bytes())
+}
+
+pub async fn receive(
+    db: &DatabaseConnection,
+    hub: &Hub,
+    connector: &connector::Model,
+    arrival: Arrival,
+) -> Result<Receipt, Refusal> {
     let provider = super::provider(connector.kind).connector();
     let request = InboundRequest {
         headers: &arrival.headers,
         body: &arrival.body,
         url: &arrival.url,
     };
-    let secrets = live_secrets(&hub.secrets, &connector, arrival.received_at)?;
+    let secrets = live_secrets(&hub.secrets, connector, arrival.received_at)?;
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     // Only a connector that needs no secret accepts a request while it has none (a public web
     // form): the delivery is stored, but it proves nothing about who sent it.
     let verified = !secrets.is_empty();
-    let delivery_id = match provider
+    let mut delivery_id = match provider
         .verify(&request, &secrets, arrival.received_at, &connector.settings)
         .and_then(|()| provider.delivery_id(&request))
     {
@@ -94,10 +109,16 @@ pub async fn receive(
             return Err(Refusal::Unverified(error.to_string()));
         }
     };
+    bounds::key(&mut delivery_id);
     let nonce = provider.replay_nonce(&request);
 
-    let mut headers = arrival.headers;
-    headers.insert(
+    let mut stored = StoredRequest {
+        headers: arrival.headers,
+        body: arrival.body,
+        url: arrival.url,
+    }
+    .without_credentials(provider.credentials());
+    stored.headers.insert(
         connectors::RECEIVED_AT_HEADER.into(),
         arrival
             .received_at
@@ -124,9 +145,9 @@ pub async fn receive(
         id: Set(Uuid::now_v7()),
         connector_id: Set(connector.id),
         delivery_id: Set(delivery_id.clone()),
-        headers: Set(serde_json::to_value(&headers).map_err(AppError::internal)?),
-        body: Set(arrival.body),
-        url: Set(arrival.url),
+        headers: Set(serde_json::to_value(&stored.headers).map_err(AppError::internal)?),
+        body: Set(stored.body),
+        url: Set(stored.url),
         verified: Set(verified),
         status: Set(DeliveryStatus::Pending),
         attempts: Set(0),

@@ -1,11 +1,12 @@
 //! The integrations hub: the one path every touchpoint takes. A provider's request is verified
 //! and stored whole by [`inbox`] before the provider hears back; the [`worker`] later claims it
 //! and [`process`] turns it into touchpoints on the right lead or contact ([`identity`]), with
-//! its source classified ([`attribution`]) and its text fit for either store ([`storable`]),
-//! and hands each lead to the scoring and lifecycle seam ([`lifecycle`]). Provider formats live
-//! in the `connectors` crate; nothing here knows one.
+//! its source classified ([`attribution`]), its texts cut to size ([`bounds`]) and fit for
+//! either store ([`storable`]), and hands each lead to the scoring and lifecycle seam
+//! ([`lifecycle`]). Provider formats live in the `connectors` crate; nothing here knows one.
 
 pub mod attribution;
+pub mod bounds;
 pub mod identity;
 pub mod inbox;
 pub mod lifecycle;

@@ -70,7 +70,10 @@ pub async fn delivery(
         .parse(&request, &connector.settings)
         .map_err(|e| AppError::bad_input("body", e.to_string()))?
         .into_iter()
-        .map(storable::touchpoint)
+        .map(|mut normalized| {
+            super::bounds::bound(&mut normalized);
+            storable::touchpoint(normalized)
+        })
         .collect::<Result<Vec<_>>>()?;
     let provider = connector.kind.as_str();
     let mut locks = Vec::new();

@@ -339,7 +339,7 @@ async fn the_same_delivery_ten_times_at_once_is_one_row_and_one_touchpoint() {
 
 #[tokio::test]
 async fn unknown_disabled_deleted_and_oversized_deliveries_get_their_status() {
-    let app = spawn_app_with(|config| config.max_webhook_body_bytes = 64 * 1024).await;
+    let app = spawn_app_with(|config| config.max_webhook_body_bytes = Some(64 * 1024)).await;
     let admin = app.admin().await;
     let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
     let headers = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;

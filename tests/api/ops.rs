@@ -257,3 +257,108 @@ async fn internal_errors_are_masked_behind_the_request_id_and_write_nothing() {
         0
     );
 }
+
+/// The `/metrics` text of an app that asks no token.
+async fn metrics_text(app: &crate::helpers::TestApp) -> String {
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn made_up_operation_names_beyond_the_bound_share_one_series() {
+    use futures_util::{StreamExt, stream};
+    use touchbase::graphql::metrics::MAX_OPERATION_NAMES;
+
+    let app = spawn_app_with(|c| {
+        c.requests_per_second_per_user = 1_000_000;
+        c.request_burst_per_user = 1_000_000;
+    })
+    .await;
+    let admin = app.admin().await;
+    // Half signed in (the operations succeed), half not (they fail).
+    let sent = 5_000;
+    stream::iter(0..sent)
+        .map(|n| {
+            let (app, token) = (&app, (n % 2 == 0).then_some(admin.access.as_str()));
+            async move {
+                app.gql(
+                    token,
+                    &format!("query Made{n} {{ me {{ id }} }}"),
+                    json!({}),
+                )
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+
+    let text = metrics_text(&app).await;
+    let mut names = std::collections::BTreeSet::new();
+    let mut counted = 0;
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("graphql_operations_total{"))
+    {
+        let name = line
+            .split("operation=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        names.insert(name.unwrap().to_owned());
+        if line.contains("operation=\"Made") || line.contains("operation=\"other\"") {
+            counted += line.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    assert!(
+        names.len() <= MAX_OPERATION_NAMES + 3,
+        "{} operation labels",
+        names.len()
+    );
+    assert!(names.contains("other"), "{names:?}");
+    assert_eq!(
+        counted, sent,
+        "every operation is counted, under its name or `other`"
+    );
+}
+
+#[tokio::test]
+async fn made_up_http_methods_share_one_series() {
+    let app = spawn_app().await;
+    for n in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("FOO{n}").as_bytes()).unwrap();
+        app.client
+            .request(method, app.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = metrics_text(&app).await;
+    assert!(!text.contains("method=\"FOO"), "{text}");
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_answer_only_the_bearer_of_the_token_when_one_is_set() {
+    let app = spawn_app_with(|c| c.metrics_token = Some("metrics-token-0123".into())).await;
+    let get = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let anonymous = get(None).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_eq!(get(Some("wrong-token")).await.unwrap().status(), 401);
+    let allowed = get(Some("metrics-token-0123")).await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("http_requests_total")
+    );
+}
