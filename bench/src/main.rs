@@ -31,7 +31,10 @@ use serde_json::{Value, json};
 use touchbase::{
     config::Config,
     http, server,
-    services::page::{self, SortDirection, SortField, SortValue},
+    services::{
+        page::{self, SortDirection},
+        touchpoints::TouchpointOrder,
+    },
 };
 use uuid::Uuid;
 
@@ -233,7 +236,7 @@ async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
             .all(&db)
             .await?;
         let ids: Vec<Uuid> = leads.iter().take(20).map(|l| l.id).collect();
-        let order = [(TouchpointsInTimeOrder, SortDirection::Asc)];
+        let order = [(TouchpointOrder::OccurredAt, SortDirection::Asc)];
         let projection = page::Projection {
             columns: &[
                 touchpoint::Column::Id,
@@ -267,19 +270,6 @@ async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
     }
     .await;
     Json(json!({ "data": result.unwrap_or_else(|e| json!({ "error": e.to_string() })) }))
-}
-
-#[derive(Clone, Copy)]
-struct TouchpointsInTimeOrder;
-
-impl SortField<touchpoint::Model> for TouchpointsInTimeOrder {
-    fn expr(self) -> sea_orm::sea_query::SimpleExpr {
-        touchbase::services::filter::col(touchpoint::Column::OccurredAt)
-    }
-
-    fn value(self, touchpoint: &touchpoint::Model) -> SortValue {
-        SortValue::Time(touchpoint.occurred_at)
-    }
 }
 
 /// A Stripe connector with a wide timestamp tolerance, so requests signed before the run stay

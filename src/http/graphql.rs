@@ -135,9 +135,16 @@ async fn execute(
                 actor.request_id = Some(request_id.clone());
                 Some(actor)
             }
-            Err(e) => {
-                tracing::info!(request_id, reason = %e, "bearer token refused");
+            Err(AppError::Unauthenticated) => {
+                tracing::info!(request_id, "bearer token refused");
                 None
+            }
+            // The token may be fine: whether its user may act could not be read. Saying
+            // UNAUTHENTICATED would sign clients out over a database outage.
+            Err(error) => {
+                tracing::warn!(request_id, ?error, "could not check a bearer token");
+                let message = format!("the service is unavailable (request id {request_id})");
+                return unavailable(&request_id, &message);
             }
         },
         None => None,
@@ -185,9 +192,7 @@ async fn execute(
             "the operation ran longer than {} ms and was stopped",
             limit.as_millis()
         );
-        let body = serde_json::json!({ "errors": [{ "message": message,
-            "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        return unavailable(&request_id, &message);
     };
     metrics::record(operation_name.as_deref(), started, &response);
     crate::graphql::assign_codes(&mut response, &request_id);
@@ -257,6 +262,14 @@ fn rate_limited(retry_after_secs: u64) -> Response {
         axum::Json(body),
     )
         .into_response()
+}
+
+/// 503 with an `INTERNAL` error: nothing the client sent was wrong, and trying again later may
+/// work.
+fn unavailable(request_id: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message,
+        "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
 
 fn request_error(status: StatusCode, message: &str) -> Response {

@@ -234,11 +234,11 @@ impl Connection {
                 }
                 self.init_received = true;
                 let services = &self.state.services;
-                let Some(caller) = authenticate(services, &self.request_id, payload.as_ref()).await
-                else {
-                    return Flow::Close(close::FORBIDDEN, "Forbidden");
-                };
-                self.caller = Some(caller);
+                match authenticate(services, &self.request_id, payload.as_ref()).await {
+                    Ok(Some(caller)) => self.caller = Some(caller),
+                    Ok(None) => return Flow::Close(close::FORBIDDEN, "Forbidden"),
+                    Err(()) => return Flow::Close(close::INTERNAL, "Service unavailable"),
+                }
                 send(socket, &ServerMessage::ConnectionAck).await
             }
             ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
@@ -417,18 +417,23 @@ impl Connection {
     }
 }
 
-/// The caller named by the init payload's `Authorization: Bearer …` or `token`.
+/// The caller named by the init payload's `Authorization: Bearer …` or `token`; `None` when
+/// there is no such caller, `Err` when whether there is could not be read.
 async fn authenticate(
     services: &Services,
     request_id: &str,
     payload: Option<&Map<String, Value>>,
-) -> Option<Caller> {
-    let payload = payload?;
-    let token = payload
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
-        .and_then(|(_, value)| bearer(value.as_str()?))
-        .or_else(|| payload.get("token")?.as_str())?;
+) -> Result<Option<Caller>, ()> {
+    let token = payload.and_then(|payload| {
+        payload
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, value)| bearer(value.as_str()?))
+            .or_else(|| payload.get("token")?.as_str())
+    });
+    let Some(token) = token else {
+        return Ok(None);
+    };
     match services.auth.authenticate(&services.db, token).await {
         Ok(Authenticated {
             mut actor,
@@ -446,15 +451,19 @@ async fn authenticate(
                 .boxed();
             let left = expires_at.saturating_sub(chrono::Utc::now().timestamp());
             let expires = Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0));
-            Some(Caller {
+            Ok(Some(Caller {
                 actor,
                 expires,
                 changes,
-            })
+            }))
+        }
+        Err(AppError::Unauthenticated) => {
+            tracing::info!(request_id, "WebSocket token refused");
+            Ok(None)
         }
         Err(error) => {
-            tracing::info!(request_id, reason = %error, "WebSocket token refused");
-            None
+            tracing::warn!(request_id, ?error, "could not check a WebSocket token");
+            Err(())
         }
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::services::{
     filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
-    page::{SortField, SortValue},
+    page::{SortField, SortKind, SortValue},
 };
 use crate::{
     actor::Actor,
@@ -186,6 +186,13 @@ impl SortField<account::Model> for AccountOrderField {
             Self::CreatedAt => SortValue::Time(account.created_at),
             Self::UpdatedAt => SortValue::Time(account.updated_at),
             Self::Name => SortValue::Text(account.name.clone()),
+        }
+    }
+
+    fn kind(self) -> SortKind {
+        match self {
+            Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
+            Self::Name => SortKind::Text,
         }
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::services::{
     filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
-    page::{SortField, SortValue},
+    page::{SortField, SortKind, SortValue},
 };
 use crate::{
     actor::Actor,
@@ -124,7 +124,9 @@ async fn apply<C: ConnectionTrait>(
     if let Some(v) = patch_text("body", input.body, LONG_TEXT)? {
         activity.body = Set(v);
     }
-    if let Some(v) = patch(input.due_at, Ok)? {
+    if let Some(v) = patch(input.due_at, |at| {
+        validate::timestamp("dueAt", &at).map(|()| at)
+    })? {
         activity.due_at = Set(v);
     }
     if let Some(done) = input.done {
@@ -204,6 +206,12 @@ impl SortField<activity::Model> for ActivityOrderField {
             Self::CreatedAt => SortValue::Time(activity.created_at),
             Self::UpdatedAt => SortValue::Time(activity.updated_at),
             Self::DueAt => SortValue::Time(activity.due_at.unwrap_or_else(undated)),
+        }
+    }
+
+    fn kind(self) -> SortKind {
+        match self {
+            Self::CreatedAt | Self::UpdatedAt | Self::DueAt => SortKind::Time,
         }
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::services::{
     filter::{Conditions, DateTimeFilter, EnumFilter, StringFilter, col},
-    page::{SortField, SortValue},
+    page::{SortField, SortKind, SortValue},
 };
 use crate::{
     actor::Actor,
@@ -117,8 +117,12 @@ fn apply(
         campaign.currency = Set(cost.as_ref().map(|m| m.currency.clone()));
         campaign.cost_minor = Set(cost.map(|m| m.minor));
     }
-    let starts = patch(input.starts_on, Ok)?;
-    let ends = patch(input.ends_on, Ok)?;
+    let starts = patch(input.starts_on, |day| {
+        validate::date("startsOn", &day).map(|()| day)
+    })?;
+    let ends = patch(input.ends_on, |day| {
+        validate::date("endsOn", &day).map(|()| day)
+    })?;
     let effective_start = starts.unwrap_or_else(|| before.and_then(|b| b.starts_on));
     let effective_end = ends.unwrap_or_else(|| before.and_then(|b| b.ends_on));
     if let (Some(start), Some(end)) = (effective_start, effective_end)
@@ -153,6 +157,13 @@ impl SortField<campaign::Model> for CampaignOrderField {
         match self {
             Self::CreatedAt => SortValue::Time(campaign.created_at),
             Self::Name => SortValue::Text(campaign.name.clone()),
+        }
+    }
+
+    fn kind(self) -> SortKind {
+        match self {
+            Self::CreatedAt => SortKind::Time,
+            Self::Name => SortKind::Text,
         }
     }
 }

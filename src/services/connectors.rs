@@ -25,7 +25,7 @@ use crate::{
         Services,
         filter::col,
         input::SHORT_TEXT,
-        page::{SortDirection, SortField, SortValue},
+        page::{SortDirection, SortField, SortKind, SortValue},
         records::{self, Record},
         scope,
     },
@@ -91,6 +91,9 @@ impl SortField<connector::Model> for CreationOrder {
     fn value(self, connector: &connector::Model) -> SortValue {
         SortValue::Time(connector.created_at)
     }
+    fn kind(self) -> SortKind {
+        SortKind::Time
+    }
 }
 
 /// Deliveries list newest first.
@@ -103,6 +106,9 @@ impl SortField<inbound_event::Model> for ArrivalOrder {
     }
     fn value(self, event: &inbound_event::Model) -> SortValue {
         SortValue::Time(event.received_at)
+    }
+    fn kind(self) -> SortKind {
+        SortKind::Time
     }
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::services::{
     filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
-    page::{SortField, SortValue, text_key},
+    page::{SortField, SortKind, SortValue, text_key},
 };
 use crate::{
     actor::Actor,
@@ -169,6 +169,13 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::UpdatedAt => SortValue::Time(contact.updated_at),
             Self::Email => SortValue::Text(contact.email.clone().unwrap_or_default()),
             Self::LastName => SortValue::Text(contact.last_name.clone().unwrap_or_default()),
+        }
+    }
+
+    fn kind(self) -> SortKind {
+        match self {
+            Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
+            Self::Email | Self::LastName => SortKind::Text,
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::{
             StringFilter, col,
         },
         input::{self, LONG_TEXT, MoneyInput, SHORT_TEXT, patch, patch_text},
-        page::{SortField, SortValue, text_key},
+        page::{SortField, SortKind, SortValue, text_key},
         records::{self, Change, Record},
         scope,
     },
@@ -236,6 +236,14 @@ impl SortField<lead::Model> for LeadOrderField {
             Self::LastName => text(&lead.last_name),
             Self::Company => text(&lead.company),
             Self::Score => SortValue::Int(lead.score.into()),
+        }
+    }
+
+    fn kind(self) -> SortKind {
+        match self {
+            Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
+            Self::Score => SortKind::Int,
+            Self::Email | Self::FirstName | Self::LastName | Self::Company => SortKind::Text,
         }
     }
 }

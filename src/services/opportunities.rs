@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::services::{
     filter::{Conditions, DateTimeFilter, IdFilter, IntFilter, StringFilter, col},
-    page::{SortField, SortValue},
+    page::{SortField, SortKind, SortValue},
 };
 use crate::{
     actor::Actor,
@@ -142,7 +142,9 @@ async fn apply<C: ConnectionTrait>(
         }
         opportunity.lead_id = Set(lead);
     }
-    if let Some(date) = patch(input.close_date, Ok)? {
+    if let Some(date) = patch(input.close_date, |day| {
+        validate::date("closeDate", &day).map(|()| day)
+    })? {
         opportunity.close_date = Set(date);
     }
     if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
@@ -178,6 +180,14 @@ impl SortField<opportunity::Model> for OpportunityOrderField {
             Self::UpdatedAt => SortValue::Time(opportunity.updated_at),
             Self::Name => SortValue::Text(opportunity.name.clone()),
             Self::Amount => SortValue::Int(opportunity.amount_minor),
+        }
+    }
+
+    fn kind(self) -> SortKind {
+        match self {
+            Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
+            Self::Name => SortKind::Text,
+            Self::Amount => SortKind::Int,
         }
     }
 }

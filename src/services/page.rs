@@ -74,11 +74,40 @@ impl From<SortValue> for sea_orm::Value {
     }
 }
 
+impl SortValue {
+    fn kind(&self) -> SortKind {
+        match self {
+            Self::Text(_) => SortKind::Text,
+            Self::Int(_) => SortKind::Int,
+            Self::Time(_) => SortKind::Time,
+        }
+    }
+
+    /// Whether the store can compare it: text without NUL, a time within the years it keeps.
+    fn storable(&self) -> bool {
+        match self {
+            Self::Text(text) => !text.contains('\0'),
+            Self::Int(_) => true,
+            Self::Time(at) => crate::validate::timestamp("", at).is_ok(),
+        }
+    }
+}
+
+/// What kind of value a field sorts by.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SortKind {
+    Text,
+    Int,
+    Time,
+}
+
 /// A field a list can be ordered by: the expression to sort on (nullable text is sorted as
-/// the empty string, so both stores order it alike) and how to read it from a row.
+/// the empty string, so both stores order it alike), how to read it from a row, and the kind
+/// of value that is, which a cursor for the order must carry.
 pub trait SortField<M>: Copy {
     fn expr(self) -> SimpleExpr;
     fn value(self, model: &M) -> SortValue;
+    fn kind(self) -> SortKind;
 }
 
 /// Where a page starts: the sort values and id of a row, opaque to clients.
@@ -91,6 +120,19 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Whether the cursor was made in the order `tag` names, with values of the kinds its
+    /// fields sort by that the store can compare. Cursors are opaque, not tamper-proof: one
+    /// edited by hand must not reach the store as a value it refuses.
+    fn continues<M, F: SortField<M>>(&self, tag: u64, order: &[(F, SortDirection)]) -> bool {
+        self.order == tag
+            && self.keys.len() == order.len()
+            && self
+                .keys
+                .iter()
+                .zip(order)
+                .all(|(key, (field, _))| key.kind() == field.kind() && key.storable())
+    }
+
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
@@ -163,7 +205,7 @@ where
     };
     let mut query = select;
     if let Some(cursor) = cursor {
-        if cursor.order != tag || cursor.keys.len() != order.len() {
+        if !cursor.continues(tag, order) {
             return Err(AppError::bad_input(
                 if backward { "before" } else { "after" },
                 "cursor does not match orderBy",

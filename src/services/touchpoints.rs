@@ -10,7 +10,7 @@ use crate::{
     events::Event,
     services::{
         filter::col,
-        page::{SortDirection, SortField, SortValue},
+        page::{SortDirection, SortField, SortKind, SortValue},
         records::{Change, Record},
     },
 };
@@ -71,5 +71,9 @@ impl SortField<touchpoint::Model> for TouchpointOrder {
 
     fn value(self, touchpoint: &touchpoint::Model) -> SortValue {
         SortValue::Time(touchpoint.occurred_at)
+    }
+
+    fn kind(self) -> SortKind {
+        SortKind::Time
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     services::{
         Services, audit,
         input::{self, SHORT_TEXT, patch},
-        page::{self, PageRequest, SortDirection, SortField, SortValue},
+        page::{self, PageRequest, SortDirection, SortField, SortKind, SortValue},
         sessions,
     },
     validate,
@@ -254,5 +254,9 @@ impl SortField<user::Model> for ByName {
 
     fn value(self, user: &user::Model) -> SortValue {
         SortValue::Text(user.name.clone())
+    }
+
+    fn kind(self) -> SortKind {
+        SortKind::Text
     }
 }

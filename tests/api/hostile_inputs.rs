@@ -378,3 +378,74 @@ async fn an_anonymous_login_with_nul_is_refused_not_an_internal_error() {
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "$email");
 }
+
+/// A cursor is opaque, not tamper-proof: one edited by hand to carry a value of another kind
+/// than its order sorts by, a time no store keeps, or NUL, is refused as the cursor it is.
+#[tokio::test]
+async fn a_cursor_edited_by_hand_is_a_bad_input_not_a_query_the_store_refuses() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let app = app().await;
+    let admin = app.admin().await;
+    for n in 0..2 {
+        app.lead(&admin.access, json!({ "company": format!("Lead {n}") }))
+            .await;
+    }
+    let page = |order: &str, after: Option<&str>| {
+        let query = format!(
+            "query($after: String) {{ leads(first: 1, after: $after, orderBy: [{{ field: {order} }}]) {{ edges {{ cursor }} }} }}"
+        );
+        let after = after.map(str::to_owned);
+        let app = &app;
+        let token = admin.access.clone();
+        async move {
+            app.gql(Some(&token), &query, json!({ "after": after }))
+                .await
+        }
+    };
+    for (order, forged) in [
+        ("SCORE", json!({ "text": "x" })),
+        ("COMPANY", json!({ "int": 5 })),
+        ("CREATED_AT", json!({ "text": "2026-01-01T00:00:00Z" })),
+        ("CREATED_AT", json!({ "time": "+200000-01-01T00:00:00Z" })),
+        ("COMPANY", json!({ "text": "a\u{0}b" })),
+    ] {
+        let first = page(order, None).await;
+        let cursor = first["data"]["leads"]["edges"][0]["cursor"]
+            .as_str()
+            .unwrap();
+        let mut decoded: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+        // The genuine cursor continues its order.
+        assert!(page(order, Some(cursor)).await.get("errors").is_none());
+        decoded["keys"][0] = forged;
+        let forged = URL_SAFE_NO_PAD.encode(decoded.to_string());
+        let body = page(order, Some(&forged)).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{order}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "after", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn dates_no_store_keeps_are_refused_in_every_write() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let cases = [
+        (
+            "mutation($v: ActivityInput!) { createActivity(input: $v) { activity { id } } }",
+            json!({ "subject": "Call", "kind": "CALL", "dueAt": "+200000-01-01T00:00:00Z" }),
+            "dueAt",
+        ),
+        (
+            "mutation($v: CampaignInput!) { createCampaign(input: $v) { campaign { id } } }",
+            json!({ "name": "Far", "startsOn": "0000-12-31" }),
+            "startsOn",
+        ),
+    ];
+    for (mutation, input, field) in cases {
+        let body = app
+            .gql(Some(&admin.access), mutation, json!({ "v": input }))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{field}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+}

@@ -104,13 +104,17 @@ async fn an_unreachable_database_is_answered_at_once_and_recovered_from() {
     // here leaves a busy machine ample room while still telling the two apart.
     let started = Instant::now();
     assert_eq!(ready().await, 503);
-    let body = app
-        .gql(
-            Some(&admin.access),
-            "{ leads(first: 1) { totalCount } }",
-            json!({}),
-        )
-        .await;
+    // Whether the caller may act cannot be read either: unavailable, never "signed out".
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&admin.access)
+        .json(&json!({ "query": "{ leads(first: 1) { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "INTERNAL",
         "{body}"
