@@ -15,7 +15,7 @@ use async_graphql::{
 use crate::{config::Config, error::AppError, graphql::inputs};
 
 /// A refusal that keeps its cause, so it is answered with the cause's code and field.
-fn refused(error: AppError) -> ServerError {
+pub fn refused(error: AppError) -> ServerError {
     let mut refused = ServerError::new(error.to_string(), None);
     refused.source = Some(std::sync::Arc::new(error));
     refused

@@ -27,7 +27,7 @@ use crate::{
 };
 
 pub use errors::assign_codes;
-pub use limits::admit;
+pub use limits::{admit, refused};
 
 /// Every read: the CRM records and the integrations hub.
 #[derive(MergedObject, Default)]

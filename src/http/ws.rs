@@ -7,7 +7,7 @@
 //! `connection_init`'s payload; every operation of the connection runs as that caller, under
 //! the same rate limit and (for queries and mutations) the same time limit as over HTTP.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::{Response, ServerError, Variables, parser::types::OperationType};
 use axum::{
@@ -29,7 +29,7 @@ use crate::{
     auth::Authenticated,
     error::AppError,
     events::Event,
-    graphql::{RequestContext, admit, assign_codes, metrics},
+    graphql::{RequestContext, admit, assign_codes, metrics, refused},
     http::{
         AppState, REQUEST_ID,
         graphql::{bearer, never_executed},
@@ -318,9 +318,7 @@ impl Connection {
 
     /// The payload of an `error` message for an operation that was not admitted.
     fn refusal(&self, error: AppError) -> Vec<ServerError> {
-        let mut refused = ServerError::new(error.to_string(), None);
-        refused.source = Some(Arc::new(error));
-        let mut response = Response::from_errors(vec![refused]);
+        let mut response = Response::from_errors(vec![refused(error)]);
         assign_codes(&mut response, &self.request_id);
         response.errors
     }

@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{PASSWORD, Session, TestApp, error_code, spawn_app};
+use crate::helpers::{PASSWORD, Session, TestApp, UPDATE_USER, error_code, spawn_app};
 
 const LEAD: &str = "query($id: ID!) { lead(id: $id) { id } }";
 const LEADS: &str =
@@ -43,7 +43,6 @@ const UPDATE_ACTIVITY: &str = "mutation($id: ID!, $input: ActivityInput!) { upda
 const CREATE_USER: &str =
     "mutation($input: NewUserInput!) { createUser(input: $input) { user { id } } }";
 const CREATE_TEAM: &str = "mutation($n: String!) { createTeam(name: $n) { team { id } } }";
-const UPDATE_USER: &str = "mutation($id: ID!, $input: UserChangesInput!) { updateUser(id: $id, input: $input) { user { id active } } }";
 
 fn uuid(id: &str) -> Uuid {
     Uuid::parse_str(id).expect("ids are UUIDs")

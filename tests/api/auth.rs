@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, error_code, session, spawn_app, spawn_app_with,
+    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, UPDATE_USER, error_code, session, spawn_app, spawn_app_with,
 };
 
 const ME: &str = "{ me { email role } }";
@@ -303,7 +303,6 @@ async fn a_replayed_refresh_token_ends_the_access_tokens_of_its_session() {
     }
 }
 
-const UPDATE_USER: &str = "mutation($id: ID!, $input: UserChangesInput!) { updateUser(id: $id, input: $input) { user { id } } }";
 const LEADS: &str = "{ leads(first: 5) { totalCount } }";
 
 #[tokio::test]

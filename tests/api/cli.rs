@@ -11,7 +11,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{LOGIN, TestStore, serve, touchbase};
+use crate::helpers::{LOGIN, TestStore, listening_addr, serve, touchbase};
 
 async fn login(addr: &str, email: &str, password: &str) -> Value {
     let body = json!({ "query": LOGIN, "variables": { "email": email, "password": password } });
@@ -127,16 +127,7 @@ async fn sigterm_stops_the_inbox_workers_between_deliveries_and_loses_none() {
     let message = |line: &str| -> Value {
         serde_json::from_str::<Value>(line).unwrap_or_default()["fields"]["message"].clone()
     };
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        let log: Value = serde_json::from_str(&line).unwrap_or_default();
-        if log["fields"]["message"] == "listening" {
-            break log["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let addr = listening_addr(&mut lines);
     let client = reqwest::Client::new();
     let body = login(&addr, "boss@example.com", "boss-password-1").await;
     let token = body["data"]["login"]["accessToken"]

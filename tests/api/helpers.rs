@@ -272,6 +272,8 @@ impl TestApp {
     }
 }
 
+pub const UPDATE_USER: &str = "mutation($id: ID!, $input: UserChangesInput!) { updateUser(id: $id, input: $input) { user { id active } } }";
+
 pub const LOGIN: &str = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken refreshToken user { id } } }";
 
 pub fn session(payload: &Value) -> Session {
@@ -321,19 +323,24 @@ pub fn serve(mut command: Command) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
+    let addr = listening_addr(&mut lines);
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+/// Reads a server's JSON log lines until it says where it listens.
+pub fn listening_addr(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    loop {
         let line = lines
             .next()
             .expect("server exited before listening")
             .unwrap();
         let log: Value = serde_json::from_str(&line).unwrap_or_default();
         if log["fields"]["message"] == "listening" {
-            break log["fields"]["addr"].as_str().unwrap().to_owned();
+            return log["fields"]["addr"].as_str().unwrap().to_owned();
         }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    }
 }
 
 /// A server process that is killed when the test ends, however it ends.

@@ -25,7 +25,7 @@ use tokio_tungstenite::{
 use touchbase::{auth::system_actor, config::Config, services::records};
 use uuid::Uuid;
 
-use crate::helpers::{Gateway, Session, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Gateway, Session, TestApp, UPDATE_USER, spawn_app, spawn_app_with};
 
 /// Long enough for a busy two-core machine, short enough to fail a broken test quickly.
 const WAIT: Duration = Duration::from_secs(15);
@@ -800,8 +800,6 @@ async fn a_second_connection_init_closes_with_4429() {
         (4429, "Too many initialisation requests".to_owned())
     );
 }
-
-const UPDATE_USER: &str = "mutation($id: ID!, $input: UserChangesInput!) { updateUser(id: $id, input: $input) { user { id } } }";
 
 #[tokio::test]
 async fn a_socket_is_closed_with_4403_when_its_session_is_logged_out() {
