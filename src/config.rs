@@ -90,6 +90,10 @@ pub struct Config {
     /// and at once at most.
     pub hook_requests_per_minute_per_address: u32,
     pub hook_burst_per_address: u32,
+    /// The tighter budget of one client address for connectors that take unsigned requests (a
+    /// public web form): anyone can post there, so one visitor gets a person's share.
+    pub hook_unsigned_requests_per_minute_per_address: u32,
+    pub hook_unsigned_burst_per_address: u32,
     /// When set, `GET /metrics` answers only requests bearing `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
     /// Concurrent inbox workers in this process; 0 makes a replica that only takes deliveries in.
@@ -149,6 +153,8 @@ impl Default for Config {
             hook_burst_per_connector: 500,
             hook_requests_per_minute_per_address: 1_200,
             hook_burst_per_address: 200,
+            hook_unsigned_requests_per_minute_per_address: 60,
+            hook_unsigned_burst_per_address: 20,
             metrics_token: None,
             hub_workers: 2,
             hub_poll_interval_ms: 1_000,

@@ -115,6 +115,7 @@ fn subscriber(ip: IpAddr) -> IpAddr {
 pub struct HookLimiter {
     per_connector: Throttle<Uuid>,
     per_address: Throttle<IpAddr>,
+    unsigned_per_address: Throttle<IpAddr>,
 }
 
 impl HookLimiter {
@@ -128,6 +129,10 @@ impl HookLimiter {
                 config.hook_requests_per_minute_per_address,
                 config.hook_burst_per_address,
             ),
+            unsigned_per_address: Throttle::per_minute_with_burst(
+                config.hook_unsigned_requests_per_minute_per_address,
+                config.hook_unsigned_burst_per_address,
+            ),
         }
     }
 
@@ -139,9 +144,15 @@ impl HookLimiter {
         self.per_connector.check(&connector_id)
     }
 
+    /// Counts one more request from `address` to a connector that takes unsigned requests.
+    pub fn check_unsigned(&self, address: IpAddr) -> Result<()> {
+        self.unsigned_per_address.check(&address)
+    }
+
     pub fn prune(&self) {
         self.per_connector.prune();
         self.per_address.prune();
+        self.unsigned_per_address.prune();
     }
 }
 

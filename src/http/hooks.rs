@@ -1,8 +1,8 @@
 //! `POST /hooks/{connector_id}`: where providers deliver webhooks. The answer is 2xx only once
 //! the raw request is committed to the inbox; everything after that happens in the worker.
 //! Before anything is read, a request is throttled per client address and per connector (429
-//! with `Retry-After`), and its body is refused unread when it is larger than the connector's
-//! kind takes (413).
+//! with `Retry-After`), more tightly per address where the connector takes unsigned requests,
+//! and its body is refused unread when it is larger than the connector's kind takes (413).
 
 use std::{collections::BTreeMap, net::SocketAddr};
 
@@ -42,6 +42,12 @@ pub async fn receive(
         Ok(connector) => connector,
         Err(refusal) => return refusal_response(connector_id, refusal),
     };
+    if connector.secret_sealed.is_none()
+        && let Err(AppError::RateLimited { retry_after_secs }) =
+            state.hook_limiter.check_unsigned(peer.ip())
+    {
+        return rate_limited(retry_after_secs);
+    }
     let (parts, body) = request.into_parts();
     let limit = inbox::max_body_bytes(&services.config, &connector);
     let body = match read_body(&parts.headers, body, limit).await {

@@ -254,3 +254,23 @@ async fn a_delivery_id_too_long_to_index_is_stored_under_its_digest() {
             .is_some_and(|id| id.starts_with("sha256:"))
     );
 }
+
+/// A public form takes anyone's post, so one address gets a visitor's share there while signed
+/// connectors keep the wider budget.
+#[tokio::test]
+async fn an_address_flooding_an_unsigned_form_is_refused_long_before_the_general_budget() {
+    let app = spawn_app_with(|c| {
+        c.hook_unsigned_requests_per_minute_per_address = 1;
+        c.hook_unsigned_burst_per_address = 3;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (public, _) = connector(&app, &admin, "WEB_FORM", None, json!({})).await;
+    for n in 0..3 {
+        assert_eq!(post_form(&app, &public, n).await, (200, None), "post {n}");
+    }
+    let (status, retry_after) = post_form(&app, &public, 3).await;
+    assert_eq!(status, 429);
+    assert!(retry_after.is_some_and(|secs| secs >= 1), "{retry_after:?}");
+    assert_eq!(stored_deliveries(&app).await, 3);
+}
