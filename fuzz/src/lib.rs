@@ -204,7 +204,7 @@ pub fn mutated(seeds: Vec<Vec<u8>>, tokens: &[&str]) -> BoxedStrategy<Vec<u8>> {
     let dictionary = Arc::new(dictionary);
     let edited = (
         any::<Index>(),
-        proptest::collection::vec(mutation(), 0..8),
+        proptest::collection::vec(mutation(), 0..5),
     )
         .prop_map(move |(seed, mutations)| {
             let mut input = seeds[seed.index(seeds.len())].clone();
@@ -233,7 +233,7 @@ pub fn mutated_text(seeds: Vec<Vec<u8>>, tokens: &[&str]) -> BoxedStrategy<Strin
 pub fn json(keys: &'static [&'static str]) -> BoxedStrategy<serde_json::Value> {
     use serde_json::Value;
     let key = prop_oneof![
-        4 => proptest::sample::select(keys),
+        30 => proptest::sample::select(keys),
         1 => Just("\0"),
         1 => Just(""),
     ];
