@@ -146,7 +146,10 @@ struct Case {
 
 fn cases() -> impl Strategy<Value = Case> {
     (
-        fuzz::mutated(seeds(), &["&", "=", "--xYzZY", "\r\n\r\n", "Content-Type: "]),
+        fuzz::mutated(
+            seeds(),
+            &["&", "=", "--xYzZY", "\r\n\r\n", "Content-Type: "],
+        ),
         proptest::option::weighted(0.2, header_values()),
         proptest::collection::vec((any::<Index>(), header_values()), 0..6),
         any::<Index>(),

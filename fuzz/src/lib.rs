@@ -90,7 +90,8 @@ pub fn files_under(dir: &Path) -> Vec<Vec<u8>> {
     paths
         .iter()
         .map(|path| {
-            std::fs::read(path).unwrap_or_else(|e| panic!("seed {} unreadable: {e}", path.display()))
+            std::fs::read(path)
+                .unwrap_or_else(|e| panic!("seed {} unreadable: {e}", path.display()))
         })
         .collect()
 }
@@ -100,10 +101,43 @@ pub fn files_under(dir: &Path) -> Vec<Vec<u8>> {
 /// cross limits (deep nesting, a huge string).
 pub fn hostile_tokens() -> Vec<Vec<u8>> {
     let mut tokens: Vec<Vec<u8>> = [
-        "{", "}", "[", "]", "(", ")", "\"", "'", "\\", "\0", "\\u0000", "%00", "%", "%ff", "&", "=",
-        ";", ",", ":", "\r\n", "\r\n\r\n", "--", "\"\"\"", "null", "true", "-0", "1e400", "NaN",
-        "9223372036854775808", "-9223372036854775809", "18446744073709551616",
-        "99999999999999999999999", "-1", "0", "\u{202e}", "\u{feff}", "\u{10ffff}",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        "\"",
+        "'",
+        "\\",
+        "\0",
+        "\\u0000",
+        "%00",
+        "%",
+        "%ff",
+        "&",
+        "=",
+        ";",
+        ",",
+        ":",
+        "\r\n",
+        "\r\n\r\n",
+        "--",
+        "\"\"\"",
+        "null",
+        "true",
+        "-0",
+        "1e400",
+        "NaN",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "99999999999999999999999",
+        "-1",
+        "0",
+        "\u{202e}",
+        "\u{feff}",
+        "\u{10ffff}",
     ]
     .iter()
     .map(|token| token.as_bytes().to_vec())
@@ -202,17 +236,15 @@ pub fn mutated(seeds: Vec<Vec<u8>>, tokens: &[&str]) -> BoxedStrategy<Vec<u8>> {
     dictionary.extend(tokens.iter().map(|token| token.as_bytes().to_vec()));
     let seeds = Arc::new(seeds);
     let dictionary = Arc::new(dictionary);
-    let edited = (
-        any::<Index>(),
-        proptest::collection::vec(mutation(), 0..5),
-    )
-        .prop_map(move |(seed, mutations)| {
+    let edited = (any::<Index>(), proptest::collection::vec(mutation(), 0..5)).prop_map(
+        move |(seed, mutations)| {
             let mut input = seeds[seed.index(seeds.len())].clone();
             for mutation in &mutations {
                 mutation.apply(&mut input, &seeds, &dictionary);
             }
             input
-        });
+        },
+    );
     prop_oneof![
         8 => edited,
         1 => proptest::collection::vec(any::<u8>(), 0..512),
@@ -243,15 +275,36 @@ pub fn json(keys: &'static [&'static str]) -> BoxedStrategy<serde_json::Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         proptest::sample::select(vec![
-            i64::MAX, i64::MIN, i32::MAX as i64 + 1, i32::MIN as i64 - 1, 0, -1, 1, 100, 1_000_001,
+            i64::MAX,
+            i64::MIN,
+            i32::MAX as i64 + 1,
+            i32::MIN as i64 - 1,
+            0,
+            -1,
+            1,
+            100,
+            1_000_001,
         ])
         .prop_map(Value::from),
         Just(Value::from(u64::MAX)),
         ".{0,24}".prop_map(Value::String),
         proptest::sample::select(vec![
-            "", "\0", "a\0b", "2024-01-01T00:00:00Z", "5138-11-16T09:46:40Z",
-            "00000000-0000-0000-0000-000000000000", "not-a-uuid", "%", "_", "\\", "NaN",
-            "user@example.com", "+14155550100", "EMAIL", "CREATED_AT", "DESC",
+            "",
+            "\0",
+            "a\0b",
+            "2024-01-01T00:00:00Z",
+            "5138-11-16T09:46:40Z",
+            "00000000-0000-0000-0000-000000000000",
+            "not-a-uuid",
+            "%",
+            "_",
+            "\\",
+            "NaN",
+            "user@example.com",
+            "+14155550100",
+            "EMAIL",
+            "CREATED_AT",
+            "DESC",
         ])
         .prop_map(Value::from),
         (1usize..4).prop_map(|n| Value::String("y".repeat(n * 1_000))),
@@ -380,15 +433,14 @@ pub fn mutated_json(
             .prop_map(|(at, key, value)| JsonMutation::Add(at, key.to_owned(), value)),
         1 => any::<Index>().prop_map(JsonMutation::Nest),
     ];
-    let edited = (any::<Index>(), proptest::collection::vec(edit, 0..5)).prop_map(
-        move |(seed, edits)| {
+    let edited =
+        (any::<Index>(), proptest::collection::vec(edit, 0..5)).prop_map(move |(seed, edits)| {
             let mut value = seeds[seed.index(seeds.len())].clone();
             for edit in &edits {
                 edit.apply(&mut value);
             }
             value
-        },
-    );
+        });
     prop_oneof![8 => edited, 1 => json(keys)].boxed()
 }
 
@@ -419,8 +471,16 @@ mod tests {
         let inputs = sample(mutated(vec![b"{\"a\": [1, 2]}".to_vec()], &[]), 200);
         assert!(inputs.iter().any(|input| input.contains(&0)));
         assert!(inputs.iter().any(|input| input.len() > 1_000));
-        assert!(inputs.iter().any(|input| std::str::from_utf8(input).is_err()));
-        assert!(inputs.iter().any(|input| input.as_slice() == b"{\"a\": [1, 2]}"));
+        assert!(
+            inputs
+                .iter()
+                .any(|input| std::str::from_utf8(input).is_err())
+        );
+        assert!(
+            inputs
+                .iter()
+                .any(|input| input.as_slice() == b"{\"a\": [1, 2]}")
+        );
     }
 
     #[test]
