@@ -4,6 +4,8 @@
 
 mod connection;
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod hub;
 mod inputs;
 mod limits;

@@ -10,6 +10,8 @@ pub mod connectors;
 pub mod contact_points;
 pub mod contacts;
 pub mod filter;
+#[cfg(test)]
+mod fuzz;
 pub mod input;
 pub mod leads;
 pub mod opportunities;

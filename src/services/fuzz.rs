@@ -1,0 +1,147 @@
+//! Fuzzes the decoders of list arguments: cursors (edited as JSON and as text, from
+//! `fuzz/corpus/cursor/`) and record filters (edited from `fuzz/corpus/filters/`, coerced as
+//! GraphQL coerces them, then translated and built into SQL for both stores). Each input is
+//! decoded or refused; none may panic.
+
+use async_graphql::InputType;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use fuzz::proptest::prelude::*;
+use sea_orm::{
+    Condition, DbBackend,
+    sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder},
+};
+
+use crate::{
+    error::Result,
+    services::{
+        accounts::AccountFilter,
+        activities::ActivityFilter,
+        campaigns::CampaignFilter,
+        contacts::ContactFilter,
+        filter::{Logical, translate},
+        leads::LeadFilter,
+        opportunities::OpportunityFilter,
+        page::Cursor,
+    },
+};
+
+/// Cursors per CI run.
+const CURSOR_CASES: u32 = 1_500;
+/// Filters per CI run (each coerced as every record's filter, translated for both stores).
+const FILTER_CASES: u32 = 600;
+
+const CURSOR_KEYS: &[&str] = &["keys", "id", "order", "text", "int", "time"];
+
+/// Every filter's field names and operators, so edits land on something a filter reads.
+const FILTER_KEYS: &[&str] = &[
+    "and",
+    "or",
+    "not",
+    "eq",
+    "ne",
+    "in",
+    "contains",
+    "startsWith",
+    "isNull",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "key",
+    "email",
+    "firstName",
+    "lastName",
+    "company",
+    "phone",
+    "status",
+    "lifecycleStage",
+    "ownerId",
+    "score",
+    "fitScore",
+    "engagementScore",
+    "createdAt",
+    "updatedAt",
+    "customFields",
+    "leadSource",
+    "firstSourceCategory",
+    "name",
+    "domain",
+    "amountMinor",
+    "currency",
+    "leadId",
+    "accountId",
+    "done",
+    "dueAt",
+    "kind",
+    "utmCampaign",
+];
+
+fn cursors() -> BoxedStrategy<String> {
+    let seeds = fuzz::json_corpus("cursor");
+    let as_text = seeds
+        .iter()
+        .map(|seed| URL_SAFE_NO_PAD.encode(seed.to_string()).into_bytes())
+        .collect();
+    prop_oneof![
+        fuzz::mutated_json(seeds, CURSOR_KEYS)
+            .prop_map(|value| URL_SAFE_NO_PAD.encode(value.to_string())),
+        fuzz::mutated_text(as_text, &["=", "+", "/", "-", "_"]),
+    ]
+    .boxed()
+}
+
+/// A filter as GraphQL would hand it to a list: coerced from `value`, or refused.
+fn coerced<F: InputType>(value: &serde_json::Value) -> Option<F> {
+    let value = async_graphql::Value::from_json(value.clone()).ok()?;
+    F::parse(Some(value)).ok()
+}
+
+/// Translates `filter` as the list resolvers do and builds the statement for both stores.
+fn translated<F: Logical>(filter: &F, condition: impl Fn(&F) -> Result<Condition>) {
+    if let Ok(condition) = translate(filter, &condition) {
+        let statement = Query::select().cond_where(condition).to_owned();
+        let _ = statement.build(SqliteQueryBuilder);
+        let _ = statement.build(PostgresQueryBuilder);
+    }
+}
+
+proptest! {
+    #![proptest_config(fuzz::config(CURSOR_CASES))]
+
+    #[test]
+    fn fuzz_cursors_decode_to_what_they_encode_or_are_refused(raw in cursors()) {
+        if let Ok(cursor) = Cursor::decode("after", &raw) {
+            prop_assert_eq!(Cursor::decode("after", &cursor.encode()).ok(), Some(cursor));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(fuzz::config(FILTER_CASES))]
+
+    #[test]
+    fn fuzz_filters_translate_or_are_refused(
+        value in fuzz::mutated_json(fuzz::json_corpus("filters"), FILTER_KEYS),
+    ) {
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            if let Some(filter) = coerced::<LeadFilter>(&value) {
+                translated(&filter, |f| f.condition(backend));
+            }
+        }
+        if let Some(filter) = coerced::<ContactFilter>(&value) {
+            translated(&filter, ContactFilter::condition);
+        }
+        if let Some(filter) = coerced::<AccountFilter>(&value) {
+            translated(&filter, AccountFilter::condition);
+        }
+        if let Some(filter) = coerced::<OpportunityFilter>(&value) {
+            translated(&filter, OpportunityFilter::condition);
+        }
+        if let Some(filter) = coerced::<ActivityFilter>(&value) {
+            translated(&filter, ActivityFilter::condition);
+        }
+        if let Some(filter) = coerced::<CampaignFilter>(&value) {
+            translated(&filter, CampaignFilter::condition);
+        }
+    }
+}
