@@ -166,14 +166,45 @@ impl Default for Config {
     }
 }
 
+/// The settings that hold text, read from the environment as written.
+const TEXT_SETTINGS: [&str; 15] = [
+    "database_url",
+    "public_url",
+    "jwt_secret",
+    "jwt_issuer",
+    "jwt_audience",
+    "oidc_issuer",
+    "oidc_audience",
+    "oidc_jwks_url",
+    "oidc_public_key_pem",
+    "secret_key",
+    "admin_email",
+    "admin_password",
+    "default_phone_region",
+    "metrics_token",
+    "log_format",
+];
+
 impl Config {
     /// Defaults, then `touchbase.toml` in the working directory, then `TOUCHBASE_*` variables.
     pub fn load() -> anyhow::Result<Self> {
-        Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::file("touchbase.toml"))
-            .merge(Env::prefixed("TOUCHBASE_"))
+        Self::figment(Figment::from(Serialized::defaults(Config::default())))
             .extract()
             .map_err(|e| anyhow::anyhow!("reading settings: {e}"))
+    }
+
+    /// `base`, then the file, then the environment. A variable is read as TOML-like data
+    /// (`true`, `42`), except for the text settings, which keep its text as it is: a secret
+    /// of digits such as `TOUCHBASE_SECRET_KEY=0042` is the string `0042`, not a number.
+    fn figment(base: Figment) -> Figment {
+        let env = Env::prefixed("TOUCHBASE_");
+        let mut figment = base
+            .merge(Toml::file("touchbase.toml"))
+            .merge(env.clone().ignore(&TEXT_SETTINGS));
+        for (key, text) in env.only(&TEXT_SETTINGS).iter() {
+            figment = figment.merge(Serialized::default(key.as_str(), text));
+        }
+        figment
     }
 
     pub fn is_production(&self) -> bool {
@@ -185,5 +216,57 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.bind),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    #[test]
+    // `Jail` fixes the closure's error type, figment's own.
+    #[allow(clippy::result_large_err)]
+    fn text_settings_keep_digits_as_text_and_numbers_still_parse() {
+        Jail::expect_with(|jail| {
+            jail.set_env("TOUCHBASE_SECRET_KEY", "0000000000000000000000000000000042");
+            jail.set_env("TOUCHBASE_JWT_SECRET", "12345678901234567890123456789012");
+            jail.set_env("TOUCHBASE_ADMIN_PASSWORD", "1e3");
+            jail.set_env("TOUCHBASE_JWT_ISSUER", "true");
+            jail.set_env("TOUCHBASE_MAX_PAGE_SIZE", "50");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.secret_key.as_deref(),
+                Some("0000000000000000000000000000000042")
+            );
+            assert_eq!(
+                config.jwt_secret.as_deref(),
+                Some("12345678901234567890123456789012")
+            );
+            assert_eq!(config.admin_password.as_deref(), Some("1e3"));
+            assert_eq!(config.jwt_issuer, "true");
+            assert_eq!(config.max_page_size, 50);
+            Ok(())
+        });
+    }
+
+    /// Every setting that takes text is in `TEXT_SETTINGS`, and nothing else is: a setting
+    /// takes text when a string is accepted for it where a number would not be.
+    #[test]
+    fn the_text_settings_are_exactly_the_settings_that_hold_text() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut text = Vec::new();
+        for key in defaults.as_object().unwrap().keys() {
+            let mut values = defaults.clone();
+            values[key.as_str()] = serde_json::json!("a-string-not-a-number");
+            if serde_json::from_value::<Config>(values).is_ok() {
+                text.push(key.as_str());
+            }
+        }
+        let mut expected = TEXT_SETTINGS.to_vec();
+        expected.sort_unstable();
+        text.sort_unstable();
+        assert_eq!(text, expected);
     }
 }

@@ -374,3 +374,47 @@ impl Drop for Gateway {
         let _ = self.child.wait();
     }
 }
+
+/// The Python of `dir/.venv`, with `dir/requirements.txt` installed. Test processes run in
+/// parallel and each may be the first to need it: one builds it under a lock while the others
+/// wait, and it counts as ready only once `.venv/requirements.txt` (written last) matches the
+/// requirements, so a half-built or outdated environment is built again.
+pub fn python_with(dir: &std::path::Path) -> std::path::PathBuf {
+    let venv = dir.join(".venv");
+    let python = venv.join("bin/python");
+    let wanted = std::fs::read(dir.join("requirements.txt")).expect("requirements.txt");
+    let installed = venv.join("requirements.txt");
+    let ready = || std::fs::read(&installed).is_ok_and(|have| have == wanted);
+    if ready() {
+        return python;
+    }
+    let lock = std::fs::File::create(dir.join(".venv.lock")).expect("lock file");
+    lock.lock().expect("lock taken");
+    if !ready() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let built = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
+                .arg(dir.join("requirements.txt"))
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            built,
+            "installing {} failed",
+            dir.join("requirements.txt").display()
+        );
+        std::fs::write(&installed, &wanted).expect("requirements recorded");
+    }
+    python
+}

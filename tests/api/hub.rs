@@ -21,24 +21,7 @@ const SUBSCRIPTION: &str =
 /// Headers a provider's official SDK signs `request` with (see tests/providers/sign.py).
 pub async fn sdk_headers(request: Value) -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/providers");
-    let python = dir.join(".venv/bin/python");
-    if !python.exists() {
-        let made = std::process::Command::new("python3")
-            .args(["-m", "venv", ".venv"])
-            .current_dir(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        let installed = made
-            && std::process::Command::new(dir.join(".venv/bin/pip"))
-                .args(["install", "-q", "-r", "requirements.txt"])
-                .current_dir(&dir)
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            installed,
-            "installing tests/providers/requirements.txt failed"
-        );
-    }
+    let python = crate::helpers::python_with(&dir);
     let mut child = tokio::process::Command::new(python)
         .arg(dir.join("sign.py"))
         .stdin(Stdio::piped())
@@ -1049,4 +1032,30 @@ async fn standard_webhooks_signed_by_the_sdk_are_accepted_and_tampered_stale_or_
         leads[0]["touchpoints"]["edges"][0]["node"]["source"],
         "newsletter"
     );
+}
+
+/// Test processes start together and each may be the first to need the providers' SDKs: one
+/// installs them while the others wait, and none sees a half-built environment.
+#[test]
+fn a_python_environment_needed_by_many_tests_at_once_is_built_once_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "typing_extensions==4.16.0\n",
+    )
+    .unwrap();
+    let pythons: Vec<_> = (0..4)
+        .map(|_| {
+            let dir = dir.path().to_owned();
+            std::thread::spawn(move || crate::helpers::python_with(&dir))
+        })
+        .collect();
+    for python in pythons {
+        let python = python.join().expect("no waiter saw a broken environment");
+        let imported = std::process::Command::new(python)
+            .args(["-c", "import typing_extensions"])
+            .status()
+            .unwrap();
+        assert!(imported.success());
+    }
 }
