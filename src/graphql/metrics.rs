@@ -1,10 +1,10 @@
 //! Counts and times GraphQL operations by name, as the document names them.
 //!
 //! Names come from clients, so the label set is bounded: a name gets series of its own once an
-//! operation by that name has succeeded, for the first [`MAX_OPERATION_NAMES`] names a process
-//! sees succeed; every other name is counted as `other`. A caller without a session fails
-//! nearly everything, so inventing names spends none of the budget; and once it is spent, the
-//! names already admitted keep their series. Unnamed operations are `anonymous`; names that are
+//! operation by that name has succeeded for a signed-in caller, for the first
+//! [`MAX_OPERATION_NAMES`] names a process sees; every other name is counted as `other`.
+//! Callers without a session spend none of the budget, whatever they send; once it is spent,
+//! the names already admitted keep their series. Unnamed operations are `anonymous`; names that are
 //! not plain identifiers (up to 64 letters, digits and `_`) are `invalid`.
 
 use std::{
@@ -21,12 +21,17 @@ pub const MAX_OPERATION_NAMES: usize = 256;
 /// The names admitted so far; the metrics recorder is one per process, and so is this.
 static ADMITTED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
 
-/// Records one finished operation that started at `started`.
-pub fn record(operation_name: Option<&str>, started: Instant, response: &Response) {
+/// Records one finished operation that started at `started`, run for a signed-in caller or not.
+pub fn record(
+    operation_name: Option<&str>,
+    signed_in: bool,
+    started: Instant,
+    response: &Response,
+) {
     let succeeded = response.is_ok();
     let outcome = if succeeded { "ok" } else { "error" };
     let labels = [
-        ("operation", label(operation_name, succeeded)),
+        ("operation", label(operation_name, succeeded && signed_in)),
         ("outcome", outcome.to_owned()),
     ];
     metrics::counter!("graphql_operations_total", &labels).increment(1);
@@ -34,7 +39,8 @@ pub fn record(operation_name: Option<&str>, started: Instant, response: &Respons
         .record(started.elapsed().as_secs_f64());
 }
 
-fn label(name: Option<&str>, succeeded: bool) -> String {
+/// The name's label; `admit` lets a new name take one of the free places.
+fn label(name: Option<&str>, admit: bool) -> String {
     let Some(name) = name else {
         return "anonymous".into();
     };
@@ -45,7 +51,7 @@ fn label(name: Option<&str>, succeeded: bool) -> String {
     // A panic elsewhere while holding the lock leaves the set intact: keep using it.
     let mut admitted = ADMITTED.lock().unwrap_or_else(PoisonError::into_inner);
     let known = admitted.contains(name)
-        || (succeeded && admitted.len() < MAX_OPERATION_NAMES && admitted.insert(name.to_owned()));
+        || (admit && admitted.len() < MAX_OPERATION_NAMES && admitted.insert(name.to_owned()));
     if known {
         name.to_owned()
     } else {

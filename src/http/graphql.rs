@@ -176,6 +176,7 @@ async fn execute(
         return response;
     }
     let operation_name = operation.and_then(|op| op.name);
+    let signed_in = actor.is_some();
     let context = RequestContext::new(
         &state.services.db,
         actor,
@@ -194,7 +195,7 @@ async fn execute(
         );
         return unavailable(&request_id, &message);
     };
-    metrics::record(operation_name.as_deref(), started, &response);
+    metrics::record(operation_name.as_deref(), signed_in, started, &response);
     crate::graphql::assign_codes(&mut response, &request_id);
     respond(headers, response)
 }

@@ -368,7 +368,7 @@ impl Connection {
             let request_id = self.request_id.clone();
             within(limit, request_id, results)
                 .inspect(move |response| {
-                    metrics::record(operation_name.as_deref(), started, response);
+                    metrics::record(operation_name.as_deref(), true, started, response);
                 })
                 .boxed()
         };

@@ -322,6 +322,29 @@ async fn made_up_operation_names_beyond_the_bound_share_one_series() {
     );
 }
 
+/// An operation anyone may run (`__typename`) succeeds without a session, and still earns its
+/// made-up name no series: only signed-in callers spend the budget of names.
+#[tokio::test]
+async fn names_sent_without_a_session_get_no_series_even_when_their_operation_succeeds() {
+    let app = spawn_app().await;
+    for n in 0..20 {
+        let body = app
+            .gql(
+                None,
+                &format!("query Anyone{n} {{ __typename }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    }
+    let admin = app.admin().await;
+    app.ok(&admin.access, "query Known { me { id } }", json!({}))
+        .await;
+    let text = metrics_text(&app).await;
+    assert!(!text.contains("operation=\"Anyone"), "{text}");
+    assert!(text.contains("operation=\"Known\""), "{text}");
+}
+
 #[tokio::test]
 async fn made_up_http_methods_share_one_series() {
     let app = spawn_app().await;
