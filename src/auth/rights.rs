@@ -10,7 +10,10 @@
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -40,6 +43,9 @@ type Cache = HashMap<(Uuid, Option<Uuid>), (Instant, Answer)>;
 pub struct Rights {
     ttl: Duration,
     cache: Mutex<Cache>,
+    /// Counts the changes announced so far: an answer read while one was announced may predate
+    /// it, and is not kept.
+    changes: AtomicU64,
 }
 
 impl Rights {
@@ -47,6 +53,7 @@ impl Rights {
         Self {
             ttl,
             cache: Mutex::new(HashMap::new()),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -71,22 +78,17 @@ impl Rights {
         user_id: Uuid,
         session: Option<Uuid>,
     ) -> Result<Answer> {
+        let changes = self.changes.load(Ordering::SeqCst);
         let answer = read(db, user_id, session).await?;
-        let mut cache = self.lock();
-        if cache.len() >= MAX_CACHED {
-            let ttl = self.ttl;
-            cache.retain(|_, (at, _)| at.elapsed() < ttl);
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-        }
-        cache.insert((user_id, session), (Instant::now(), answer));
+        self.remember((user_id, session), answer, changes);
         Ok(answer)
     }
 
     /// Drops every cached answer about the user.
     pub fn forget(&self, user_id: Uuid) {
-        self.lock().retain(|(user, _), _| *user != user_id);
+        let mut cache = self.lock();
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        cache.retain(|(user, _), _| *user != user_id);
     }
 
     /// Drops cached answers as changes are announced, for as long as `events` runs.
@@ -97,6 +99,23 @@ impl Rights {
                 self.forget(user_id);
             }
         }
+    }
+
+    /// Keeps an answer read when `changes` changes had been announced, unless another came
+    /// since: the answer may then be older than the change.
+    fn remember(&self, key: (Uuid, Option<Uuid>), answer: Answer, changes: u64) {
+        let mut cache = self.lock();
+        if self.changes.load(Ordering::SeqCst) != changes {
+            return;
+        }
+        if cache.len() >= MAX_CACHED {
+            let ttl = self.ttl;
+            cache.retain(|_, (at, _)| at.elapsed() < ttl);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (Instant::now(), answer));
     }
 
     fn cached(&self, user_id: Uuid, session: Option<Uuid>) -> Option<Answer> {
@@ -137,4 +156,30 @@ async fn read<C: ConnectionTrait>(db: &C, user_id: Uuid, session: Option<Uuid>) 
         role: user.role,
         team_id: user.team_id,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STANDING: Answer = Some(Standing {
+        role: Role::Sales,
+        team_id: None,
+    });
+
+    #[test]
+    fn an_answer_read_before_a_change_was_announced_is_not_kept() {
+        let rights = Rights::new(Duration::from_secs(60));
+        let (user, session) = (Uuid::now_v7(), Some(Uuid::now_v7()));
+        let before = rights.changes.load(Ordering::SeqCst);
+        rights.forget(user);
+        rights.remember((user, session), STANDING, before);
+        assert_eq!(rights.cached(user, session), None);
+
+        let now = rights.changes.load(Ordering::SeqCst);
+        rights.remember((user, session), STANDING, now);
+        assert_eq!(rights.cached(user, session), Some(STANDING));
+        rights.forget(user);
+        assert_eq!(rights.cached(user, session), None);
+    }
 }
