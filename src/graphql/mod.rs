@@ -29,7 +29,7 @@ use crate::{
 };
 
 pub use errors::assign_codes;
-pub use limits::{admit, refused};
+pub use limits::{Operation, admit, refused};
 
 /// Every read: the CRM records and the integrations hub.
 #[derive(MergedObject, Default)]

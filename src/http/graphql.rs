@@ -1,11 +1,10 @@
 //! The GraphQL endpoint. POST carries JSON (a JSON content type is required, which is also the
 //! CSRF guard: browsers cannot send it cross-site without a preflight); GET carries queries
-//! only; a browser asking for HTML in development gets GraphiQL.
+//! only; a browser asking for HTML in development gets GraphiQL. The caller is authenticated
+//! here, per request; the operation then runs through the gate (`gate.rs`) that WebSocket
+//! operations run through too.
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
+use std::net::SocketAddr;
 
 use async_graphql::{http::GraphiQLSource, parser::types::OperationType};
 use axum::{
@@ -18,8 +17,10 @@ use serde::Deserialize;
 
 use crate::{
     error::AppError,
-    graphql::{RequestContext, metrics},
-    http::{AppState, REQUEST_ID},
+    http::{
+        AppState, REQUEST_ID,
+        gate::{self, Gate, Outcome, Refusal},
+    },
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -115,7 +116,7 @@ async fn execute(
     state: AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
     method: Method,
 ) -> Response {
     let request_id = headers
@@ -144,28 +145,26 @@ async fn execute(
             Err(error) => {
                 tracing::warn!(request_id, ?error, "could not check a bearer token");
                 let message = format!("the service is unavailable (request id {request_id})");
-                return unavailable(&request_id, &message);
+                return service_unavailable(gate::unavailable(&request_id, message));
             }
         },
         None => None,
     };
-    let caller = actor
-        .as_ref()
-        .map_or_else(|| peer.ip().to_string(), |a| a.user_id.to_string());
-    if let Err(AppError::RateLimited { retry_after_secs }) = state.api_throttle.check(&caller) {
-        return rate_limited(retry_after_secs);
-    }
-    let started = Instant::now();
-    let operation = match crate::graphql::admit(&state.services.config, &mut request) {
-        Ok(operation) => operation,
-        Err(error) => {
-            let mut response = async_graphql::Response::from_errors(vec![error]);
-            crate::graphql::assign_codes(&mut response, &request_id);
-            return respond(headers, response);
+    let gate = Gate {
+        state: &state,
+        peer: peer.ip(),
+        request_id: &request_id,
+    };
+    let admitted = match gate.admit(actor, request) {
+        Ok(admitted) => admitted,
+        Err(Refusal::RateLimited { retry_after_secs }) => return rate_limited(retry_after_secs),
+        Err(Refusal::Invalid(errors)) => {
+            return respond(headers, async_graphql::Response::from_errors(errors));
         }
     };
     if method == Method::Get
-        && operation
+        && admitted
+            .operation
             .as_ref()
             .is_some_and(|op| op.ty != OperationType::Query)
     {
@@ -175,29 +174,10 @@ async fn execute(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    let operation_name = operation.and_then(|op| op.name);
-    let signed_in = actor.is_some();
-    let context = RequestContext::new(
-        &state.services.db,
-        actor,
-        Some(peer.ip()),
-        request_id.clone(),
-    );
-    let limit = Duration::from_millis(state.services.config.execution_timeout_ms);
-    // Dropping a timed-out operation drops its open transaction, which rolls it back.
-    let Ok(mut response) =
-        tokio::time::timeout(limit, state.schema.execute(request.data(context))).await
-    else {
-        tracing::warn!(request_id, ?limit, "operation timed out");
-        let message = format!(
-            "the operation ran longer than {} ms and was stopped",
-            limit.as_millis()
-        );
-        return unavailable(&request_id, &message);
-    };
-    metrics::record(operation_name.as_deref(), signed_in, started, &response);
-    crate::graphql::assign_codes(&mut response, &request_id);
-    respond(headers, response)
+    match gate.execute(admitted).await {
+        Outcome::Result(response) => respond(headers, response),
+        Outcome::TimedOut(response) => service_unavailable(response),
+    }
 }
 
 /// Under `application/graphql-response+json` a request that never executed (it did not parse,
@@ -265,11 +245,10 @@ fn rate_limited(retry_after_secs: u64) -> Response {
         .into_response()
 }
 
-/// 503 with an `INTERNAL` error: nothing the client sent was wrong, and trying again later may
-/// work.
-fn unavailable(request_id: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message,
-        "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
+/// 503 with the response's errors: nothing the client sent was wrong, and trying again later
+/// may work.
+fn service_unavailable(response: async_graphql::Response) -> Response {
+    let body = serde_json::json!({ "errors": response.errors });
     (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
 

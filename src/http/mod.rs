@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, middleware and the server loop with graceful shutdown.
 
+mod gate;
 mod graphql;
 mod hooks;
 mod ops;

@@ -4,12 +4,13 @@
 //! id silently replace a running operation.
 //!
 //! Browsers cannot set headers on a WebSocket, so the access token travels in
-//! `connection_init`'s payload; every operation of the connection runs as that caller, under
-//! the same rate limit and (for queries and mutations) the same time limit as over HTTP.
+//! `connection_init`'s payload; every operation of the connection runs as that caller through
+//! the same gate as over HTTP (`gate.rs`: budget, limits, time limit, metrics, codes), for as
+//! long as the caller's rights stand.
 
 use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::{Response, ServerError, Variables, parser::types::OperationType};
+use async_graphql::{Response, ServerError, Variables};
 use axum::{
     extract::{
         ConnectInfo, State,
@@ -29,9 +30,10 @@ use crate::{
     auth::Authenticated,
     error::AppError,
     events::Event,
-    graphql::{RequestContext, admit, assign_codes, metrics, refused},
+    graphql::{assign_codes, refused},
     http::{
         AppState, REQUEST_ID,
+        gate::{self, Gate, Refusal},
         graphql::{bearer, never_executed},
     },
     services::Services,
@@ -259,17 +261,19 @@ impl Connection {
                         "Subscriber for this id already exists",
                     );
                 }
-                if let Err(refusal) = self.admit(&actor) {
-                    let errors = self.refusal(refusal);
-                    let message = ServerMessage::Error {
-                        id: &id,
-                        payload: &errors,
-                    };
-                    return send(socket, &message).await;
+                match self.start(actor, payload) {
+                    Ok(operation) => {
+                        self.operations.insert(id, operation);
+                        Flow::Continue
+                    }
+                    Err(errors) => {
+                        let message = ServerMessage::Error {
+                            id: &id,
+                            payload: &errors,
+                        };
+                        send(socket, &message).await
+                    }
                 }
-                let operation = self.start(actor, payload);
-                self.operations.insert(id, operation);
-                Flow::Continue
             }
             // Dropping the stream stops the operation; the client expects nothing more for it.
             ClientMessage::Complete { id } => {
@@ -306,82 +310,54 @@ impl Connection {
         }
     }
 
-    /// The per-user request budget, and the cap on operations running at once.
-    fn admit(&self, actor: &Actor) -> Result<(), AppError> {
+    /// The operation's outcomes through the gate: its results, then `Done` unless it was
+    /// refused; or the errors of an `error` message when it cannot start (too many running
+    /// on this connection, over the caller's budget, over the document limits).
+    fn start(
+        &self,
+        actor: Actor,
+        payload: SubscribePayload,
+    ) -> Result<BoxStream<'static, Outcome>, Vec<ServerError>> {
+        let refusal = |error: AppError| {
+            let mut response = Response::from_errors(vec![refused(error)]);
+            assign_codes(&mut response, &self.request_id);
+            response.errors
+        };
         if self.operations.len() >= MAX_OPERATIONS {
-            return Err(AppError::forbidden(format!(
+            return Err(refusal(AppError::forbidden(format!(
                 "at most {MAX_OPERATIONS} operations may run at once on one connection"
-            )));
+            ))));
         }
-        self.state.api_throttle.check(&actor.user_id.to_string())
-    }
-
-    /// The payload of an `error` message for an operation that was not admitted.
-    fn refusal(&self, error: AppError) -> Vec<ServerError> {
-        let mut response = Response::from_errors(vec![refused(error)]);
-        assign_codes(&mut response, &self.request_id);
-        response.errors
-    }
-
-    /// The operation's outcomes: its results with their error codes, then `Done` unless it was
-    /// refused. Queries and mutations get the HTTP time limit; subscriptions run until stopped.
-    fn start(&self, actor: Actor, payload: SubscribePayload) -> BoxStream<'static, Outcome> {
-        let mut request = async_graphql::Request::new(payload.query)
-            .variables(Variables::from_json(Value::Object(
-                payload.variables.unwrap_or_default(),
-            )))
-            .data(RequestContext::new(
-                &self.state.services.db,
-                Some(actor),
-                Some(self.peer.ip()),
-                self.request_id.clone(),
-            ));
+        let mut request = async_graphql::Request::new(payload.query).variables(
+            Variables::from_json(Value::Object(payload.variables.unwrap_or_default())),
+        );
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
         }
-        let operation = match admit(&self.state.services.config, &mut request) {
-            Ok(operation) => operation,
-            Err(error) => {
-                let mut response = Response::from_errors(vec![error]);
-                assign_codes(&mut response, &self.request_id);
-                return futures_util::stream::iter([Outcome::Refused(response.errors)]).boxed();
+        let gate = Gate {
+            state: &self.state,
+            peer: self.peer.ip(),
+            request_id: &self.request_id,
+        };
+        let admitted = match gate.admit(Some(actor), request) {
+            Ok(admitted) => admitted,
+            Err(Refusal::RateLimited { retry_after_secs }) => {
+                return Err(refusal(AppError::RateLimited { retry_after_secs }));
             }
+            Err(Refusal::Invalid(errors)) => return Err(errors),
         };
-        let request_id = self.request_id.clone();
-        let (kind, operation_name) = match operation {
-            Some(op) => (Some(op.ty), op.name),
-            None => (None, None),
-        };
-        let started = std::time::Instant::now();
-        let results = self
-            .state
-            .schema
-            .execute_stream(request)
-            .map(move |mut response| {
-                assign_codes(&mut response, &request_id);
-                response
-            });
-        let results = if kind == Some(OperationType::Subscription) {
-            results.boxed()
-        } else {
-            let limit = Duration::from_millis(self.state.services.config.execution_timeout_ms);
-            let request_id = self.request_id.clone();
-            within(limit, request_id, results)
-                .inspect(move |response| {
-                    metrics::record(operation_name.as_deref(), true, started, response);
-                })
-                .boxed()
-        };
-        results
-            .map(|response| {
-                if never_executed(&response) {
+        Ok(gate
+            .stream(admitted)
+            .map(|outcome| match outcome {
+                gate::Outcome::Result(response) if never_executed(&response) => {
                     Outcome::Refused(response.errors)
-                } else {
+                }
+                gate::Outcome::Result(response) | gate::Outcome::TimedOut(response) => {
                     Outcome::Result(response)
                 }
             })
             .chain(futures_util::stream::once(async { Outcome::Done }))
-            .boxed()
+            .boxed())
     }
 
     async fn deliver(&mut self, socket: &mut WebSocket, id: String, outcome: Outcome) -> Flow {
@@ -464,34 +440,6 @@ async fn authenticate(
             Err(())
         }
     }
-}
-
-/// The single result of a query or mutation, or a time-out error in its place. Dropping the
-/// stopped operation drops its open transaction, which rolls it back.
-fn within(
-    limit: Duration,
-    request_id: String,
-    results: impl futures_util::Stream<Item = Response> + Send + 'static,
-) -> impl futures_util::Stream<Item = Response> + Send + 'static {
-    futures_util::stream::once(async move {
-        let mut results = std::pin::pin!(results);
-        match tokio::time::timeout(limit, results.next()).await {
-            Ok(Some(response)) => response,
-            Ok(None) => Response::default(),
-            Err(_) => {
-                tracing::warn!(request_id, ?limit, "operation timed out");
-                let message = format!(
-                    "the operation ran longer than {} ms and was stopped",
-                    limit.as_millis()
-                );
-                let mut error = ServerError::new(message, None);
-                let extensions = error.extensions.get_or_insert_with(Default::default);
-                extensions.set("code", "INTERNAL");
-                extensions.set("requestId", request_id);
-                Response::from_errors(vec![error])
-            }
-        }
-    })
 }
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage<'_>) -> Flow {
