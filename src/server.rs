@@ -102,7 +102,7 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         let stopping = workers.stopping.clone();
         workers
             .tasks
-            .spawn(hub::worker::run(services.clone(), stopping));
+            .spawn(hub::worker::run((&services).into(), stopping));
     }
     let schema = graphql::schema(services.clone());
     Ok(AppState {

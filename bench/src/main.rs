@@ -341,10 +341,10 @@ async fn drain(
     let started = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        let svc = svc.clone();
+        let worker = touchbase::hub::worker::WorkerContext::from(&svc);
         tasks.spawn(async move {
             let mut processed = 0_u64;
-            while let Ok(true) = touchbase::hub::worker::process_next(&svc).await {
+            while let Ok(true) = touchbase::hub::worker::process_next(&worker).await {
                 processed += 1;
             }
             processed

@@ -23,6 +23,7 @@ use crate::{
     hub::inbox::{self, Arrival, Refusal},
 };
 
+#[tracing::instrument(skip_all, fields(connector = %connector_id))]
 pub async fn receive(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

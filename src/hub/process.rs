@@ -51,6 +51,7 @@ pub struct Context<'a> {
     pub phone_region: &'a str,
 }
 
+#[tracing::instrument(skip_all, fields(delivery = %event.id, connector = %connector.id))]
 pub async fn delivery(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,

@@ -7,13 +7,13 @@
 //! A failed delivery is tried again after an exponential, jittered delay, and dead-lettered
 //! with its error kept once it has used its attempts; an admin can replay it from there.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::{connector, enums::DeliveryStatus, inbound_event};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, IntoActiveModel, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, FromQueryResult, IntoActiveModel, Set, Statement, TransactionTrait,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -21,13 +21,35 @@ use crate::{
     auth::system_actor,
     config::Config,
     error::{AppError, Result},
-    hub::{process, storable},
+    events::Events,
+    hub::{Hub, process, storable},
     services::Services,
 };
 
+/// What a worker needs, and nothing more: the store, the settings, the hub (secrets and the
+/// doorbell new deliveries ring) and the event bus it tells subscribers on.
+#[derive(Clone)]
+pub struct WorkerContext {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub hub: Hub,
+    pub events: Events,
+}
+
+impl From<&Services> for WorkerContext {
+    fn from(svc: &Services) -> Self {
+        Self {
+            db: svc.db.clone(),
+            config: svc.config.clone(),
+            hub: svc.hub.clone(),
+            events: svc.events.clone(),
+        }
+    }
+}
+
 /// Processes due deliveries until `stopping` is cancelled; sleeps between them when there are
 /// none. A delivery in hand is finished first: stopping is only heard between deliveries.
-pub async fn run(svc: Services, stopping: CancellationToken) {
+pub async fn run(svc: WorkerContext, stopping: CancellationToken) {
     let poll = Duration::from_millis(svc.config.hub_poll_interval_ms);
     while !stopping.is_cancelled() {
         let idle = match process_next(&svc).await {
@@ -47,7 +69,7 @@ pub async fn run(svc: Services, stopping: CancellationToken) {
 }
 
 /// Claims and processes one due delivery; false when none is due.
-pub async fn process_next(svc: &Services) -> Result<bool> {
+pub async fn process_next(svc: &WorkerContext) -> Result<bool> {
     let now = Utc::now();
     let txn = crate::db::begin_write(&svc.db).await?;
     let Some(event) = claim(&txn, now).await? else {

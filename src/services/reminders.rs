@@ -21,6 +21,7 @@ use crate::{
 const WATERMARK: &str = "activities_due_announced_until";
 
 /// Runs [`announce_due`] every `every`, for as long as the task runs.
+#[tracing::instrument(name = "due_activities", skip_all)]
 pub async fn run(svc: Services, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
