@@ -31,8 +31,9 @@ impl Places {
     };
 }
 
-/// What any request may carry, whatever its provider: HTTP authentication, cookies, API-key
-/// headers, and the query parameters keys are usually put in.
+/// What any request may carry, whatever its provider: HTTP authentication (Postmark's and
+/// SendGrid Inbound's basic-auth passwords), cookies, API-key headers, and the query parameters
+/// keys are usually put in (SendGrid Inbound's `?key=`).
 pub const ANY_PROVIDER: Places = Places {
     headers: &[
         "authorization",

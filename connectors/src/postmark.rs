@@ -24,7 +24,6 @@ use mail_parser::decoders::html::html_to_text;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::credentials::Places;
 use crate::email::{self, INBOUND_MAIL_BYTES, InboundMail, first_non_empty, non_empty};
 use crate::{Connector, ConnectorError, InboundRequest, NormalizedTouchpoint, settings, signature};
 
@@ -112,14 +111,6 @@ impl Connector for Postmark {
     /// A whole email with its attachments.
     fn max_body_bytes(&self) -> usize {
         INBOUND_MAIL_BYTES
-    }
-
-    fn credentials(&self) -> Places {
-        Places {
-            headers: &["authorization"],
-            query: &[],
-            fields: &[],
-        }
     }
 
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {

@@ -27,7 +27,6 @@ use mail_parser::decoders::html::html_to_text;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::credentials::Places;
 use crate::email::{self, INBOUND_MAIL_BYTES, InboundMail};
 use crate::multipart::Form;
 use crate::{Connector, ConnectorError, InboundRequest, NormalizedTouchpoint, settings, signature};
@@ -88,14 +87,6 @@ impl Connector for SendgridInbound {
     /// A whole email with its attachments.
     fn max_body_bytes(&self) -> usize {
         INBOUND_MAIL_BYTES
-    }
-
-    fn credentials(&self) -> Places {
-        Places {
-            headers: &["authorization"],
-            query: &["key"],
-            fields: &[],
-        }
     }
 
     fn check_settings(&self, settings: &Value) -> Result<(), ConnectorError> {

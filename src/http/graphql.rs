@@ -210,7 +210,7 @@ pub(super) fn never_executed(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 

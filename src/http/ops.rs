@@ -28,11 +28,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// operation names and volumes tell an outsider how the CRM is used.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.services.config.metrics_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
+        let presented = super::graphql::bearer_token(&headers);
         if !presented.is_some_and(|presented| connectors::signature::same_secret(presented, token))
         {
             return (

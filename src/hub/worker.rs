@@ -52,17 +52,14 @@ impl From<&Services> for WorkerContext {
 pub async fn run(svc: WorkerContext, stopping: CancellationToken) {
     let poll = Duration::from_millis(svc.config.hub_poll_interval_ms);
     while !stopping.is_cancelled() {
-        let idle = match process_next(&svc).await {
+        match process_next(&svc).await {
             Ok(true) => continue,
-            Ok(false) => poll,
-            Err(error) => {
-                tracing::error!(?error, "the inbox worker could not claim a delivery");
-                poll
-            }
-        };
+            Ok(false) => {}
+            Err(error) => tracing::error!(?error, "the inbox worker could not claim a delivery"),
+        }
         tokio::select! {
             () = svc.hub.woken() => {}
-            () = tokio::time::sleep(idle) => {}
+            () = tokio::time::sleep(poll) => {}
             () = stopping.cancelled() => {}
         }
     }

@@ -275,6 +275,13 @@ async fn the_deepest_admitted_value_of_every_argument_is_answered_without_intern
                 "{}: {body}",
                 target.name()
             );
+            // Admitted means it reached validation and coercion, not the depth refusal.
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(
+                !message.contains("nests deeper"),
+                "{}: {body}",
+                target.name()
+            );
         }
     }
     still_serving(&app, &admin.access).await;
