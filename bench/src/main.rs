@@ -30,7 +30,9 @@ use sea_orm::{
 use serde_json::{Value, json};
 use touchbase::{
     config::Config,
-    http, server,
+    http,
+    hub::worker::WorkerContext,
+    server,
     services::{
         page::{self, SortDirection},
         touchpoints::TouchpointOrder,
@@ -87,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
     let state = server::build(config).await?;
     let db = state.services.db.clone();
     let lead_id = seed(&db).await?;
-    let connector_id = stripe_connector(&state.services).await?;
+    let connector_id = stripe_connector(&state).await?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
 
@@ -98,7 +100,10 @@ async fn main() -> anyhow::Result<()> {
         .with_state(db.clone());
     let drain = Router::new()
         .route("/bench/drain", post(drain))
-        .with_state((state.services.clone(), workers.max(1)));
+        .with_state((
+            WorkerContext::new(&state.services, state.hub.clone()),
+            workers.max(1),
+        ));
     let app = http::router(state).merge(baseline).merge(drain);
     let server = tokio::spawn(async move {
         axum::serve(
@@ -126,7 +131,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
     let admin = touchbase::auth::system_actor();
     let mut owners = Vec::new();
     for n in 0..OWNERS {
-        let input = touchbase::services::users::NewUserInput {
+        let input = touchbase::services::users::NewUser {
             email: format!("rep{n}@example.com"),
             name: format!("Rep {n}"),
             role: entity::enums::Role::Sales,
@@ -274,16 +279,16 @@ async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
 
 /// A Stripe connector with a wide timestamp tolerance, so requests signed before the run stay
 /// valid through it.
-async fn stripe_connector(svc: &touchbase::services::Services) -> anyhow::Result<Uuid> {
-    let input = touchbase::services::connectors::NewConnectorInput {
+async fn stripe_connector(state: &touchbase::http::AppState) -> anyhow::Result<Uuid> {
+    let input = touchbase::hub::admin::NewConnector {
         kind: entity::enums::ConnectorKind::Stripe,
         name: "Benchmark billing".into(),
         secret: Some(STRIPE_SECRET.into()),
-        settings: Some(async_graphql::Json(json!({ "tolerance_secs": 86_400 }))),
+        settings: Some(json!({ "tolerance_secs": 86_400 })),
         enabled: None,
     };
     let admin = touchbase::auth::system_actor();
-    let connector = touchbase::services::connectors::create(svc, &admin, input)
+    let connector = touchbase::hub::admin::create(&state.services, &state.hub, &admin, input)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(connector.id)
@@ -335,13 +340,11 @@ async fn baseline_hook(
 }
 
 /// Works the inbox until nothing is due, with `workers` workers; answers the count and time.
-async fn drain(
-    State((svc, workers)): State<(touchbase::services::Services, usize)>,
-) -> Json<Value> {
+async fn drain(State((context, workers)): State<(WorkerContext, usize)>) -> Json<Value> {
     let started = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        let worker = touchbase::hub::worker::WorkerContext::from(&svc);
+        let worker = context.clone();
         tasks.spawn(async move {
             let mut processed = 0_u64;
             while let Ok(true) = touchbase::hub::worker::process_next(&worker).await {

@@ -72,7 +72,7 @@ pub async fn receive(
         url,
         received_at: Utc::now(),
     };
-    match inbox::receive(&services.db, &services.hub, &connector, arrival).await {
+    match inbox::receive(&services.db, &state.hub, &connector, arrival).await {
         Ok(receipt) => (
             StatusCode::OK,
             Json(json!({

@@ -3,8 +3,11 @@
 //! and [`process`] turns it into touchpoints on the right lead or contact ([`identity`]), with
 //! its source classified ([`attribution`]), its texts cut to size ([`bounds`]) and fit for
 //! either store ([`storable`]), and hands each lead to the scoring and lifecycle seam
-//! ([`lifecycle`]). Provider formats live in the `connectors` crate; nothing here knows one.
+//! ([`lifecycle`]). Admins configure connectors and replay deliveries through [`admin`].
+//! Provider formats live in the `connectors` crate; nothing here knows one. The hub writes
+//! records through the services, never the other way round.
 
+pub mod admin;
 pub mod attribution;
 pub mod bounds;
 pub mod identity;

@@ -6,12 +6,9 @@ pub mod accounts;
 pub mod activities;
 pub mod audit;
 pub mod campaigns;
-pub mod connectors;
 pub mod contact_points;
 pub mod contacts;
 pub mod filter;
-#[cfg(test)]
-mod fuzz;
 pub mod input;
 pub mod leads;
 pub mod opportunities;
@@ -30,11 +27,10 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{
-    auth::Authenticator, config::Config, events::Events, hub::Hub, rate_limit::LoginLimiter,
-};
+use crate::{auth::Authenticator, config::Config, events::Events, rate_limit::LoginLimiter};
 
-/// What services need besides the actor: the store, the settings, the event bus and the hub.
+/// What services need besides the actor: the store, the settings, the event bus, and the
+/// sign-in parts.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
@@ -42,5 +38,4 @@ pub struct Services {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
     pub login_limiter: Arc<LoginLimiter>,
-    pub hub: Hub,
 }

@@ -15,7 +15,7 @@ use crate::{
     actor::Actor,
     error::{AppError, Result},
     events::Event,
-    services::{Services, audit, page, projection::Columns, scope},
+    services::{Services, audit, filter::Filter, page, projection::Columns, scope},
 };
 
 /// What happened to a record, for [`Record::event`].
@@ -55,6 +55,16 @@ pub trait Record:
     fn blank() -> Option<Self::Model> {
         None
     }
+    /// Refuses a list the actor may not ask for, such as one filtered or ordered by a field the
+    /// actor may not read; any list by default.
+    fn ensure_listable(
+        actor: &Actor,
+        filter: &Filter<Self::Column>,
+        order: &[(Self::OrderField, page::SortDirection)],
+    ) -> Result<()> {
+        let _ = (actor, filter, order);
+        Ok(())
+    }
     /// What subscribers hear once a change to a record of this type is committed; nothing
     /// unless the type says so.
     fn event(change: Change, model: &Self::Model) -> Option<Event> {
@@ -76,11 +86,47 @@ pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) ->
 pub async fn list<E: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
-    filter: sea_orm::Condition,
+    filter: &Filter<E::Column>,
     order: Vec<(E::OrderField, page::SortDirection)>,
     request: page::PageRequest,
 ) -> Result<page::Page<E::Model>> {
-    let mut select = scope::visible::<E>(actor)?.filter(filter);
+    E::ensure_listable(actor, filter, &order)?;
+    let condition = filter.condition(db.get_database_backend())?;
+    page_of::<E>(db, actor, condition, order, request).await
+}
+
+/// Where a nested list hangs: the column of the listed type that holds its parent's id (the
+/// lead of an activity, the account of a contact). Each type names its own, beside it.
+pub struct Parent<E: Record>(pub E::Column);
+
+impl<E: Record> Clone for Parent<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E: Record> Copy for Parent<E> {}
+
+/// One page of the live children of `id` the actor may see, in the type's default order.
+pub async fn list_under<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    parent: Parent<E>,
+    id: Uuid,
+    request: page::PageRequest,
+) -> Result<page::Page<E::Model>> {
+    let condition = sea_orm::Condition::all().add(parent.0.eq(id));
+    page_of::<E>(db, actor, condition, Vec::new(), request).await
+}
+
+async fn page_of<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    condition: sea_orm::Condition,
+    order: Vec<(E::OrderField, page::SortDirection)>,
+    request: page::PageRequest,
+) -> Result<page::Page<E::Model>> {
+    let mut select = scope::visible::<E>(actor)?.filter(condition);
     if let Some(archived_at) = E::archived_at_column() {
         select = select.filter(archived_at.is_null());
     }
@@ -235,7 +281,7 @@ fn id_of<E: Record>(model: &E::Model) -> Uuid {
 pub async fn first_pages<E: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
-    parent: E::Column,
+    Parent(parent): Parent<E>,
     parents: &[Uuid],
     first: u64,
     count_totals: bool,

@@ -1,9 +1,6 @@
 //! Touchpoints: the customer's history. Read here; written by the integrations hub.
 
 use entity::{enums::Role, touchpoint};
-use sea_orm::{ColumnTrait, Condition};
-use uuid::Uuid;
-
 use sea_orm::sea_query::SimpleExpr;
 
 use crate::{
@@ -11,7 +8,7 @@ use crate::{
     services::{
         filter::col,
         page::{SortDirection, SortField, SortKind, SortValue},
-        records::{Change, Record},
+        records::{Change, Parent, Record},
     },
 };
 
@@ -54,8 +51,9 @@ impl Record for touchpoint::Entity {
     }
 }
 
-pub fn of_lead(lead: Uuid) -> Condition {
-    Condition::all().add(touchpoint::Column::LeadId.eq(lead))
+/// A lead's touchpoints.
+pub fn of_lead() -> Parent<touchpoint::Entity> {
+    Parent(touchpoint::Column::LeadId)
 }
 
 /// Touchpoints are history: they read in the order they happened.

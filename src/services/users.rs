@@ -1,10 +1,10 @@
 //! Users and teams: who may sign in, with which role, in which team.
 
-use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::Utc;
 use entity::{enums::Role, team, user};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -14,30 +14,39 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services, audit,
-        input::{self, SHORT_TEXT, patch},
+        input::{Patch, SHORT_TEXT},
         page::{self, PageRequest, SortDirection, SortField, SortKind, SortValue},
         sessions,
     },
     validate,
 };
 
-#[derive(InputObject)]
-pub struct NewUserInput {
+#[derive(Clone, Debug)]
+pub struct NewUser {
     pub email: String,
     pub name: String,
     pub role: Role,
     /// At least 10 characters. Leave out for users who sign in through the identity provider.
     pub password: Option<String>,
-    pub team_id: Option<ID>,
+    pub team_id: Option<Uuid>,
 }
 
-#[derive(InputObject, Default)]
-pub struct UserChangesInput {
+/// What to change about a user; `None` and [`Patch::Keep`] keep the stored value.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
     pub name: Option<String>,
     pub role: Option<Role>,
-    pub team_id: MaybeUndefined<ID>,
+    pub team_id: Patch<Uuid>,
     pub active: Option<bool>,
     pub password: Option<String>,
+}
+
+/// The users among `ids`; every signed-in user may see who their colleagues are.
+pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
 }
 
 fn ensure_admin(actor: &Actor) -> Result<()> {
@@ -50,19 +59,11 @@ fn ensure_admin(actor: &Actor) -> Result<()> {
     }
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: NewUserInput,
-) -> Result<user::Model> {
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> Result<user::Model> {
     ensure_admin(actor)?;
     let email = validate::email("email", &input.email)?;
     let name = validate::required_text("name", &input.name, SHORT_TEXT)?;
-    let team_id = input
-        .team_id
-        .as_ref()
-        .map(|id| input::uuid("teamId", id))
-        .transpose()?;
+    let team_id = input.team_id;
     let password_hash = match input.password {
         Some(password) => Some(password::hash(password).await?),
         None => None,
@@ -105,7 +106,7 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: UserChangesInput,
+    input: UserChanges,
 ) -> Result<user::Model> {
     ensure_admin(actor)?;
     let password_hash = match input.password {
@@ -124,7 +125,7 @@ pub async fn update(
     if let Some(role) = input.role {
         user.role = Set(role);
     }
-    if let Some(team) = patch(input.team_id, |id| input::uuid("teamId", &id))? {
+    if let Some(team) = input.team_id.change() {
         if let Some(team) = team {
             ensure_team(&txn, team).await?;
         }
@@ -231,7 +232,7 @@ pub async fn bootstrap_admin(
     if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
-    let input = NewUserInput {
+    let input = NewUser {
         email: email.to_owned(),
         name: "Administrator".into(),
         role: Role::Admin,
