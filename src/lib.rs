@@ -9,6 +9,8 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod hub;
+#[cfg(test)]
+mod layering;
 pub mod rate_limit;
 pub mod server;
 pub mod services;
