@@ -12,6 +12,7 @@ pub mod hub;
 #[cfg(test)]
 mod layering;
 pub mod rate_limit;
+pub mod sales;
 pub mod server;
 pub mod services;
 pub mod telemetry;
