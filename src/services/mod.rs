@@ -1,6 +1,7 @@
 //! Domain services: the rules of the CRM, once. Every call takes the caller's `Actor`; every
 //! read goes through [`scope::visible`], so no query shape can reach a row the rules hide; every
-//! write runs in one transaction with its audit row.
+//! write runs in one transaction with its audit row, its own or its caller's
+//! ([`records`]).
 
 pub mod accounts;
 pub mod activities;
