@@ -17,6 +17,7 @@ use crate::{
         Services,
         input::{self, LONG_TEXT, SHORT_TEXT, patch, patch_text},
         records::{self, Record},
+        scope,
     },
     validate,
 };
@@ -26,20 +27,8 @@ use sea_orm::{Condition, sea_query::SimpleExpr};
 impl Record for activity::Entity {
     type OrderField = ActivityOrderField;
     const KIND: &'static str = "activity";
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
-    const WRITERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
+    const WRITERS: &'static [Role] = scope::EVERY_ROLE;
     fn id_column() -> activity::Column {
         activity::Column::Id
     }

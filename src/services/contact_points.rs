@@ -22,19 +22,14 @@ use crate::{
         filter::col,
         page::{SortField, SortKind, SortValue},
         records::Record,
+        scope,
     },
 };
 
 impl Record for contact_point::Entity {
     type OrderField = FirstSeen;
     const KIND: &'static str = "contact_point";
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
     /// Only what providers report makes or flags a contact point.
     const WRITERS: &'static [Role] = &[Role::Admin];
     fn id_column() -> contact_point::Column {

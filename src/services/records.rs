@@ -134,10 +134,10 @@ pub async fn insert<E: Record>(
     actor: &Actor,
     model: E::ActiveModel,
 ) -> Result<E::Model> {
-    let txn = begin_for::<E>(svc, actor).await?;
-    let written = insert_in::<E>(&txn, actor, model).await?;
-    txn.commit().await?;
-    Ok(written.publish(&svc.events).await)
+    alone::<E>(svc, actor, async |txn| {
+        insert_in::<E>(txn, actor, model).await
+    })
+    .await
 }
 
 /// Creates a record inside the caller's transaction: checks the write rule, inserts it and
@@ -176,10 +176,10 @@ where
     E: Record,
     F: AsyncFnOnce(&DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
 {
-    let txn = begin_for::<E>(svc, actor).await?;
-    let written = update_in::<E, F>(&txn, actor, id, verb, change).await?;
-    txn.commit().await?;
-    Ok(written.publish(&svc.events).await)
+    alone::<E>(svc, actor, async |txn| {
+        update_in::<E, F>(txn, actor, id, verb, change).await
+    })
+    .await
 }
 
 /// Loads the record within the actor's rows, lets `change` edit it, checks the write rule on
@@ -216,17 +216,17 @@ where
 
 /// Hides the record from lists; it stays readable by id, with its history.
 pub async fn archive<E: Record>(svc: &Services, actor: &Actor, id: Uuid) -> Result<E::Model> {
-    let txn = begin_for::<E>(svc, actor).await?;
-    let written = archive_in::<E>(&txn, actor, id).await?;
-    txn.commit().await?;
-    Ok(written.publish(&svc.events).await)
+    alone::<E>(svc, actor, async |txn| {
+        archive_in::<E>(txn, actor, id).await
+    })
+    .await
 }
 
 pub async fn restore<E: Record>(svc: &Services, actor: &Actor, id: Uuid) -> Result<E::Model> {
-    let txn = begin_for::<E>(svc, actor).await?;
-    let written = restore_in::<E>(&txn, actor, id).await?;
-    txn.commit().await?;
-    Ok(written.publish(&svc.events).await)
+    alone::<E>(svc, actor, async |txn| {
+        restore_in::<E>(txn, actor, id).await
+    })
+    .await
 }
 
 /// [`archive`] inside the caller's transaction; the caller publishes the event after its commit.
@@ -307,11 +307,19 @@ fn as_uuid(value: Value) -> Option<Uuid> {
     }
 }
 
-/// A write transaction for a write to `E`, once the actor's role may write such records at all:
-/// a refused caller does not wait for (or hold) the write lock.
-async fn begin_for<E: Record>(svc: &Services, actor: &Actor) -> Result<DatabaseTransaction> {
+/// Runs one write to `E` in a transaction of its own and tells subscribers once it commits. A
+/// role that may not write such records at all is refused before it waits for (or holds) the
+/// write lock.
+async fn alone<E: Record>(
+    svc: &Services,
+    actor: &Actor,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<Written<E::Model>>,
+) -> Result<E::Model> {
     scope::ensure_writer::<E>(actor)?;
-    Ok(crate::db::begin_write(&svc.db).await?)
+    let txn = crate::db::begin_write(&svc.db).await?;
+    let written = write(&txn).await?;
+    txn.commit().await?;
+    Ok(written.publish(&svc.events).await)
 }
 
 fn written<E: Record>(change: Change, model: E::Model) -> Written<E::Model> {

@@ -18,6 +18,15 @@ use crate::{
     services::records::Record,
 };
 
+/// Every role, for the types everyone may read (or write).
+pub const EVERY_ROLE: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Sales,
+    Role::Marketing,
+    Role::Support,
+];
+
 /// The rows of `E` that `actor` may see.
 pub fn visible<E: Record>(actor: &Actor) -> Result<Select<E>> {
     if !actor.is_any(E::READERS) {

@@ -13,19 +13,14 @@ use crate::{
         filter::col,
         page::{SortDirection, SortField, SortKind, SortValue},
         records::{Change, Record},
+        scope,
     },
 };
 
 impl Record for touchpoint::Entity {
     type OrderField = TouchpointOrder;
     const KIND: &'static str = "touchpoint";
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
     const WRITERS: &'static [Role] = &[Role::Admin];
     fn default_order() -> Vec<(TouchpointOrder, SortDirection)> {
         vec![(TouchpointOrder::OccurredAt, SortDirection::Asc)]

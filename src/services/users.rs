@@ -17,7 +17,7 @@ use crate::{
         input::{self, SHORT_TEXT, patch},
         page::{self, PageRequest, SortDirection, SortField, SortKind, SortValue},
         records::{self, Record},
-        sessions,
+        scope, sessions,
     },
     validate,
 };
@@ -45,13 +45,7 @@ impl Record for user::Entity {
     type OrderField = ByName;
     const KIND: &'static str = "user";
     /// Every signed-in user sees users: assignment pickers and owner names need them.
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
     const WRITERS: &'static [Role] = &[Role::Admin];
     fn default_order() -> Vec<(ByName, SortDirection)> {
         vec![(ByName, SortDirection::Asc)]
