@@ -24,8 +24,7 @@ use entity::{
     inbound_event, lead, touchpoint, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use touchbase::{
@@ -34,7 +33,9 @@ use touchbase::{
     hub::worker::WorkerContext,
     server,
     services::{
+        leads,
         page::{self, SortDirection},
+        records,
         touchpoints::TouchpointOrder,
     },
 };
@@ -145,33 +146,27 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
                 .id,
         );
     }
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    // One transaction for the whole seed, written through the record lifecycle as the API and
+    // the hub write: the rows and their audit trail look like a live store's. Nobody listens
+    // yet, so the change events are dropped.
+    let txn = touchbase::db::begin_write(db).await?;
     let now = Utc::now();
     let mut first = None;
     for n in 0..LEADS {
-        let id = Uuid::now_v7();
-        first.get_or_insert(id);
-        lead::ActiveModel {
-            id: Set(id),
+        let lead = lead::ActiveModel {
             email: Set(Some(format!("lead{n}@example.com"))),
             company: Set(Some(format!("Company {n}"))),
-            status: Set(entity::enums::LeadStatus::NotContacted),
-            lifecycle_stage: Set(entity::enums::LifecycleStage::Lead),
             owner_id: Set(Some(owners[n % OWNERS])),
-            competitors: Set(json!([])),
-            objections: Set(json!([])),
-            custom_fields: Set(json!({})),
-            fit_score: Set(0),
-            engagement_score: Set(0),
-            score: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+            ..leads::blank()
+        };
+        let id = records::insert_in::<lead::Entity>(&txn, &admin, lead)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .model
+            .id;
+        first.get_or_insert(id);
         for t in 0..TOUCHPOINTS_PER_LEAD {
-            touchpoint::ActiveModel {
+            let touchpoint = touchpoint::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 lead_id: Set(Some(id)),
                 channel: Set(TouchpointChannel::Email),
@@ -179,9 +174,10 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
                 occurred_at: Set(now - chrono::Duration::minutes(t as i64)),
                 created_at: Set(now),
                 ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+            };
+            let _ = records::insert_in::<touchpoint::Entity>(&txn, &admin, touchpoint)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
     txn.commit().await?;

@@ -16,6 +16,7 @@ use crate::{
         Services,
         input::{LONG_TEXT, Patch, SHORT_TEXT},
         records::{self, Parent, Record},
+        scope,
     },
     validate,
 };
@@ -24,20 +25,8 @@ use sea_orm::sea_query::SimpleExpr;
 impl Record for activity::Entity {
     type OrderField = ActivityOrderField;
     const KIND: &'static str = "activity";
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
-    const WRITERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
+    const WRITERS: &'static [Role] = scope::EVERY_ROLE;
     fn id_column() -> activity::Column {
         activity::Column::Id
     }
@@ -92,17 +81,32 @@ pub async fn create(
     if input.subject.is_none() {
         return Err(AppError::bad_input("subject", "required"));
     }
+    let mut activity = blank(Some(actor.user_id).filter(|_| !actor.is_system()));
+    apply(&svc.db, actor, input, &mut activity).await?;
+    records::insert::<activity::Entity>(svc, actor, activity).await
+}
+
+/// A new activity as every activity starts: open, undated, on no record, with no details, for
+/// `assignee` to do; callers set its kind, subject and what else they know.
+pub fn blank(assignee: Option<Uuid>) -> activity::ActiveModel {
     let now = Utc::now();
-    let mut activity = activity::ActiveModel {
+    activity::ActiveModel {
         id: Set(Uuid::now_v7()),
+        body: Set(None),
+        due_at: Set(None),
         done: Set(false),
-        assignee_id: Set(Some(actor.user_id).filter(|id| !id.is_nil())),
+        completed_at: Set(None),
+        assignee_id: Set(assignee),
+        lead_id: Set(None),
+        contact_id: Set(None),
+        account_id: Set(None),
+        opportunity_id: Set(None),
+        archived_at: Set(None),
+        details: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    apply(&svc.db, actor, input, &mut activity).await?;
-    records::insert::<activity::Entity>(svc, actor, activity).await
+    }
 }
 
 pub async fn update(

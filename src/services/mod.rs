@@ -1,6 +1,6 @@
 //! Domain services: the rules of the CRM, once. Every call takes the caller's `Actor`; every
 //! read goes through [`scope::visible`], so no query shape can reach a row the rules hide; every
-//! write runs in one transaction with its audit row.
+//! write runs in one transaction with its audit row, its own or its caller's ([`records`]).
 //!
 //! Services speak plain Rust: change sets with [`input::Patch`] fields, [`filter::Filter`]s and
 //! orders of their own, models out. They know nothing of GraphQL, HTTP or the hub, which call

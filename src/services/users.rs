@@ -16,7 +16,8 @@ use crate::{
         Services, audit,
         input::{Patch, SHORT_TEXT},
         page::{self, PageRequest, SortDirection, SortField, SortKind, SortValue},
-        sessions,
+        records::{self, Record},
+        scope, sessions,
     },
     validate,
 };
@@ -39,6 +40,30 @@ pub struct UserChanges {
     pub team_id: Patch<Uuid>,
     pub active: Option<bool>,
     pub password: Option<String>,
+}
+
+impl Record for user::Entity {
+    type OrderField = ByName;
+    const KIND: &'static str = "user";
+    /// Every signed-in user sees users: assignment pickers and owner names need them.
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
+    const WRITERS: &'static [Role] = &[Role::Admin];
+    fn default_order() -> Vec<(ByName, SortDirection)> {
+        vec![(ByName, SortDirection::Asc)]
+    }
+    fn id_column() -> user::Column {
+        user::Column::Id
+    }
+    fn owner_column() -> Option<user::Column> {
+        None
+    }
+    /// A user who leaves is deactivated, not archived: their records keep their owner.
+    fn archived_at_column() -> Option<user::Column> {
+        None
+    }
+    fn updated_at_column() -> Option<user::Column> {
+        Some(user::Column::UpdatedAt)
+    }
 }
 
 /// The users among `ids`; every signed-in user may see who their colleagues are.
@@ -73,7 +98,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> R
         ensure_team(&txn, team).await?;
     }
     let now = Utc::now();
-    let created = user::ActiveModel {
+    let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email),
         name: Set(name),
@@ -83,19 +108,11 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> R
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        "user",
-        "create",
-        created.id,
-        None,
-        Some(&created),
-    )
-    .await?;
+    };
+    // Users have no change event: nothing is heard about a new one.
+    let created = records::insert_in::<user::Entity>(&txn, actor, user)
+        .await?
+        .model;
     txn.commit().await?;
     Ok(created)
 }
@@ -246,7 +263,7 @@ pub async fn bootstrap_admin(
 
 /// People lists read alphabetically.
 #[derive(Clone, Copy)]
-struct ByName;
+pub struct ByName;
 
 impl SortField<user::Model> for ByName {
     fn expr(self) -> sea_orm::sea_query::SimpleExpr {
