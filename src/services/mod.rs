@@ -19,6 +19,7 @@ pub mod opportunities;
 pub mod page;
 pub mod pipeline;
 pub mod projection;
+pub mod record_type;
 pub mod records;
 pub mod reminders;
 pub mod scope;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     actor::Actor,
     error::{AppError, Result},
-    services::records::Record,
+    services::record_type::Record,
 };
 
 /// Every role, for the types everyone may read (or write).
