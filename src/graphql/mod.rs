@@ -19,6 +19,7 @@ pub mod metrics;
 mod mutation;
 mod projection;
 mod query;
+mod sales;
 mod subscription;
 mod types;
 
@@ -41,9 +42,13 @@ pub use limits::{Operation, admit, refused};
 #[derive(MergedObject, Default)]
 pub struct Query(query::RecordsQuery, hub::HubQuery);
 
-/// Every write: sessions, users, CRM records and the integrations hub.
+/// Every write: sessions, users, CRM records, the sales engine and the integrations hub.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::RecordsMutation, hub::HubMutation);
+pub struct Mutation(
+    mutation::RecordsMutation,
+    sales::SalesMutation,
+    hub::HubMutation,
+);
 
 pub type TouchbaseSchema = Schema<Query, Mutation, subscription::Subscription>;
 

@@ -24,10 +24,11 @@ use crate::{
         projection::{self, Projected},
     },
     services::{
+        activities,
         page::Window,
         projection::Columns,
         records::{self, Record},
-        scope, users,
+        scope, touchpoints, users,
     },
     validate::format_amount,
 };
@@ -246,6 +247,21 @@ impl Lead {
     async fn converted_at(&self) -> Option<DateTime<Utc>> {
         self.0.converted_at
     }
+    /// The contact the lead became, once converted.
+    async fn converted_contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let contact = related::<contact::Entity>(ctx, self.0.converted_contact_id).await?;
+        Ok(contact.map(Contact))
+    }
+    /// The account the lead's company became or was matched to, once converted.
+    async fn converted_account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let account = related::<account::Entity>(ctx, self.0.converted_account_id).await?;
+        Ok(account.map(Account))
+    }
+    /// The deal opened when the lead was converted, if one was.
+    async fn converted_opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
+        let deal = related::<opportunity::Entity>(ctx, self.0.converted_opportunity_id).await?;
+        Ok(deal.map(Opportunity))
+    }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
@@ -365,6 +381,36 @@ impl Contact {
     }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         user_by_id(ctx, self.0.owner_id).await
+    }
+    /// The contact's history with that of the leads converted into it, oldest first.
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
+    async fn touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Touchpoint>> {
+        let request = Paging::new(first, after, last, before).request(ctx)?;
+        let (db, actor) = (&ctx.services().db, ctx.actor()?);
+        let page = touchpoints::of_contact(db, actor, self.0.id, request).await?;
+        Ok(connection(page, Touchpoint))
+    }
+    /// The contact's activities with those of the leads converted into it.
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Activity>> {
+        let request = Paging::new(first, after, last, before).request(ctx)?;
+        let (db, actor) = (&ctx.services().db, ctx.actor()?);
+        let page = activities::of_contact(db, actor, self.0.id, request).await?;
+        Ok(connection(page, Activity))
     }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at

@@ -5,7 +5,7 @@ use entity::{
     account,
     enums::{AccountStatus, Role},
 };
-use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::services::{
@@ -18,7 +18,7 @@ use crate::{
     services::{
         Services,
         input::{Patch, SHORT_TEXT},
-        records::{self, Parent, Record},
+        records::{self, Parent, Record, Written},
     },
     validate,
 };
@@ -77,6 +77,19 @@ pub async fn create(
     actor: &Actor,
     input: AccountChanges,
 ) -> Result<account::Model> {
+    records::alone::<account::Entity>(svc, actor, async |txn| {
+        create_in(svc, txn, actor, input).await
+    })
+    .await
+}
+
+/// [`create`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn create_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    input: AccountChanges,
+) -> Result<Written<account::Model>> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
     }
@@ -90,8 +103,8 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(svc, &svc.db, actor, id, input, &mut account).await?;
-    records::insert::<account::Entity>(svc, actor, account).await
+    apply(svc, txn, actor, id, input, &mut account).await?;
+    records::insert_in::<account::Entity>(txn, actor, account).await
 }
 
 pub async fn update(

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use entity::{account, activity, contact, enums::ActivityKind, enums::Role, lead, opportunity};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Set};
 use uuid::Uuid;
 
 use crate::services::{
     filter::col,
-    page::{SortField, SortKind, SortValue},
+    leads,
+    page::{Page, PageRequest, SortField, SortKind, SortValue},
 };
 use crate::{
     actor::Actor,
@@ -41,6 +42,19 @@ impl Record for activity::Entity {
     fn updated_at_column() -> Option<activity::Column> {
         Some(activity::Column::UpdatedAt)
     }
+}
+
+/// A contact's activities, and those of the leads converted into it.
+pub async fn of_contact(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    contact: Uuid,
+    request: PageRequest,
+) -> Result<Page<activity::Model>> {
+    let mine = Condition::any()
+        .add(activity::Column::ContactId.eq(contact))
+        .add(activity::Column::LeadId.in_subquery(leads::converted_into(contact)));
+    records::list_where::<activity::Entity>(db, actor, mine, request).await
 }
 
 /// A lead's activities.

@@ -5,7 +5,7 @@ use entity::{
     contact,
     enums::{LifecycleStage, Role},
 };
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
 use crate::services::{
@@ -18,7 +18,7 @@ use crate::{
     services::{
         Services,
         input::{Patch, SHORT_TEXT},
-        records::{self, Parent, Record},
+        records::{self, Parent, Record, Written},
     },
     validate,
 };
@@ -79,6 +79,19 @@ pub async fn create(
     actor: &Actor,
     input: ContactChanges,
 ) -> Result<contact::Model> {
+    records::alone::<contact::Entity>(svc, actor, async |txn| {
+        create_in(svc, txn, actor, input).await
+    })
+    .await
+}
+
+/// [`create`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn create_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    input: ContactChanges,
+) -> Result<Written<contact::Model>> {
     let identified = [&input.email, &input.phone, &input.last_name]
         .iter()
         .any(|field| field.has_text());
@@ -97,8 +110,8 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(svc, &svc.db, actor, input, &mut contact).await?;
-    records::insert::<contact::Entity>(svc, actor, contact).await
+    apply(svc, txn, actor, input, &mut contact).await?;
+    records::insert_in::<contact::Entity>(txn, actor, contact).await
 }
 
 pub async fn update(

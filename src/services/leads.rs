@@ -5,7 +5,10 @@ use entity::{
     enums::{LeadStatus, LifecycleStage, Role},
     lead,
 };
-use sea_orm::{Set, sea_query::SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Set,
+    sea_query::{Query, SelectStatement, SimpleExpr},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -87,6 +90,15 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result
     lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
     apply(svc, actor, input, &mut lead)?;
     records::insert::<lead::Entity>(svc, actor, lead).await
+}
+
+/// The ids of the leads converted into `contact`, as a subquery.
+pub fn converted_into(contact: Uuid) -> SelectStatement {
+    Query::select()
+        .column(lead::Column::Id)
+        .from(lead::Entity)
+        .and_where(lead::Column::ConvertedContactId.eq(contact))
+        .to_owned()
 }
 
 /// A new lead as every lead starts: not contacted, in the lead stage, unscored, with empty

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::{enums::Role, lead, opportunity};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
 use crate::services::{
@@ -16,7 +16,7 @@ use crate::{
         Services,
         input::{MoneyText, Patch, SHORT_TEXT},
         pipeline,
-        records::{self, Record},
+        records::{self, Record, Written},
         scope,
     },
     validate,
@@ -84,6 +84,18 @@ pub async fn create(
     actor: &Actor,
     input: OpportunityChanges,
 ) -> Result<opportunity::Model> {
+    records::alone::<opportunity::Entity>(svc, actor, async |txn| {
+        create_in(txn, actor, input).await
+    })
+    .await
+}
+
+/// [`create`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    input: OpportunityChanges,
+) -> Result<Written<opportunity::Model>> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
     }
@@ -93,14 +105,14 @@ pub async fn create(
     let now = Utc::now();
     let mut opportunity = opportunity::ActiveModel {
         id: Set(Uuid::now_v7()),
-        stage_id: Set(pipeline::first_stage(&svc.db).await?.id),
+        stage_id: Set(pipeline::first_stage(txn).await?.id),
         owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(&svc.db, actor, input, &mut opportunity).await?;
-    records::insert::<opportunity::Entity>(svc, actor, opportunity).await
+    apply(txn, actor, input, &mut opportunity).await?;
+    records::insert_in::<opportunity::Entity>(txn, actor, opportunity).await
 }
 
 pub async fn update(

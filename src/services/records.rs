@@ -25,7 +25,11 @@ use crate::{
 
 pub use super::record_type::{Change, Parent, Record};
 
-pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<E::Model> {
+pub async fn get<E: Record>(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<E::Model> {
     scope::visible::<E>(actor)?
         .filter(E::id_column().eq(id))
         .one(db)
@@ -56,6 +60,17 @@ pub async fn list_under<E: Record>(
     request: page::PageRequest,
 ) -> Result<page::Page<E::Model>> {
     let condition = sea_orm::Condition::all().add(parent.0.eq(id));
+    page_of::<E>(db, actor, condition, Vec::new(), request).await
+}
+
+/// One page of the live records the actor may see that meet `condition`, in the type's default
+/// order: for lists a service shapes itself (a contact's history includes the lead it was).
+pub(in crate::services) async fn list_where<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    condition: sea_orm::Condition,
+    request: page::PageRequest,
+) -> Result<page::Page<E::Model>> {
     page_of::<E>(db, actor, condition, Vec::new(), request).await
 }
 
@@ -289,7 +304,7 @@ fn as_uuid(value: Value) -> Option<Uuid> {
 /// Runs one write to `E` in a transaction of its own and tells subscribers once it commits. A
 /// role that may not write such records at all is refused before it waits for (or holds) the
 /// write lock.
-async fn alone<E: Record>(
+pub async fn alone<E: Record>(
     svc: &Services,
     actor: &Actor,
     write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<Written<E::Model>>,

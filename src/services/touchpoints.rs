@@ -2,14 +2,19 @@
 //! the record lifecycle.
 
 use entity::{enums::Role, touchpoint};
-use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, sea_query::SimpleExpr};
+use uuid::Uuid;
 
 use crate::{
+    actor::Actor,
+    error::Result,
     events::Event,
     services::{
         filter::col,
+        leads,
+        page::{Page, PageRequest},
         page::{SortDirection, SortField, SortKind, SortValue},
-        records::{Change, Parent, Record},
+        records::{self, Change, Parent, Record},
         scope,
     },
 };
@@ -50,6 +55,20 @@ impl Record for touchpoint::Entity {
             Change::Updated => Event::LeadChanged { lead_id },
         })
     }
+}
+
+/// A contact's history: its own touchpoints and those of the leads converted into it, oldest
+/// first.
+pub async fn of_contact(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    contact: Uuid,
+    request: PageRequest,
+) -> Result<Page<touchpoint::Model>> {
+    let mine = Condition::any()
+        .add(touchpoint::Column::ContactId.eq(contact))
+        .add(touchpoint::Column::LeadId.in_subquery(leads::converted_into(contact)));
+    records::list_where::<touchpoint::Entity>(db, actor, mine, request).await
 }
 
 /// A lead's touchpoints.

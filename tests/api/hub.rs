@@ -247,7 +247,7 @@ async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source
 }
 
 /// The audit rows about one record, oldest first.
-async fn audit_of(app: &TestApp, id: &str) -> Vec<entity::audit_log::Model> {
+pub async fn audit_of(app: &TestApp, id: &str) -> Vec<entity::audit_log::Model> {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
     entity::audit_log::Entity::find()
         .filter(entity::audit_log::Column::EntityId.eq(uuid::Uuid::parse_str(id).unwrap()))

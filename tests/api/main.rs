@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod batching;
 mod cli;
+mod conversion;
 mod fuzz;
 mod hooks_abuse;
 mod hostile_inputs;
