@@ -128,6 +128,37 @@ async fn a_lead_becomes_a_contact_on_the_account_its_website_names_and_a_deal() 
 }
 
 #[tokio::test]
+async fn of_conversions_racing_for_one_lead_one_wins() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for n in 0..5 {
+        let email = format!("racer{n}@example.com");
+        let lead = app
+            .lead(
+                &admin.access,
+                json!({ "email": email, "company": format!("Racer {n}") }),
+            )
+            .await;
+        let attempts = (0..4).map(|_| convert(&app, &admin, &lead, json!({})));
+        let answers = futures_util::future::join_all(attempts).await;
+        let won = answers.iter().filter(|a| a.get("errors").is_none()).count();
+        let lost: Vec<_> = answers.iter().filter_map(error_code).collect();
+        assert_eq!((won, lost), (1, vec!["CONFLICT"; 3]), "{answers:?}");
+        assert_eq!(
+            count(
+                &app,
+                &admin,
+                "contacts",
+                json!({ "email": { "eq": email } })
+            )
+            .await,
+            1
+        );
+    }
+    assert_eq!(count(&app, &admin, "accounts", json!({})).await, 5);
+}
+
+#[tokio::test]
 async fn without_a_match_the_company_becomes_an_account_and_a_known_email_links_its_contact() {
     let app = spawn_app().await;
     let admin = app.admin().await;
