@@ -21,4 +21,5 @@ pub mod replay_nonce;
 pub mod setting;
 pub mod team;
 pub mod touchpoint;
+pub mod transition;
 pub mod user;

@@ -53,6 +53,9 @@ impl Record for contact::Entity {
     fn updated_at_column() -> Option<contact::Column> {
         Some(contact::Column::UpdatedAt)
     }
+    fn tracked() -> Vec<contact::Column> {
+        vec![contact::Column::LifecycleStage]
+    }
 }
 
 /// An account's contacts.

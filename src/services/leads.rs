@@ -46,6 +46,9 @@ impl Record for lead::Entity {
     fn event(_: Change, lead: &lead::Model) -> Option<Event> {
         Some(Event::LeadChanged { lead_id: lead.id })
     }
+    fn tracked() -> Vec<lead::Column> {
+        vec![lead::Column::Status, lead::Column::LifecycleStage]
+    }
 }
 
 /// Fields of a lead a user may set; what is left as [`Patch::Keep`] stays as it is. On create,

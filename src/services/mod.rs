@@ -26,6 +26,7 @@ pub mod scope;
 pub mod search;
 pub mod sessions;
 pub mod touchpoints;
+pub mod transitions;
 pub mod users;
 
 use std::sync::Arc;

@@ -62,6 +62,9 @@ impl Record for opportunity::Entity {
         }
         Ok(())
     }
+    fn tracked() -> Vec<opportunity::Column> {
+        vec![opportunity::Column::StageId]
+    }
 }
 
 /// Fields of an opportunity a user may set; what is left as [`Patch::Keep`] stays as it is.

@@ -60,6 +60,11 @@ pub trait Record:
         let _ = (actor, filter, order);
         Ok(())
     }
+    /// The columns whose every change is kept as a transition (a status, a stage); see
+    /// [`super::transitions`]. None by default.
+    fn tracked() -> Vec<Self::Column> {
+        Vec::new()
+    }
     /// What subscribers hear once a change to a record of this type is committed; nothing
     /// unless the type says so.
     fn event(change: Change, model: &Self::Model) -> Option<Event> {

@@ -20,7 +20,7 @@ use crate::{
     actor::Actor,
     error::{AppError, Result},
     events::{Event, Events},
-    services::{Services, audit, filter::Filter, page, projection::Columns, scope},
+    services::{Services, audit, filter::Filter, page, projection::Columns, scope, transitions},
 };
 
 pub use super::record_type::{Change, Parent, Record};
@@ -154,6 +154,7 @@ pub async fn insert_in<E: Record>(
         Some(&created),
     )
     .await?;
+    transitions::record::<E>(txn, actor, id_of::<E>(&created), None, &created).await?;
     Ok(written::<E>(Change::Created, created))
 }
 
@@ -205,6 +206,7 @@ where
     }
     let after = active.update(txn).await?;
     audit::record(txn, actor, E::KIND, verb, id, Some(&before), Some(&after)).await?;
+    transitions::record::<E>(txn, actor, id, Some(&before), &after).await?;
     Ok(written::<E>(Change::Updated, after))
 }
 
