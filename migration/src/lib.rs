@@ -13,6 +13,7 @@ mod m20261125_000001_initial_schema;
 mod m20261125_000002_full_text_search;
 mod m20261125_000003_integrations_hub;
 mod m20261201_000001_verified_deliveries;
+mod m20261208_000001_delivery_names;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_full_text_search::Migration),
             Box::new(m20261125_000003_integrations_hub::Migration),
             Box::new(m20261201_000001_verified_deliveries::Migration),
+            Box::new(m20261208_000001_delivery_names::Migration),
         ]
     }
 }

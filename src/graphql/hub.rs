@@ -3,9 +3,8 @@
 use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
-    connector,
+    connector, delivery,
     enums::{ConnectorKind, DeliveryStatus},
-    inbound_event,
 };
 
 use crate::{
@@ -118,7 +117,7 @@ impl Connector {
         status: Option<Vec<DeliveryStatus>>,
     ) -> Result<Conn<Delivery>> {
         let request = Paging::new(first, after, last, before).request(ctx)?;
-        let page = records::list::<inbound_event::Entity>(
+        let page = records::list::<delivery::Entity>(
             &ctx.services().db,
             ctx.actor()?,
             connectors::deliveries_of(self.0.id, status),
@@ -150,7 +149,7 @@ pub struct ConnectorHealth {
 }
 
 /// One request a provider made, as stored, and how processing it went.
-pub struct Delivery(pub inbound_event::Model);
+pub struct Delivery(pub delivery::Model);
 
 #[Object]
 impl Delivery {
@@ -168,7 +167,7 @@ impl Delivery {
     }
     /// The provider's id for the delivery (its event id, or a digest of the body).
     async fn external_id(&self) -> &str {
-        &self.0.delivery_id
+        &self.0.external_id
     }
     async fn status(&self) -> DeliveryStatus {
         self.0.status
@@ -261,13 +260,9 @@ impl HubQuery {
     }
 
     async fn delivery(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
-        records::get::<inbound_event::Entity>(
-            &ctx.services().db,
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await
-        .map(Delivery)
+        records::get::<delivery::Entity>(&ctx.services().db, ctx.actor()?, input::uuid("id", &id)?)
+            .await
+            .map(Delivery)
     }
 }
 

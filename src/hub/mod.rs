@@ -1,9 +1,10 @@
-//! The integrations hub: the one path every touchpoint takes. A provider's request is verified
-//! and stored whole by [`inbox`] before the provider hears back; the [`worker`] later claims it
-//! and [`process`] turns it into touchpoints on the right lead or contact ([`identity`]), with
-//! its source classified ([`attribution`]), its texts cut to size ([`bounds`]) and fit for
-//! either store ([`storable`]), and hands each lead to the scoring and lifecycle seam
-//! ([`lifecycle`]). Provider formats live in the `connectors` crate; nothing here knows one.
+//! The integrations hub: the one path every touchpoint takes. A provider's request, a delivery,
+//! is verified and stored whole, with the time it was received, by [`inbox`] before the
+//! provider hears back; the [`worker`] later claims the delivery and [`process`] turns it into
+//! touchpoints on the right lead or contact ([`identity`]), with its source classified
+//! ([`attribution`]), its texts cut to size ([`bounds`]) and fit for either store
+//! ([`storable`]), and hands each lead to the scoring and lifecycle seam ([`lifecycle`]).
+//! Provider formats live in the `connectors` crate; nothing here knows one.
 
 pub mod attribution;
 pub mod bounds;

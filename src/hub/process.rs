@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use connectors::{ContactFlag, InboundRequest, NormalizedTouchpoint};
 use entity::{
-    activity, campaign, connector, contact_point,
+    activity, campaign, connector, contact_point, delivery,
     enums::{ActivityKind, ContactPointKind, Direction, SourceCategory, TouchpointChannel},
-    inbound_event, lead, touchpoint,
+    lead, touchpoint,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
@@ -51,19 +51,20 @@ pub struct Context<'a> {
     pub phone_region: &'a str,
 }
 
-#[tracing::instrument(skip_all, fields(delivery = %event.id, connector = %connector.id))]
+#[tracing::instrument(skip_all, fields(delivery = %delivery.id, connector = %connector.id))]
 pub async fn delivery(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     connector: &connector::Model,
-    event: &inbound_event::Model,
+    delivery: &delivery::Model,
 ) -> Result<Processed> {
     let headers: BTreeMap<String, String> =
-        serde_json::from_value(event.headers.clone()).map_err(AppError::internal)?;
+        serde_json::from_value(delivery.headers.clone()).map_err(AppError::internal)?;
     let request = InboundRequest {
         headers: &headers,
-        body: &event.body,
-        url: &event.url,
+        body: &delivery.body,
+        url: &delivery.url,
+        received_at: delivery.received_at,
     };
     let kind = super::provider(connector.kind);
     let parsed = kind
@@ -89,7 +90,7 @@ pub async fn delivery(
     identity::lock(txn, &locks).await?;
     let mut processed = Processed::default();
     for (normalized, keys) in touches {
-        if let Some(events) = record(txn, cx, connector, event, normalized, keys).await? {
+        if let Some(events) = record(txn, cx, connector, delivery, normalized, keys).await? {
             processed.touchpoints += 1;
             processed.events.extend(events);
         }
@@ -107,7 +108,7 @@ async fn record(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     connector: &connector::Model,
-    event: &inbound_event::Model,
+    delivery: &delivery::Model,
     mut normalized: NormalizedTouchpoint,
     keys: Keys,
 ) -> Result<Option<Vec<Event>>> {
@@ -119,10 +120,10 @@ async fn record(
         .await?
     {
         // Only the provider itself may move a touch it reported on.
-        if !event.verified {
+        if !delivery.verified {
             return Ok(None);
         }
-        return update_existing(txn, cx, existing, event, &normalized).await;
+        return update_existing(txn, cx, existing, delivery, &normalized).await;
     }
 
     let party = match identity::find(txn, provider, &keys).await? {
@@ -134,15 +135,15 @@ async fn record(
     // Anyone may send an unverified delivery: it may make a new lead, but not change a record
     // that was there before it (fields, sources, activities). Nor may it link a provider's
     // customer id or flag an address, which later verified events would trust.
-    let may_change = event.verified || party.created;
-    if event.verified
+    let may_change = delivery.verified || party.created;
+    if delivery.verified
         && let Some(customer_id) = &keys.customer_id
     {
         identity::link_customer_id(txn, provider, customer_id, &party).await?;
     }
 
     let claimed_at = normalized.occurred_at;
-    normalized.occurred_at = placed_in_time(claimed_at, event.received_at);
+    normalized.occurred_at = placed_in_time(claimed_at, delivery.received_at);
     let category = attribution::classify(&normalized.attribution, normalized.channel);
     let campaign_id = matching_campaign(txn, normalized.attribution.campaign.as_deref()).await?;
     let mut details = details_of(&normalized);
@@ -186,12 +187,12 @@ async fn record(
         created_by: Set(None),
         created_at: Set(Utc::now()),
         connector_id: Set(Some(connector.id)),
-        inbound_event_id: Set(Some(event.id)),
+        delivery_id: Set(Some(delivery.id)),
         external_id: Set(Some(normalized.external_id.clone())),
         event: Set(Some(normalized.event.clone())),
         sequence: Set(normalized.sequence),
         details: Set(Some(details)),
-        verified: Set(event.verified),
+        verified: Set(delivery.verified),
     }
     .insert(txn)
     .await?;
@@ -207,7 +208,7 @@ async fn record(
     .await?;
 
     if let Some(flag) = normalized.flag
-        && event.verified
+        && delivery.verified
     {
         flag_contact_point(txn, &party, &keys, flag, normalized.occurred_at).await?;
     }
@@ -256,7 +257,7 @@ async fn update_existing(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     existing: touchpoint::Model,
-    event: &inbound_event::Model,
+    delivery: &delivery::Model,
     normalized: &NormalizedTouchpoint,
 ) -> Result<Option<Vec<Event>>> {
     let newer = match (normalized.sequence, existing.sequence) {
@@ -279,7 +280,7 @@ async fn update_existing(
         merge(&mut details, fresh);
         active.event = Set(Some(normalized.event.clone()));
         active.sequence = Set(normalized.sequence);
-        active.inbound_event_id = Set(Some(event.id));
+        active.delivery_id = Set(Some(delivery.id));
         if normalized.summary.is_some() {
             active.summary = Set(normalized.summary.clone());
         }
