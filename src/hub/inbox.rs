@@ -1,9 +1,10 @@
-//! Intake: a provider's request is verified with its connector's scheme over the raw bytes and
-//! stored (headers, body, URL) before anyone answers the provider. What is stored is the request
+//! Intake: a provider's request, a delivery, is verified with its connector's scheme over the
+//! raw bytes and stored (headers, body, URL, the time it was received, which parsing reads as
+//! the request's own) before anyone answers the provider. What is stored is the request
 //! with its credentials masked (a basic-auth password, a key in the URL, a form's secret: see
 //! `connectors::credentials`), after verification has used them; everything parsing reads is
 //! kept. The same delivery stored twice is one row, because `(connector, external id)` is
-//! unique; the answer to a repeat is the same as to the first. Refused requests are never
+//! unique; a repeat is answered with the delivery stored first. Refused requests are never
 //! stored, only counted.
 
 use std::collections::BTreeMap;
