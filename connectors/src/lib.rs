@@ -1,6 +1,7 @@
-//! Provider connectors: pure translation from a provider's request (headers and raw body bytes
-//! plus the connector's settings) to verified, normalized touchpoints. No database, no GraphQL,
-//! no HTTP server lives here; the gateway stores and processes what connectors return.
+//! Provider connectors: pure translation from a provider's request (headers, raw body bytes and
+//! the time the hub received it, plus the connector's settings) to verified, normalized
+//! touchpoints. No database, no GraphQL, no HTTP server lives here; the gateway stores and
+//! processes what connectors return.
 //!
 //! The gateway uses a connector at three moments. When an admin saves one it calls
 //! [`Connector::check_settings`] and [`Connector::check_secret`]. At intake it reads at most
