@@ -23,4 +23,10 @@ impl Actor {
     pub fn is_any(&self, roles: &[Role]) -> bool {
         roles.contains(&self.role)
     }
+
+    /// Touchbase itself (the CLI, start-up tasks, the inbox worker) rather than a signed-in
+    /// user: no user has the nil id, and no token can name one that does not exist.
+    pub fn is_system(&self) -> bool {
+        self.user_id.is_nil()
+    }
 }

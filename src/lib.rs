@@ -9,7 +9,10 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod hub;
+#[cfg(test)]
+mod layering;
 pub mod rate_limit;
+pub mod sales;
 pub mod server;
 pub mod services;
 pub mod telemetry;

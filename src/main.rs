@@ -9,7 +9,7 @@ use touchbase::{
     auth,
     config::{Config, Environment},
     db, graphql, http, server,
-    services::users::{self, NewUserInput},
+    services::users::{self, NewUser},
 };
 
 /// glibc's allocator spends a large share of a busy server's time consolidating and locking its
@@ -134,7 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let acquire = Duration::from_millis(config.db_acquire_timeout_ms);
             let conn = db::connect(&config.database_url, 1, acquire).await?;
             db::migrate(&conn).await?;
-            let input = NewUserInput {
+            let input = NewUser {
                 name: name.unwrap_or_else(|| email.clone()),
                 email,
                 role,

@@ -8,7 +8,6 @@ use entity::setting;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use tokio::task::JoinSet;
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{Authenticator, external::ExternalIdp, rights::Rights, tokens},
@@ -17,7 +16,11 @@ use crate::{
     events::Events,
     graphql,
     http::AppState,
-    hub::{self, Hub, secrets::SecretBox},
+    hub::{
+        Hub,
+        secrets::SecretBox,
+        worker::{WorkerContext, Workers},
+    },
     rate_limit::{HookLimiter, LoginLimiter, Throttle},
     services::{Services, reminders, users},
 };
@@ -88,8 +91,8 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         auth: Arc::new(auth),
         login_limiter,
-        hub: Hub::new(SecretBox::new(&connector_key)),
     };
+    let hub = Hub::new(SecretBox::new(&connector_key));
     let auth = services.auth.clone();
     let changes = services.events.subscribe();
     background.spawn(async move { auth.rights.follow(changes).await });
@@ -97,16 +100,14 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),
     ));
-    let workers = Workers::default();
-    for _ in 0..services.config.hub_workers {
-        let stopping = workers.stopping.clone();
-        workers
-            .tasks
-            .spawn(hub::worker::run((&services).into(), stopping));
-    }
-    let schema = graphql::schema(services.clone());
+    let workers = Workers::start(
+        services.config.hub_workers,
+        &WorkerContext::new(&services, hub.clone()),
+    );
+    let schema = graphql::schema(services.clone(), hub.clone());
     Ok(AppState {
         services,
+        hub,
         schema,
         metrics: metrics_handle(),
         api_throttle,
@@ -114,24 +115,6 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         background: Arc::new(background),
         workers,
     })
-}
-
-/// Work that must not be cut off halfway when the process stops: the inbox workers.
-#[derive(Clone, Default)]
-pub struct Workers {
-    stopping: CancellationToken,
-    tasks: TaskTracker,
-}
-
-impl Workers {
-    /// Tells the workers to claim nothing more and waits up to `grace` for the work in hand
-    /// to finish. Work still running then is dropped with its transaction uncommitted, so
-    /// its delivery stays due for the next start. True when everything finished.
-    pub async fn stop(&self, grace: Duration) -> bool {
-        self.stopping.cancel();
-        self.tasks.close();
-        tokio::time::timeout(grace, self.tasks.wait()).await.is_ok()
-    }
 }
 
 /// A generated secret kept in the database under `key`, created on first start. Replicas

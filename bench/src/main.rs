@@ -25,15 +25,18 @@ use entity::{
     lead, touchpoint, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use touchbase::{
     config::Config,
-    http, server,
+    http,
+    hub::worker::WorkerContext,
+    server,
     services::{
+        leads,
         page::{self, SortDirection},
+        records,
         touchpoints::TouchpointOrder,
     },
 };
@@ -88,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let state = server::build(config).await?;
     let db = state.services.db.clone();
     let lead_id = seed(&db).await?;
-    let connector_id = stripe_connector(&state.services).await?;
+    let connector_id = stripe_connector(&state).await?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
 
@@ -99,7 +102,10 @@ async fn main() -> anyhow::Result<()> {
         .with_state(db.clone());
     let drain = Router::new()
         .route("/bench/drain", post(drain))
-        .with_state((state.services.clone(), workers.max(1)));
+        .with_state((
+            WorkerContext::new(&state.services, state.hub.clone()),
+            workers.max(1),
+        ));
     let app = http::router(state).merge(baseline).merge(drain);
     let server = tokio::spawn(async move {
         axum::serve(
@@ -127,7 +133,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
     let admin = touchbase::auth::system_actor();
     let mut owners = Vec::new();
     for n in 0..OWNERS {
-        let input = touchbase::services::users::NewUserInput {
+        let input = touchbase::services::users::NewUser {
             email: format!("rep{n}@example.com"),
             name: format!("Rep {n}"),
             role: entity::enums::Role::Sales,
@@ -141,33 +147,27 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
                 .id,
         );
     }
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    // One transaction for the whole seed, written through the record lifecycle as the API and
+    // the hub write: the rows and their audit trail look like a live store's. Nobody listens
+    // yet, so the change events are dropped.
+    let txn = touchbase::db::begin_write(db).await?;
     let now = Utc::now();
     let mut first = None;
     for n in 0..LEADS {
-        let id = Uuid::now_v7();
-        first.get_or_insert(id);
-        lead::ActiveModel {
-            id: Set(id),
+        let lead = lead::ActiveModel {
             email: Set(Some(format!("lead{n}@example.com"))),
             company: Set(Some(format!("Company {n}"))),
-            status: Set(entity::enums::LeadStatus::NotContacted),
-            lifecycle_stage: Set(entity::enums::LifecycleStage::Lead),
             owner_id: Set(Some(owners[n % OWNERS])),
-            competitors: Set(json!([])),
-            objections: Set(json!([])),
-            custom_fields: Set(json!({})),
-            fit_score: Set(0),
-            engagement_score: Set(0),
-            score: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+            ..leads::blank()
+        };
+        let id = records::insert_in::<lead::Entity>(&txn, &admin, lead)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .model
+            .id;
+        first.get_or_insert(id);
         for t in 0..TOUCHPOINTS_PER_LEAD {
-            touchpoint::ActiveModel {
+            let touchpoint = touchpoint::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 lead_id: Set(Some(id)),
                 channel: Set(TouchpointChannel::Email),
@@ -175,9 +175,10 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<Uuid> {
                 occurred_at: Set(now - chrono::Duration::minutes(t as i64)),
                 created_at: Set(now),
                 ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+            };
+            let _ = records::insert_in::<touchpoint::Entity>(&txn, &admin, touchpoint)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
     txn.commit().await?;
@@ -275,16 +276,16 @@ async fn baseline_nested(State(db): State<DatabaseConnection>) -> Json<Value> {
 
 /// A Stripe connector with a wide timestamp tolerance, so requests signed before the run stay
 /// valid through it.
-async fn stripe_connector(svc: &touchbase::services::Services) -> anyhow::Result<Uuid> {
-    let input = touchbase::services::connectors::NewConnectorInput {
+async fn stripe_connector(state: &touchbase::http::AppState) -> anyhow::Result<Uuid> {
+    let input = touchbase::hub::admin::NewConnector {
         kind: entity::enums::ConnectorKind::Stripe,
         name: "Benchmark billing".into(),
         secret: Some(STRIPE_SECRET.into()),
-        settings: Some(async_graphql::Json(json!({ "tolerance_secs": 86_400 }))),
+        settings: Some(json!({ "tolerance_secs": 86_400 })),
         enabled: None,
     };
     let admin = touchbase::auth::system_actor();
-    let connector = touchbase::services::connectors::create(svc, &admin, input)
+    let connector = touchbase::hub::admin::create(&state.services, &state.hub, &admin, input)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(connector.id)
@@ -333,13 +334,11 @@ async fn baseline_hook(
 }
 
 /// Works the inbox until nothing is due, with `workers` workers; answers the count and time.
-async fn drain(
-    State((svc, workers)): State<(touchbase::services::Services, usize)>,
-) -> Json<Value> {
+async fn drain(State((context, workers)): State<(WorkerContext, usize)>) -> Json<Value> {
     let started = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        let worker = touchbase::hub::worker::WorkerContext::from(&svc);
+        let worker = context.clone();
         tasks.spawn(async move {
             let mut processed = 0_u64;
             while let Ok(true) = touchbase::hub::worker::process_next(&worker).await {

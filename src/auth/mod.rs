@@ -79,7 +79,8 @@ pub fn actor_for(user: &user::Model, session_id: Option<Uuid>) -> Actor {
     }
 }
 
-/// The actor used by the CLI and start-up tasks that act on the operator's behalf.
+/// The actor used by the CLI, start-up tasks and the inbox worker, which act on the operator's
+/// behalf: an admin that is no user ([`Actor::is_system`]).
 pub fn system_actor() -> Actor {
     Actor {
         user_id: Uuid::nil(),

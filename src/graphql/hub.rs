@@ -1,6 +1,6 @@
 //! The integrations hub's admin API: connectors, their deliveries and health, replays.
 
-use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
     connector, delivery,
@@ -11,13 +11,52 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         ContextExt,
+        changes::uuid,
         connection::{Conn, Paging, connection},
     },
-    services::{
-        connectors::{self, ConnectorInput, NewConnectorInput},
-        input, records,
-    },
+    hub::admin::{self as connectors, ConnectorChanges, NewConnector},
+    services::{filter::Filter, input::Patch, records},
 };
+
+#[derive(InputObject)]
+pub struct NewConnectorInput {
+    pub kind: ConnectorKind,
+    pub name: String,
+    /// The provider's signing secret (or verification key, or credentials); required by every
+    /// kind that signs its requests.
+    pub secret: Option<String>,
+    /// The provider module's settings: field mappings, tolerances. See the connector's docs.
+    pub settings: Option<Json<serde_json::Value>>,
+    /// Whether deliveries are accepted; true unless given.
+    pub enabled: Option<bool>,
+}
+
+impl From<NewConnectorInput> for NewConnector {
+    fn from(input: NewConnectorInput) -> Self {
+        NewConnector {
+            kind: input.kind,
+            name: input.name,
+            secret: input.secret,
+            settings: input.settings.map(|Json(settings)| settings),
+            enabled: input.enabled,
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ConnectorInput {
+    pub name: Option<String>,
+    pub settings: MaybeUndefined<Json<serde_json::Value>>,
+}
+
+impl From<ConnectorInput> for ConnectorChanges {
+    fn from(input: ConnectorInput) -> Self {
+        ConnectorChanges {
+            name: input.name,
+            settings: Patch::from(input.settings.map_value(|Json(settings)| settings)),
+        }
+    }
+}
 
 /// The kind of provider a connector talks to.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +156,8 @@ impl Connector {
         status: Option<Vec<DeliveryStatus>>,
     ) -> Result<Conn<Delivery>> {
         let request = Paging::new(first, after, last, before).request(ctx)?;
-        let page = records::list::<delivery::Entity>(
-            &ctx.services().db,
-            ctx.actor()?,
-            connectors::deliveries_of(self.0.id, status),
-            Vec::new(),
-            request,
-        )
-        .await?;
+        let (db, actor) = (&ctx.services().db, ctx.actor()?);
+        let page = connectors::deliveries(db, actor, self.0.id, status, request).await?;
         Ok(connection(page, Delivery))
     }
 }
@@ -245,7 +278,7 @@ impl HubQuery {
         let page = records::list::<connector::Entity>(
             &ctx.services().db,
             ctx.actor()?,
-            sea_orm::Condition::all(),
+            &Filter::default(),
             Vec::new(),
             request,
         )
@@ -254,13 +287,13 @@ impl HubQuery {
     }
 
     async fn connector(&self, ctx: &Context<'_>, id: ID) -> Result<Connector> {
-        records::get::<connector::Entity>(&ctx.services().db, ctx.actor()?, input::uuid("id", &id)?)
+        records::get::<connector::Entity>(&ctx.services().db, ctx.actor()?, uuid("id", &id)?)
             .await
             .map(Connector)
     }
 
     async fn delivery(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
-        records::get::<delivery::Entity>(&ctx.services().db, ctx.actor()?, input::uuid("id", &id)?)
+        records::get::<delivery::Entity>(&ctx.services().db, ctx.actor()?, uuid("id", &id)?)
             .await
             .map(Delivery)
     }
@@ -277,7 +310,8 @@ impl HubMutation {
         ctx: &Context<'_>,
         input: NewConnectorInput,
     ) -> Result<ConnectorPayload> {
-        let connector = connectors::create(ctx.services(), ctx.actor()?, input).await?;
+        let connector =
+            connectors::create(ctx.services(), ctx.hub(), ctx.actor()?, input.into()).await?;
         Ok(ConnectorPayload {
             connector: Connector(connector),
         })
@@ -289,8 +323,8 @@ impl HubMutation {
         id: ID,
         input: ConnectorInput,
     ) -> Result<ConnectorPayload> {
-        let id = input::uuid("id", &id)?;
-        let connector = connectors::update(ctx.services(), ctx.actor()?, id, input).await?;
+        let id = uuid("id", &id)?;
+        let connector = connectors::update(ctx.services(), ctx.actor()?, id, input.into()).await?;
         Ok(ConnectorPayload {
             connector: Connector(connector),
         })
@@ -305,9 +339,10 @@ impl HubMutation {
         secret: String,
         grace_seconds: Option<i32>,
     ) -> Result<ConnectorPayload> {
-        let id = input::uuid("id", &id)?;
+        let id = uuid("id", &id)?;
         let connector = connectors::rotate_secret(
             ctx.services(),
+            ctx.hub(),
             ctx.actor()?,
             id,
             secret,
@@ -320,7 +355,7 @@ impl HubMutation {
     }
 
     async fn enable_connector(&self, ctx: &Context<'_>, id: ID) -> Result<ConnectorPayload> {
-        let id = input::uuid("id", &id)?;
+        let id = uuid("id", &id)?;
         let connector = connectors::set_enabled(ctx.services(), ctx.actor()?, id, true).await?;
         Ok(ConnectorPayload {
             connector: Connector(connector),
@@ -329,7 +364,7 @@ impl HubMutation {
 
     /// Stops accepting deliveries: the provider is answered 410 until it is enabled again.
     async fn disable_connector(&self, ctx: &Context<'_>, id: ID) -> Result<ConnectorPayload> {
-        let id = input::uuid("id", &id)?;
+        let id = uuid("id", &id)?;
         let connector = connectors::set_enabled(ctx.services(), ctx.actor()?, id, false).await?;
         Ok(ConnectorPayload {
             connector: Connector(connector),
@@ -338,7 +373,7 @@ impl HubMutation {
 
     /// Deletes the connector; its URL answers 404. Its deliveries and touchpoints stay.
     async fn delete_connector(&self, ctx: &Context<'_>, id: ID) -> Result<ConnectorPayload> {
-        let id = input::uuid("id", &id)?;
+        let id = uuid("id", &id)?;
         let connector = connectors::delete(ctx.services(), ctx.actor()?, id).await?;
         Ok(ConnectorPayload {
             connector: Connector(connector),
@@ -347,8 +382,8 @@ impl HubMutation {
 
     /// Processes one delivery again, whatever its state; nothing it recorded is recorded twice.
     async fn replay_delivery(&self, ctx: &Context<'_>, id: ID) -> Result<DeliveryPayload> {
-        let id = input::uuid("id", &id)?;
-        let delivery = connectors::replay(ctx.services(), ctx.actor()?, id).await?;
+        let id = uuid("id", &id)?;
+        let delivery = connectors::replay(ctx.services(), ctx.hub(), ctx.actor()?, id).await?;
         Ok(DeliveryPayload {
             delivery: Delivery(delivery),
         })
@@ -356,7 +391,7 @@ impl HubMutation {
 
     /// Processes every dead delivery of the connector again; answers how many were queued.
     async fn replay_dead_deliveries(&self, ctx: &Context<'_>, connector_id: ID) -> Result<u64> {
-        let id = input::uuid("connectorId", &connector_id)?;
-        connectors::replay_dead(ctx.services(), ctx.actor()?, id).await
+        let id = uuid("connectorId", &connector_id)?;
+        connectors::replay_dead(ctx.services(), ctx.hub(), ctx.actor()?, id).await
     }
 }

@@ -9,17 +9,19 @@ use entity::{
     account, activity, campaign, connector, contact, contact_point, delivery, lead, opportunity,
     pipeline_stage, touchpoint, user,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
     actor::Actor,
     error::AppError,
     services::{
-        contact_points,
+        accounts, activities, contact_points, contacts,
         page::Page,
+        pipeline,
         projection::Columns,
-        records::{self, Record},
+        records::{self, Parent, Record},
+        touchpoints, users,
     },
 };
 
@@ -49,7 +51,7 @@ impl<E: Record> Loader<Uuid> for ById<E> {
 pub struct FirstPages<E: Record> {
     db: DatabaseConnection,
     actor: Actor,
-    parent: E::Column,
+    pub parent: Parent<E>,
 }
 
 /// Which first page of which parent: its size, whether the parent's total is wanted, and the
@@ -108,15 +110,8 @@ impl Loader<Uuid> for Users {
     type Error = Arc<AppError>;
 
     async fn load(&self, ids: &[Uuid]) -> LoadResult<user::Model> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(ids.iter().copied()))
-            .all(&self.0)
-            .await;
-        Ok(rows
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect())
+        let rows = users::by_ids(&self.0, ids).await?;
+        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 
@@ -143,15 +138,8 @@ impl Loader<Uuid> for Stages {
     type Error = Arc<AppError>;
 
     async fn load(&self, ids: &[Uuid]) -> LoadResult<pipeline_stage::Model> {
-        let query = pipeline_stage::Entity::find()
-            .filter(pipeline_stage::Column::Id.is_in(ids.iter().copied()));
-        Ok(query
-            .all(&self.0)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect())
+        let rows = pipeline::stages_by_ids(&self.0, ids).await?;
+        Ok(rows.into_iter().map(|s| (s.id, s)).collect())
     }
 }
 
@@ -195,7 +183,7 @@ impl Loaders {
         fn pages<E: Record>(
             db: &DatabaseConnection,
             actor: &Actor,
-            parent: E::Column,
+            parent: Parent<E>,
         ) -> DataLoader<FirstPages<E>> {
             DataLoader::new(
                 FirstPages {
@@ -228,11 +216,11 @@ impl Loaders {
             deliveries: by_id(db, actor),
             lead_contact_points: contact_points_of(db, contact_points::Owner::Lead),
             contact_contact_points: contact_points_of(db, contact_points::Owner::Contact),
-            lead_touchpoints: pages(db, actor, touchpoint::Column::LeadId),
-            lead_activities: pages(db, actor, activity::Column::LeadId),
-            opportunity_activities: pages(db, actor, activity::Column::OpportunityId),
-            account_contacts: pages(db, actor, contact::Column::AccountId),
-            account_children: pages(db, actor, account::Column::ParentId),
+            lead_touchpoints: pages(db, actor, touchpoints::of_lead()),
+            lead_activities: pages(db, actor, activities::of_lead()),
+            opportunity_activities: pages(db, actor, activities::of_opportunity()),
+            account_contacts: pages(db, actor, contacts::of_account()),
+            account_children: pages(db, actor, accounts::of_parent()),
         }
     }
 }

@@ -1,14 +1,19 @@
-//! The GraphQL API: translation between the wire and the domain services. Resolvers parse
+//! The GraphQL API: translation between the wire and the domain services. Input objects live
+//! here ([`changes`], [`filters`]) and translate into the services' plain types; resolvers parse
 //! arguments, call a service with the caller's `Actor` and wrap what comes back; they decide
-//! nothing themselves.
+//! nothing themselves and build no SQL.
 
+mod changes;
 mod connection;
 mod errors;
+mod filters;
 #[cfg(test)]
 mod fuzz;
 mod hub;
 mod inputs;
 mod limits;
+#[cfg(test)]
+mod list_fuzz;
 pub mod loaders;
 pub mod metrics;
 mod mutation;
@@ -25,6 +30,7 @@ use crate::{
     actor::Actor,
     config::Config,
     error::{AppError, Result},
+    hub::Hub,
     services::Services,
 };
 
@@ -80,12 +86,12 @@ fn builder(config: &Config) -> SchemaBuilder<Query, Mutation, subscription::Subs
     .limit_complexity(config.max_complexity)
 }
 
-pub fn schema(services: Services) -> TouchbaseSchema {
+pub fn schema(services: Services, hub: Hub) -> TouchbaseSchema {
     let mut builder = builder(&services.config);
     if services.config.is_production() {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.data(services).finish()
+    builder.data(services).data(hub).finish()
 }
 
 /// The public contract, sorted so `schema.graphql` diffs stay readable.
@@ -100,6 +106,7 @@ pub fn sdl() -> String {
 
 pub(crate) trait ContextExt {
     fn services(&self) -> &Services;
+    fn hub(&self) -> &Hub;
     fn request(&self) -> Option<&RequestContext>;
     /// The signed-in caller, or `UNAUTHENTICATED`.
     fn actor(&self) -> Result<&Actor>;
@@ -110,6 +117,10 @@ pub(crate) trait ContextExt {
 impl ContextExt for Context<'_> {
     fn services(&self) -> &Services {
         self.data_unchecked::<Services>()
+    }
+
+    fn hub(&self) -> &Hub {
+        self.data_unchecked::<Hub>()
     }
 
     fn request(&self) -> Option<&RequestContext> {

@@ -8,18 +8,14 @@ use crate::{
     error::Result,
     graphql::{
         ContextExt,
+        changes::{
+            AccountInput, ActivityInput, CampaignInput, ContactInput, LeadInput, NewUserInput,
+            OpportunityInput, UserChangesInput, uuid,
+        },
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, Team, User},
     },
     services::{
-        accounts::{self, AccountInput},
-        activities::{self, ActivityInput},
-        campaigns::{self, CampaignInput},
-        contacts::{self, ContactInput},
-        input,
-        leads::{self, LeadInput},
-        opportunities::{self, OpportunityInput},
-        records, sessions,
-        users::{self, NewUserInput, UserChangesInput},
+        accounts, activities, campaigns, contacts, leads, opportunities, records, sessions, users,
     },
 };
 
@@ -122,7 +118,7 @@ impl RecordsMutation {
     }
 
     async fn create_user(&self, ctx: &Context<'_>, input: NewUserInput) -> Result<UserPayload> {
-        let user = users::create(&ctx.services().db, ctx.actor()?, input).await?;
+        let user = users::create(&ctx.services().db, ctx.actor()?, input.into_new()?).await?;
         Ok(UserPayload { user: User(user) })
     }
 
@@ -132,8 +128,13 @@ impl RecordsMutation {
         id: ID,
         input: UserChangesInput,
     ) -> Result<UserPayload> {
-        let user =
-            users::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        let user = users::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes()?,
+        )
+        .await?;
         Ok(UserPayload { user: User(user) })
     }
 
@@ -143,7 +144,7 @@ impl RecordsMutation {
     }
 
     async fn create_lead(&self, ctx: &Context<'_>, input: LeadInput) -> Result<LeadPayload> {
-        let lead = leads::create(ctx.services(), ctx.actor()?, input).await?;
+        let lead = leads::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
@@ -153,23 +154,26 @@ impl RecordsMutation {
         id: ID,
         input: LeadInput,
     ) -> Result<LeadPayload> {
-        let lead =
-            leads::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        let lead = leads::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes()?,
+        )
+        .await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
     /// Hides the lead from lists; it stays readable by id.
     async fn archive_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
-        let lead =
-            records::archive::<lead::Entity>(ctx.services(), ctx.actor()?, input::uuid("id", &id)?)
-                .await?;
+        let lead = records::archive::<lead::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+            .await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
     async fn restore_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
-        let lead =
-            records::restore::<lead::Entity>(ctx.services(), ctx.actor()?, input::uuid("id", &id)?)
-                .await?;
+        let lead = records::restore::<lead::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+            .await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
@@ -178,7 +182,7 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: ContactInput,
     ) -> Result<ContactPayload> {
-        let contact = contacts::create(ctx.services(), ctx.actor()?, input).await?;
+        let contact = contacts::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
         Ok(ContactPayload {
             contact: Contact(contact),
         })
@@ -190,8 +194,13 @@ impl RecordsMutation {
         id: ID,
         input: ContactInput,
     ) -> Result<ContactPayload> {
-        let contact =
-            contacts::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        let contact = contacts::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes()?,
+        )
+        .await?;
         Ok(ContactPayload {
             contact: Contact(contact),
         })
@@ -199,24 +208,18 @@ impl RecordsMutation {
 
     /// Hides the contact from lists; it stays readable by id.
     async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
-        let contact = records::archive::<contact::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let contact =
+            records::archive::<contact::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(ContactPayload {
             contact: Contact(contact),
         })
     }
 
     async fn restore_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
-        let contact = records::restore::<contact::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let contact =
+            records::restore::<contact::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(ContactPayload {
             contact: Contact(contact),
         })
@@ -227,7 +230,7 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: AccountInput,
     ) -> Result<AccountPayload> {
-        let account = accounts::create(ctx.services(), ctx.actor()?, input).await?;
+        let account = accounts::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
         Ok(AccountPayload {
             account: Account(account),
         })
@@ -239,8 +242,13 @@ impl RecordsMutation {
         id: ID,
         input: AccountInput,
     ) -> Result<AccountPayload> {
-        let account =
-            accounts::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        let account = accounts::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes()?,
+        )
+        .await?;
         Ok(AccountPayload {
             account: Account(account),
         })
@@ -248,24 +256,18 @@ impl RecordsMutation {
 
     /// Hides the account from lists; it stays readable by id.
     async fn archive_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
-        let account = records::archive::<account::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let account =
+            records::archive::<account::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(AccountPayload {
             account: Account(account),
         })
     }
 
     async fn restore_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
-        let account = records::restore::<account::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let account =
+            records::restore::<account::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(AccountPayload {
             account: Account(account),
         })
@@ -276,7 +278,8 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: OpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let opportunity = opportunities::create(ctx.services(), ctx.actor()?, input).await?;
+        let opportunity =
+            opportunities::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
         Ok(OpportunityPayload {
             opportunity: Opportunity(opportunity),
         })
@@ -288,9 +291,13 @@ impl RecordsMutation {
         id: ID,
         input: OpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let opportunity =
-            opportunities::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input)
-                .await?;
+        let opportunity = opportunities::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes()?,
+        )
+        .await?;
         Ok(OpportunityPayload {
             opportunity: Opportunity(opportunity),
         })
@@ -298,24 +305,18 @@ impl RecordsMutation {
 
     /// Hides the opportunity from lists; it stays readable by id.
     async fn archive_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
-        let opportunity = records::archive::<opportunity::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let opportunity =
+            records::archive::<opportunity::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(OpportunityPayload {
             opportunity: Opportunity(opportunity),
         })
     }
 
     async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
-        let opportunity = records::restore::<opportunity::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let opportunity =
+            records::restore::<opportunity::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(OpportunityPayload {
             opportunity: Opportunity(opportunity),
         })
@@ -326,7 +327,8 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: ActivityInput,
     ) -> Result<ActivityPayload> {
-        let activity = activities::create(ctx.services(), ctx.actor()?, input).await?;
+        let activity =
+            activities::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
         Ok(ActivityPayload {
             activity: Activity(activity),
         })
@@ -338,9 +340,13 @@ impl RecordsMutation {
         id: ID,
         input: ActivityInput,
     ) -> Result<ActivityPayload> {
-        let activity =
-            activities::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input)
-                .await?;
+        let activity = activities::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes()?,
+        )
+        .await?;
         Ok(ActivityPayload {
             activity: Activity(activity),
         })
@@ -348,24 +354,18 @@ impl RecordsMutation {
 
     /// Hides the activity from lists; it stays readable by id.
     async fn archive_activity(&self, ctx: &Context<'_>, id: ID) -> Result<ActivityPayload> {
-        let activity = records::archive::<activity::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let activity =
+            records::archive::<activity::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(ActivityPayload {
             activity: Activity(activity),
         })
     }
 
     async fn restore_activity(&self, ctx: &Context<'_>, id: ID) -> Result<ActivityPayload> {
-        let activity = records::restore::<activity::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let activity =
+            records::restore::<activity::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(ActivityPayload {
             activity: Activity(activity),
         })
@@ -376,7 +376,8 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: CampaignInput,
     ) -> Result<CampaignPayload> {
-        let campaign = campaigns::create(ctx.services(), ctx.actor()?, input).await?;
+        let campaign =
+            campaigns::create(ctx.services(), ctx.actor()?, input.into_changes()).await?;
         Ok(CampaignPayload {
             campaign: Campaign(campaign),
         })
@@ -388,8 +389,13 @@ impl RecordsMutation {
         id: ID,
         input: CampaignInput,
     ) -> Result<CampaignPayload> {
-        let campaign =
-            campaigns::update(ctx.services(), ctx.actor()?, input::uuid("id", &id)?, input).await?;
+        let campaign = campaigns::update(
+            ctx.services(),
+            ctx.actor()?,
+            uuid("id", &id)?,
+            input.into_changes(),
+        )
+        .await?;
         Ok(CampaignPayload {
             campaign: Campaign(campaign),
         })
@@ -397,24 +403,18 @@ impl RecordsMutation {
 
     /// Hides the campaign from lists; it stays readable by id.
     async fn archive_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<CampaignPayload> {
-        let campaign = records::archive::<campaign::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let campaign =
+            records::archive::<campaign::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(CampaignPayload {
             campaign: Campaign(campaign),
         })
     }
 
     async fn restore_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<CampaignPayload> {
-        let campaign = records::restore::<campaign::Entity>(
-            ctx.services(),
-            ctx.actor()?,
-            input::uuid("id", &id)?,
-        )
-        .await?;
+        let campaign =
+            records::restore::<campaign::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
+                .await?;
         Ok(CampaignPayload {
             campaign: Campaign(campaign),
         })

@@ -2,25 +2,22 @@
 
 use async_graphql::{Context, EnumType, ID, InputType, Object, OutputType, Union};
 use entity::{account, activity, campaign, contact, lead, opportunity};
-use sea_orm::Condition;
 
 use crate::{
     error::Result,
     graphql::{
         ContextExt,
+        changes::uuid,
         connection::{Conn, Paging, connection, page_size},
+        filters::{
+            AccountFilter, AccountOrderField, ActivityFilter, ActivityOrderField, CampaignFilter,
+            CampaignOrderField, ContactFilter, ContactOrderField, FilterInput, LeadFilter,
+            LeadOrderField, OpportunityFilter, OpportunityOrderField, OrderBy, order,
+        },
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, PipelineStage, User},
     },
     services::{
-        accounts::{AccountFilter, AccountOrderField},
-        activities::{ActivityFilter, ActivityOrderField},
-        campaigns::{CampaignFilter, CampaignOrderField},
-        contacts::{ContactFilter, ContactOrderField},
-        filter::translate,
-        input,
-        leads::{LeadFilter, LeadOrderField},
-        opportunities::{self, OpportunityFilter, OpportunityOrderField},
-        page::OrderBy,
+        filter::Filter,
         pipeline,
         records::{self, Record},
         search::{self, Hit},
@@ -41,28 +38,29 @@ pub enum SearchResult {
 }
 
 async fn one<E: Record>(ctx: &Context<'_>, id: &ID) -> Result<E::Model> {
-    records::get::<E>(&ctx.services().db, ctx.actor()?, input::uuid("id", id)?).await
+    records::get::<E>(&ctx.services().db, ctx.actor()?, uuid("id", id)?).await
 }
 
-async fn many<E, T>(
+async fn many<E, T, F, O>(
     ctx: &Context<'_>,
     paging: Paging,
-    filter: Option<Result<Condition>>,
-    order: Option<Vec<OrderBy<E::OrderField>>>,
+    filter: Option<F>,
+    order_by: Option<Vec<OrderBy<O>>>,
     wrap: impl Fn(E::Model) -> T,
 ) -> Result<Conn<T>>
 where
-    E: Record<OrderField: EnumType + InputType>,
+    E: Record,
     T: OutputType,
+    F: FilterInput<Column = E::Column>,
+    O: EnumType + InputType + Into<E::OrderField>,
 {
     let request = paging.request(ctx)?;
-    let filter = filter.transpose()?.unwrap_or_else(Condition::all);
-    let order = order
-        .into_iter()
-        .flatten()
-        .map(|o| (o.field, o.direction))
-        .collect();
-    let page = records::list::<E>(&ctx.services().db, ctx.actor()?, filter, order, request).await?;
+    let filter = filter
+        .map(F::into_filter)
+        .transpose()?
+        .unwrap_or_else(Filter::default);
+    let (db, actor) = (&ctx.services().db, ctx.actor()?);
+    let page = records::list::<E>(db, actor, &filter, order(order_by), request).await?;
     Ok(connection(page, wrap))
 }
 
@@ -80,7 +78,7 @@ impl RecordsQuery {
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
         Ok(User(
-            users::get(&ctx.services().db, ctx.actor()?, input::uuid("id", &id)?).await?,
+            users::get(&ctx.services().db, ctx.actor()?, uuid("id", &id)?).await?,
         ))
     }
 
@@ -114,9 +112,7 @@ impl RecordsQuery {
         filter: Option<LeadFilter>,
         order_by: Option<Vec<OrderBy<LeadOrderField>>>,
     ) -> Result<Conn<Lead>> {
-        let backend = ctx.services().db.get_database_backend();
-        let filter = filter.map(|f| translate(&f, |f| f.condition(backend)));
-        many::<lead::Entity, _>(
+        many::<lead::Entity, _, _, _>(
             ctx,
             Paging::new(first, after, last, before),
             filter,
@@ -142,8 +138,7 @@ impl RecordsQuery {
         filter: Option<ContactFilter>,
         order_by: Option<Vec<OrderBy<ContactOrderField>>>,
     ) -> Result<Conn<Contact>> {
-        let filter = filter.map(|f| translate(&f, |f| f.condition()));
-        many::<contact::Entity, _>(
+        many::<contact::Entity, _, _, _>(
             ctx,
             Paging::new(first, after, last, before),
             filter,
@@ -169,8 +164,7 @@ impl RecordsQuery {
         filter: Option<AccountFilter>,
         order_by: Option<Vec<OrderBy<AccountOrderField>>>,
     ) -> Result<Conn<Account>> {
-        let filter = filter.map(|f| translate(&f, |f| f.condition()));
-        many::<account::Entity, _>(
+        many::<account::Entity, _, _, _>(
             ctx,
             Paging::new(first, after, last, before),
             filter,
@@ -196,14 +190,8 @@ impl RecordsQuery {
         filter: Option<OpportunityFilter>,
         order_by: Option<Vec<OrderBy<OpportunityOrderField>>>,
     ) -> Result<Conn<Opportunity>> {
-        opportunities::ensure_amounts_queryable(
-            ctx.actor()?,
-            filter.as_ref(),
-            order_by.iter().flatten().map(|o| o.field),
-        )?;
-        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         let paging = Paging::new(first, after, last, before);
-        many::<opportunity::Entity, _>(ctx, paging, filter, order_by, Opportunity).await
+        many::<opportunity::Entity, _, _, _>(ctx, paging, filter, order_by, Opportunity).await
     }
 
     /// Leads, contacts and accounts matching every word of `query` (prefixes count), within
@@ -248,9 +236,8 @@ impl RecordsQuery {
         filter: Option<ActivityFilter>,
         order_by: Option<Vec<OrderBy<ActivityOrderField>>>,
     ) -> Result<Conn<Activity>> {
-        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         let paging = Paging::new(first, after, last, before);
-        many::<activity::Entity, _>(ctx, paging, filter, order_by, Activity).await
+        many::<activity::Entity, _, _, _>(ctx, paging, filter, order_by, Activity).await
     }
 
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
@@ -269,8 +256,7 @@ impl RecordsQuery {
         filter: Option<CampaignFilter>,
         order_by: Option<Vec<OrderBy<CampaignOrderField>>>,
     ) -> Result<Conn<Campaign>> {
-        let filter = filter.map(|f| translate(&f, |f| f.condition()));
         let paging = Paging::new(first, after, last, before);
-        many::<campaign::Entity, _>(ctx, paging, filter, order_by, Campaign).await
+        many::<campaign::Entity, _, _, _>(ctx, paging, filter, order_by, Campaign).await
     }
 }

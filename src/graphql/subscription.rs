@@ -14,9 +14,10 @@ use crate::{
     events::Event,
     graphql::{
         ContextExt,
+        changes::uuid,
         types::{Activity, Lead, Touchpoint},
     },
-    services::{Services, input, records, scope},
+    services::{Services, records, scope},
 };
 
 pub struct Subscription;
@@ -46,7 +47,7 @@ impl Subscription {
         lead_id: ID,
     ) -> Result<impl Stream<Item = async_graphql::Result<Touchpoint>> + use<>> {
         let (svc, actor) = caller(ctx)?;
-        let lead_id = input::uuid("leadId", &lead_id)?;
+        let lead_id = uuid("leadId", &lead_id)?;
         // Subscribed before the check, so nothing committed after the check is missed.
         let events = svc.events.subscribe();
         records::get::<lead::Entity>(&svc.db, &actor, lead_id).await?;

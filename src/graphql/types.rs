@@ -13,7 +13,6 @@ use entity::{
     },
     lead, opportunity, pipeline_stage, team, touchpoint, user,
 };
-use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 use crate::{
@@ -28,7 +27,7 @@ use crate::{
         page::Window,
         projection::Columns,
         records::{self, Record},
-        scope, touchpoints, users,
+        scope, users,
     },
     validate::format_amount,
 };
@@ -77,7 +76,6 @@ async fn nested_list<E: Record, T: OutputType>(
     ctx: &Context<'_>,
     pages: impl Fn(&Loaders) -> &DataLoader<FirstPages<E>>,
     parent: Uuid,
-    filter: Condition,
     paging: Paging,
     columns: Option<Columns>,
     wrap: impl Fn(E::Model) -> T,
@@ -97,14 +95,9 @@ where
         let page = page.map(Arc::unwrap_or_clone).unwrap_or_default();
         return Ok(connection(page, wrap));
     }
-    let page = records::list::<E>(
-        &ctx.services().db,
-        ctx.actor()?,
-        filter,
-        Vec::new(),
-        request,
-    )
-    .await?;
+    let under = pages(ctx.loaders()?).loader().parent;
+    let (db, actor) = (&ctx.services().db, ctx.actor()?);
+    let page = records::list_under::<E>(db, actor, under, parent, request).await?;
     Ok(connection(page, wrap))
 }
 
@@ -276,7 +269,6 @@ impl Lead {
             ctx,
             |loaders| &loaders.lead_touchpoints,
             self.0.id,
-            touchpoints::of_lead(self.0.id),
             Paging::new(first, after, last, before),
             projection::selected::<Touchpoint>(ctx),
             Touchpoint,
@@ -292,12 +284,10 @@ impl Lead {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Activity>> {
-        let filter = Condition::all().add(activity::Column::LeadId.eq(self.0.id));
         nested_list::<activity::Entity, _>(
             ctx,
             |loaders| &loaders.lead_activities,
             self.0.id,
-            filter,
             Paging::new(first, after, last, before),
             None,
             Activity,
@@ -434,12 +424,10 @@ impl Account {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Account>> {
-        let filter = Condition::all().add(account::Column::ParentId.eq(self.0.id));
         nested_list::<account::Entity, _>(
             ctx,
             |loaders| &loaders.account_children,
             self.0.id,
-            filter,
             Paging::new(first, after, last, before),
             None,
             Account,
@@ -455,12 +443,10 @@ impl Account {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Contact>> {
-        let filter = Condition::all().add(contact::Column::AccountId.eq(self.0.id));
         nested_list::<contact::Entity, _>(
             ctx,
             |loaders| &loaders.account_contacts,
             self.0.id,
-            filter,
             Paging::new(first, after, last, before),
             None,
             Contact,
@@ -596,12 +582,10 @@ impl Opportunity {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Activity>> {
-        let filter = Condition::all().add(activity::Column::OpportunityId.eq(self.0.id));
         nested_list::<activity::Entity, _>(
             ctx,
             |loaders| &loaders.opportunity_activities,
             self.0.id,
-            filter,
             Paging::new(first, after, last, before),
             None,
             Activity,

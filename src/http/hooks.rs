@@ -74,7 +74,7 @@ pub async fn receive(
         url,
         received_at: Utc::now(),
     };
-    match inbox::receive(&services.db, &services.hub, &connector, delivery).await {
+    match inbox::receive(&services.db, &state.hub, &connector, delivery).await {
         Ok(receipt) => (
             StatusCode::OK,
             Json(json!({

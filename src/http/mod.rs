@@ -26,6 +26,7 @@ use tower_http::{
 
 use crate::{
     graphql::TouchbaseSchema,
+    hub::{Hub, worker::Workers},
     rate_limit::{HookLimiter, Throttle},
     services::Services,
 };
@@ -35,6 +36,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    pub hub: Hub,
     pub schema: TouchbaseSchema,
     pub metrics: PrometheusHandle,
     /// GraphQL requests per user, or per client address before sign-in.
@@ -45,7 +47,7 @@ pub struct AppState {
     /// stops when the last clone of the state is dropped.
     pub background: Arc<JoinSet<()>>,
     /// Work that finishes what it holds before the process stops.
-    pub workers: crate::server::Workers,
+    pub workers: Workers,
 }
 
 pub fn router(state: AppState) -> Router {

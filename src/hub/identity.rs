@@ -7,12 +7,10 @@
 //! Resolution is race-free: workers lock the keys they resolve ([`lock`]) before looking them
 //! up, so two deliveries about one new person make one lead, the second finding the first's.
 
-use chrono::Utc;
 use connectors::Person;
 use entity::{contact, contact_point, enums::ContactPointKind, lead};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -20,7 +18,8 @@ use uuid::Uuid;
 use crate::{
     actor::Actor,
     error::Result,
-    services::{audit, leads},
+    events::Event,
+    services::{contact_points, leads, records},
     validate,
 };
 
@@ -125,12 +124,8 @@ fn lock_id(name: &str) -> i64 {
 /// Finds the lead or contact behind `keys`; `None` when nobody matches.
 pub async fn find(txn: &DatabaseTransaction, provider: &str, keys: &Keys) -> Result<Option<Party>> {
     if let Some(customer_id) = &keys.customer_id
-        && let Some(point) = contact_point::Entity::find()
-            .filter(contact_point::Column::Kind.eq(ContactPointKind::CustomerId))
-            .filter(contact_point::Column::Provider.eq(provider))
-            .filter(contact_point::Column::Value.eq(customer_id.as_str()))
-            .one(txn)
-            .await?
+        && let Some(point) =
+            contact_points::find(txn, ContactPointKind::CustomerId, provider, customer_id).await?
     {
         return party(txn, point.lead_id, point.contact_id).await;
     }
@@ -200,20 +195,22 @@ pub async fn party(
     }))
 }
 
-/// A new, unassigned lead for an unknown sender. `None` when the touchpoint names nobody at all.
+/// A new, unassigned lead for an unknown sender, its change event kept in `events`. `None`
+/// when the touchpoint names nobody at all.
 pub async fn create_lead(
     txn: &DatabaseTransaction,
     actor: &Actor,
     provider: &str,
     person: &Person,
     keys: &Keys,
+    events: &mut Vec<Event>,
 ) -> Result<Option<Party>> {
     let (first_name, last_name) = names(person);
     let company = clean(person.company.as_deref());
     if keys.is_empty() && last_name.is_none() && company.is_none() {
         return Ok(None);
     }
-    let created = lead::ActiveModel {
+    let lead = lead::ActiveModel {
         first_name: Set(first_name),
         last_name: Set(last_name),
         email: Set(keys.email.clone()),
@@ -222,19 +219,10 @@ pub async fn create_lead(
         title: Set(clean(person.title.as_deref())),
         lead_source: Set(Some(provider.to_owned())),
         ..leads::blank()
-    }
-    .insert(txn)
-    .await?;
-    audit::record(
-        txn,
-        actor,
-        "lead",
-        "create",
-        created.id,
-        None,
-        Some(&created),
-    )
-    .await?;
+    };
+    let created = records::insert_in::<lead::Entity>(txn, actor, lead)
+        .await?
+        .keep_event_in(events);
     Ok(Some(Party {
         lead: Some(created),
         contact: None,
@@ -242,32 +230,33 @@ pub async fn create_lead(
     }))
 }
 
-/// Links the provider's customer id to the party, unless it is linked already (to anyone).
+/// Links the provider's customer id to the party, unless it is linked already (to anyone). The
+/// delivery holds the lock on the id ([`lock`]), so looking it up and then writing is race-free.
 pub async fn link_customer_id(
     txn: &DatabaseTransaction,
+    actor: &Actor,
     provider: &str,
     customer_id: &str,
     party: &Party,
+    events: &mut Vec<Event>,
 ) -> Result<()> {
-    let now = Utc::now();
-    contact_point::Entity::insert(contact_point::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(ContactPointKind::CustomerId),
-        provider: Set(provider.to_owned()),
-        value: Set(customer_id.to_owned()),
-        lead_id: Set(party.lead_id()),
-        contact_id: Set(party.contact_id()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict_do_nothing_on([
-        contact_point::Column::Kind,
-        contact_point::Column::Provider,
-        contact_point::Column::Value,
-    ])
-    .exec_without_returning(txn)
-    .await?;
+    let kind = ContactPointKind::CustomerId;
+    if contact_points::find(txn, kind, provider, customer_id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let point = contact_points::first_seen(
+        kind,
+        provider,
+        customer_id.to_owned(),
+        party.lead_id(),
+        party.contact_id(),
+    );
+    records::insert_in::<contact_point::Entity>(txn, actor, point)
+        .await?
+        .keep_event_in(events);
     Ok(())
 }
 

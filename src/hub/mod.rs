@@ -4,8 +4,12 @@
 //! touchpoints on the right lead or contact ([`identity`]), with its source classified
 //! ([`attribution`]), its texts cut to size ([`bounds`]) and fit for either store
 //! ([`storable`]), and hands each lead to the scoring and lifecycle seam ([`lifecycle`]).
-//! Provider formats live in the `connectors` crate; nothing here knows one.
+//! Admins configure connectors and replay deliveries through [`admin`]. Provider formats live
+//! in the `connectors` crate; nothing here knows one. Nor does anything here write a record
+//! itself: every lead, contact point, touchpoint and activity goes through `services::records`,
+//! inside the worker's transaction.
 
+pub mod admin;
 pub mod attribution;
 pub mod bounds;
 pub mod identity;

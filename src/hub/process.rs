@@ -2,7 +2,9 @@
 //! with its connector, find or create the person each touchpoint is about, record the
 //! touchpoint with its source, keep the lead's first and latest touch, log ended calls as call
 //! activities and flag contact points. Everything commits together or not at all, so a
-//! delivery is processed exactly once however often it is attempted.
+//! delivery is processed exactly once however often it is attempted. Every row it writes goes
+//! through the record lifecycle (`records::*_in`), which writes the audit row and hands back
+//! the change event the worker publishes after its commit.
 //!
 //! A delivery that proved nothing about its sender (an unsigned web form) may create a lead,
 //! but on a lead or contact that existed before it only leaves a touchpoint marked unverified:
@@ -21,7 +23,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    Set, sea_query::OnConflict,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -35,13 +37,14 @@ use crate::{
         identity::{self, Keys, Party},
         lifecycle, storable,
     },
-    services::audit,
+    services::{activities, contact_points, records},
 };
 
 /// What processing a delivery did, for its row and for subscribers once it commits.
 #[derive(Debug, Default)]
 pub struct Processed {
     pub touchpoints: i32,
+    /// The change events of its writes, each once.
     pub events: Vec<Event>,
 }
 
@@ -89,13 +92,27 @@ pub async fn delivery(
     // Deliveries about one person, or one touch, wait for each other rather than collide.
     identity::lock(txn, &locks).await?;
     let mut processed = Processed::default();
+    let mut events = Vec::new();
     for (normalized, keys) in touches {
-        if let Some(events) = record(txn, cx, connector, delivery, normalized, keys).await? {
+        if record(txn, cx, connector, delivery, normalized, keys, &mut events).await? {
             processed.touchpoints += 1;
-            processed.events.extend(events);
         }
     }
+    processed.events = once_each(events);
     Ok(processed)
+}
+
+/// Each event once, where it was last heard: a lead created, then attributed by the same
+/// delivery has changed once by the time anyone hears of it.
+fn once_each(events: Vec<Event>) -> Vec<Event> {
+    let mut kept: Vec<Event> = Vec::with_capacity(events.len());
+    for event in events.into_iter().rev() {
+        if !kept.contains(&event) {
+            kept.push(event);
+        }
+    }
+    kept.reverse();
+    kept
 }
 
 /// The earliest time a touch may claim: no provider here existed before it, so an earlier time
@@ -103,7 +120,8 @@ pub async fn delivery(
 pub const EARLIEST_TOUCH: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
 
 /// Records one touchpoint, or updates the one recorded under its external id when this is a
-/// later state of the same thing (a call's next status). `None` when it was already recorded.
+/// later state of the same thing (a call's next status), keeping the change events of its
+/// writes in `events`. False when it was already recorded.
 async fn record(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
@@ -111,7 +129,8 @@ async fn record(
     delivery: &delivery::Model,
     mut normalized: NormalizedTouchpoint,
     keys: Keys,
-) -> Result<Option<Vec<Event>>> {
+    events: &mut Vec<Event>,
+) -> Result<bool> {
     let provider = connector.kind.as_str();
     if let Some(existing) = touchpoint::Entity::find()
         .filter(touchpoint::Column::ConnectorId.eq(connector.id))
@@ -121,14 +140,14 @@ async fn record(
     {
         // Only the provider itself may move a touch it reported on.
         if !delivery.verified {
-            return Ok(None);
+            return Ok(false);
         }
-        return update_existing(txn, cx, existing, delivery, &normalized).await;
+        return update_existing(txn, cx, existing, delivery, &normalized, events).await;
     }
 
     let party = match identity::find(txn, provider, &keys).await? {
         Some(party) => party,
-        None => identity::create_lead(txn, cx.actor, provider, &normalized.person, &keys)
+        None => identity::create_lead(txn, cx.actor, provider, &normalized.person, &keys, events)
             .await?
             .ok_or_else(|| names_nobody(&normalized))?,
     };
@@ -139,7 +158,7 @@ async fn record(
     if delivery.verified
         && let Some(customer_id) = &keys.customer_id
     {
-        identity::link_customer_id(txn, provider, customer_id, &party).await?;
+        identity::link_customer_id(txn, cx.actor, provider, customer_id, &party, events).await?;
     }
 
     let claimed_at = normalized.occurred_at;
@@ -152,7 +171,7 @@ async fn record(
     }
     let activity_id = match &normalized.call {
         Some(call) if call.ended && may_change => {
-            Some(log_call(txn, cx, &party, &normalized, None).await?)
+            Some(log_call(txn, cx, &party, &normalized, None, events).await?)
         }
         _ => None,
     };
@@ -160,7 +179,7 @@ async fn record(
         details["activity_id"] = json!(activity_id);
     }
     let a = &normalized.attribution;
-    let created = touchpoint::ActiveModel {
+    let touchpoint = touchpoint::ActiveModel {
         id: Set(Uuid::now_v7()),
         lead_id: Set(party.lead_id()),
         contact_id: Set(party.contact_id()),
@@ -193,38 +212,28 @@ async fn record(
         sequence: Set(normalized.sequence),
         details: Set(Some(details)),
         verified: Set(delivery.verified),
-    }
-    .insert(txn)
-    .await?;
-    audit::record(
-        txn,
-        cx.actor,
-        "touchpoint",
-        "create",
-        created.id,
-        None,
-        Some(&created),
-    )
-    .await?;
+    };
+    let created = records::insert_in::<touchpoint::Entity>(txn, cx.actor, touchpoint)
+        .await?
+        .keep_event_in(events);
 
     if let Some(flag) = normalized.flag
         && delivery.verified
     {
-        flag_contact_point(txn, &party, &keys, flag, normalized.occurred_at).await?;
+        flag_contact_point(txn, cx, &party, &keys, flag, normalized.occurred_at, events).await?;
     }
-    let mut events = Vec::new();
-    if let Some(lead) = party.lead.clone() {
-        events.push(Event::TouchpointAdded {
-            lead_id: lead.id,
-            touchpoint_id: created.id,
-        });
-        if may_change {
-            let lead = touch_lead(txn, cx, lead, &party, &normalized, &created, category).await?;
-            lifecycle::touchpoint_recorded(txn, &lead, &created).await?;
-            events.push(Event::LeadChanged { lead_id: lead.id });
-        }
+    if let Some(lead) = party.lead.clone()
+        && may_change
+    {
+        let touch = Touch {
+            normalized: &normalized,
+            touchpoint: &created,
+            category,
+        };
+        let lead = touch_lead(txn, cx, lead, &party, &touch, events).await?;
+        lifecycle::touchpoint_recorded(txn, &lead, &created).await?;
     }
-    Ok(Some(events))
+    Ok(true)
 }
 
 /// A touch with no email, phone, customer id or name could be on no one's timeline.
@@ -251,15 +260,16 @@ fn placed_in_time(claimed: DateTime<Utc>, received: DateTime<Utc>) -> DateTime<U
 }
 
 /// A later delivery about an already recorded touchpoint: a higher sequence moves it on (and
-/// logs the call once it ends); anything else is a repeat or arrived late, and changes nothing.
-/// A recording callback carries no sequence: it only adds the recording link.
+/// logs the call once it ends); anything else is a repeat or arrived late, and changes nothing
+/// (false). A recording callback carries no sequence: it only adds the recording link.
 async fn update_existing(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     existing: touchpoint::Model,
     delivery: &delivery::Model,
     normalized: &NormalizedTouchpoint,
-) -> Result<Option<Vec<Event>>> {
+    events: &mut Vec<Event>,
+) -> Result<bool> {
     let newer = match (normalized.sequence, existing.sequence) {
         (Some(new), Some(old)) => new > old,
         (Some(_), None) => true,
@@ -270,20 +280,11 @@ async fn update_existing(
         .as_ref()
         .and_then(|call| call.recording_url.clone());
     if !newer && recording.is_none() {
-        return Ok(None);
+        return Ok(false);
     }
-    let before = existing.clone();
     let mut details = existing.details.clone().unwrap_or_else(|| json!({}));
-    let mut active = existing.clone().into_active_model();
     if newer {
-        let fresh = details_of(normalized);
-        merge(&mut details, fresh);
-        active.event = Set(Some(normalized.event.clone()));
-        active.sequence = Set(normalized.sequence);
-        active.delivery_id = Set(Some(delivery.id));
-        if normalized.summary.is_some() {
-            active.summary = Set(normalized.summary.clone());
-        }
+        merge(&mut details, details_of(normalized));
     }
     if let Some(url) = &recording {
         details["call"]["recording_url"] = json!(url);
@@ -293,35 +294,37 @@ async fn update_existing(
         .and_then(|id| id.parse::<Uuid>().ok());
     let ended = normalized.call.as_ref().is_some_and(|call| call.ended);
     match activity_id {
-        Some(activity_id) => update_call_activity(txn, cx, activity_id, &details).await?,
+        Some(activity_id) => update_call_activity(txn, cx, activity_id, &details, events).await?,
         None if newer && ended => {
             let party = identity::party(txn, existing.lead_id, existing.contact_id)
                 .await?
                 .unwrap_or_default();
-            let id = log_call(txn, cx, &party, normalized, Some(&details)).await?;
+            let id = log_call(txn, cx, &party, normalized, Some(&details), events).await?;
             details["activity_id"] = json!(id);
         }
         None => {}
     }
-    active.details = Set(Some(details));
-    let after = active.update(txn).await?;
-    audit::record(
+    records::update_in::<touchpoint::Entity, _>(
         txn,
         cx.actor,
-        "touchpoint",
+        existing.id,
         "update",
-        after.id,
-        Some(&before),
-        Some(&after),
+        async |_, _, active| {
+            if newer {
+                active.event = Set(Some(normalized.event.clone()));
+                active.sequence = Set(normalized.sequence);
+                active.delivery_id = Set(Some(delivery.id));
+                if normalized.summary.is_some() {
+                    active.summary = Set(normalized.summary.clone());
+                }
+            }
+            active.details = Set(Some(details));
+            Ok(())
+        },
     )
-    .await?;
-    Ok(Some(
-        after
-            .lead_id
-            .map(|lead_id| Event::LeadChanged { lead_id })
-            .into_iter()
-            .collect(),
-    ))
+    .await?
+    .keep_event_in(events);
+    Ok(true)
 }
 
 /// The provider facts a touchpoint keeps beyond its columns.
@@ -361,6 +364,7 @@ async fn log_call(
     party: &Party,
     normalized: &NormalizedTouchpoint,
     details: Option<&serde_json::Value>,
+    events: &mut Vec<Event>,
 ) -> Result<Uuid> {
     let call = normalized.call.clone().unwrap_or_default();
     let recording = details
@@ -376,45 +380,30 @@ async fn log_call(
         connectors::Direction::Inbound => format!("Inbound call from {who} ({})", call.status),
         connectors::Direction::Outbound => format!("Outbound call to {who} ({})", call.status),
     };
-    let now = Utc::now();
-    let created = activity::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    let owner = party
+        .lead
+        .as_ref()
+        .and_then(|l| l.owner_id)
+        .or(party.contact.as_ref().and_then(|c| c.owner_id));
+    let activity = activity::ActiveModel {
         kind: Set(ActivityKind::Call),
         subject: Set(subject),
-        body: Set(None),
         due_at: Set(Some(normalized.occurred_at)),
         done: Set(true),
         completed_at: Set(Some(normalized.occurred_at)),
-        assignee_id: Set(party
-            .lead
-            .as_ref()
-            .and_then(|l| l.owner_id)
-            .or(party.contact.as_ref().and_then(|c| c.owner_id))),
         lead_id: Set(party.lead_id()),
         contact_id: Set(party.contact_id()),
         account_id: Set(party.account_id()),
-        opportunity_id: Set(None),
-        archived_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
         details: Set(Some(json!({
             "call_status": call.status,
             "duration_secs": call.duration_secs,
             "recording_url": recording,
         }))),
-    }
-    .insert(txn)
-    .await?;
-    audit::record(
-        txn,
-        cx.actor,
-        "activity",
-        "create",
-        created.id,
-        None,
-        Some(&created),
-    )
-    .await?;
+        ..activities::blank(owner)
+    };
+    let created = records::insert_in::<activity::Entity>(txn, cx.actor, activity)
+        .await?
+        .keep_event_in(events);
     Ok(created.id)
 }
 
@@ -424,6 +413,7 @@ async fn update_call_activity(
     cx: &Context<'_>,
     activity_id: Uuid,
     touchpoint_details: &serde_json::Value,
+    events: &mut Vec<Event>,
 ) -> Result<()> {
     let Some(before) = activity::Entity::find_by_id(activity_id).one(txn).await? else {
         return Ok(());
@@ -441,20 +431,19 @@ async fn update_call_activity(
     if Some(&details) == before.details.as_ref() {
         return Ok(());
     }
-    let mut active = before.clone().into_active_model();
-    active.details = Set(Some(details));
-    active.updated_at = Set(Utc::now());
-    let after = active.update(txn).await?;
-    audit::record(
+    records::update_in::<activity::Entity, _>(
         txn,
         cx.actor,
-        "activity",
+        activity_id,
         "update",
-        after.id,
-        Some(&before),
-        Some(&after),
+        async |_, _, active| {
+            active.details = Set(Some(details));
+            Ok(())
+        },
     )
-    .await
+    .await?
+    .keep_event_in(events);
+    Ok(())
 }
 
 /// The campaign whose UTM key the touch carries; keys are stored lowercased.
@@ -472,13 +461,17 @@ async fn matching_campaign(
         .map(|c| c.id))
 }
 
-/// Marks the email address (or, without one, the number) as bounced, unsubscribed or reported.
+/// Marks the email address (or, without one, the number) as bounced, unsubscribed or reported,
+/// making its contact point when it is the first report about it. The delivery holds the lock
+/// on that key ([`identity::lock`]), so looking the point up and then writing it is race-free.
 async fn flag_contact_point(
     txn: &DatabaseTransaction,
+    cx: &Context<'_>,
     party: &Party,
     keys: &Keys,
     flag: ContactFlag,
     at: DateTime<Utc>,
+    events: &mut Vec<Event>,
 ) -> Result<()> {
     let (kind, value) = match (&keys.email, &keys.phone) {
         (Some(email), _) => (ContactPointKind::Email, email.clone()),
@@ -490,47 +483,84 @@ async fn flag_contact_point(
         ContactFlag::Unsubscribed => contact_point::Column::UnsubscribedAt,
         ContactFlag::SpamReported => contact_point::Column::SpamReportedAt,
     };
-    let now = Utc::now();
-    let mut point = contact_point::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(kind),
-        provider: Set(String::new()),
-        value: Set(value),
-        lead_id: Set(party.lead_id()),
-        contact_id: Set(party.contact_id()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let written = match contact_points::find(txn, kind, "", &value).await? {
+        Some(point) => {
+            records::update_in::<contact_point::Entity, _>(
+                txn,
+                cx.actor,
+                point.id,
+                "flag",
+                async |_, _, active| {
+                    active.set(column, Some(at).into());
+                    Ok(())
+                },
+            )
+            .await?
+        }
+        None => {
+            let mut point =
+                contact_points::first_seen(kind, "", value, party.lead_id(), party.contact_id());
+            point.set(column, Some(at).into());
+            records::insert_in::<contact_point::Entity>(txn, cx.actor, point).await?
+        }
     };
-    point.set(column, Some(at).into());
-    contact_point::Entity::insert(point)
-        .on_conflict(
-            OnConflict::columns([
-                contact_point::Column::Kind,
-                contact_point::Column::Provider,
-                contact_point::Column::Value,
-            ])
-            .update_columns([column, contact_point::Column::UpdatedAt])
-            .to_owned(),
-        )
-        .exec(txn)
-        .await?;
+    written.keep_event_in(events);
     Ok(())
+}
+
+/// What a recorded touch tells the lead it landed on.
+struct Touch<'a> {
+    normalized: &'a NormalizedTouchpoint,
+    touchpoint: &'a touchpoint::Model,
+    category: SourceCategory,
 }
 
 /// Moves the lead's first and latest touch, and fills fields the lead has empty with what the
 /// provider told us (a form's company, a caller's name); what sales entered is never overwritten.
+/// A touch that moves neither and fills nothing leaves the lead as it is.
 async fn touch_lead(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     lead: lead::Model,
     party: &Party,
-    normalized: &NormalizedTouchpoint,
-    touchpoint: &touchpoint::Model,
-    category: SourceCategory,
+    touch: &Touch<'_>,
+    events: &mut Vec<Event>,
 ) -> Result<lead::Model> {
+    // Asked of the row in hand, so an idle touch writes nothing; the lifecycle then applies
+    // the touch to the row as it reads it.
+    if !touched(
+        &lead,
+        &mut lead.clone().into_active_model(),
+        touch,
+        cx.phone_region,
+    ) {
+        return Ok(lead);
+    }
+    let verb = if party.created { "attribute" } else { "touch" };
+    let written = records::update_in::<lead::Entity, _>(
+        txn,
+        cx.actor,
+        lead.id,
+        verb,
+        async |_, before, active| {
+            touched(before, active, touch, cx.phone_region);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(written.keep_event_in(events))
+}
+
+/// Applies the touch to `active`, a copy of `lead`: the first and latest touch when it moves
+/// them, and blanks it fills; returns whether it changed anything.
+fn touched(
+    lead: &lead::Model,
+    active: &mut lead::ActiveModel,
+    touch: &Touch<'_>,
+    phone_region: &str,
+) -> bool {
+    let (touchpoint, category) = (touch.touchpoint, touch.category);
     let at = touchpoint.occurred_at;
-    let mut active = lead.clone().into_active_model();
     let mut changed = false;
     if lead.first_touch_at.is_none_or(|first| at < first) {
         active.first_source = Set(touchpoint.source.clone());
@@ -548,24 +578,8 @@ async fn touch_lead(
         active.latest_touch_at = Set(Some(at));
         changed = true;
     }
-    changed |= fill_blanks(&lead, &mut active, normalized, cx.phone_region);
-    if !changed {
-        return Ok(lead);
-    }
-    active.updated_at = Set(Utc::now());
-    let after = active.update(txn).await?;
-    let verb = if party.created { "attribute" } else { "touch" };
-    audit::record(
-        txn,
-        cx.actor,
-        "lead",
-        verb,
-        after.id,
-        Some(&lead),
-        Some(&after),
-    )
-    .await?;
-    Ok(after)
+    changed |= fill_blanks(lead, active, touch.normalized, phone_region);
+    changed
 }
 
 /// Copies mapped fields onto a lead where it has nothing yet; returns whether any was copied.

@@ -15,7 +15,7 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, FromQueryResult, IntoActiveModel, Set, Statement, TransactionTrait,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::system_actor,
@@ -36,14 +36,42 @@ pub struct WorkerContext {
     pub events: Events,
 }
 
-impl From<&Services> for WorkerContext {
-    fn from(svc: &Services) -> Self {
+impl WorkerContext {
+    pub fn new(svc: &Services, hub: Hub) -> Self {
         Self {
             db: svc.db.clone(),
             config: svc.config.clone(),
-            hub: svc.hub.clone(),
+            hub,
             events: svc.events.clone(),
         }
+    }
+}
+
+/// The running workers: work that must not be cut off halfway when the process stops.
+#[derive(Clone, Default)]
+pub struct Workers {
+    stopping: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Workers {
+    /// Starts `count` workers.
+    pub fn start(count: usize, context: &WorkerContext) -> Self {
+        let workers = Workers::default();
+        for _ in 0..count {
+            let stopping = workers.stopping.clone();
+            workers.tasks.spawn(run(context.clone(), stopping));
+        }
+        workers
+    }
+
+    /// Tells the workers to claim nothing more and waits up to `grace` for the work in hand
+    /// to finish. Work still running then is dropped with its transaction uncommitted, so
+    /// its delivery stays due for the next start. True when everything finished.
+    pub async fn stop(&self, grace: Duration) -> bool {
+        self.stopping.cancel();
+        self.tasks.close();
+        tokio::time::timeout(grace, self.tasks.wait()).await.is_ok()
     }
 }
 

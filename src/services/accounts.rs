@@ -1,6 +1,5 @@
 //! Accounts: companies, arranged in a parent/child hierarchy that must never loop.
 
-use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::Utc;
 use entity::{
     account,
@@ -10,7 +9,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
+    filter::col,
     page::{SortField, SortKind, SortValue},
 };
 use crate::{
@@ -18,13 +17,12 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
-        input::{self, SHORT_TEXT, patch, patch_text},
-        records::{self, Record},
+        input::{Patch, SHORT_TEXT},
+        records::{self, Parent, Record},
     },
     validate,
 };
-use async_graphql::Enum;
-use sea_orm::{Condition, sea_query::SimpleExpr};
+use sea_orm::sea_query::SimpleExpr;
 
 /// Deeper hierarchies than this are refused; real ones are a handful of levels.
 const MAX_DEPTH: usize = 64;
@@ -54,22 +52,31 @@ impl Record for account::Entity {
     }
 }
 
-/// Fields of an account a user may set. `name` is required on create; the owner defaults to the
-/// creating sales rep.
-#[derive(InputObject, Default)]
-pub struct AccountInput {
-    pub name: Option<String>,
-    pub domain: MaybeUndefined<String>,
-    pub industry: MaybeUndefined<String>,
-    pub phone: MaybeUndefined<String>,
-    /// The parent in the account hierarchy; a parent that would make a loop is refused.
-    pub parent_id: MaybeUndefined<ID>,
-    pub status: Option<AccountStatus>,
-    pub territory: MaybeUndefined<String>,
-    pub owner_id: MaybeUndefined<ID>,
+/// The accounts directly below one in the hierarchy.
+pub fn of_parent() -> Parent<account::Entity> {
+    Parent(account::Column::ParentId)
 }
 
-pub async fn create(svc: &Services, actor: &Actor, input: AccountInput) -> Result<account::Model> {
+/// Fields of an account a user may set; what is left as [`Patch::Keep`] stays as it is.
+/// `name` is required on create; the owner defaults to the creating sales rep.
+#[derive(Clone, Debug, Default)]
+pub struct AccountChanges {
+    pub name: Option<String>,
+    pub domain: Patch<String>,
+    pub industry: Patch<String>,
+    pub phone: Patch<String>,
+    /// The parent in the account hierarchy; a parent that would make a loop is refused.
+    pub parent_id: Patch<Uuid>,
+    pub status: Option<AccountStatus>,
+    pub territory: Patch<String>,
+    pub owner_id: Patch<Uuid>,
+}
+
+pub async fn create(
+    svc: &Services,
+    actor: &Actor,
+    input: AccountChanges,
+) -> Result<account::Model> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
     }
@@ -91,7 +98,7 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: AccountInput,
+    input: AccountChanges,
 ) -> Result<account::Model> {
     records::update::<account::Entity, _>(svc, actor, id, "update", async |txn, _, account| {
         apply(svc, txn, actor, id, input, account).await
@@ -104,24 +111,25 @@ async fn apply<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     id: Uuid,
-    input: AccountInput,
+    input: AccountChanges,
     account: &mut account::ActiveModel,
 ) -> Result<()> {
     if let Some(name) = input.name {
         account.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
     }
-    if let Some(v) = patch_text("domain", input.domain, SHORT_TEXT)? {
+    if let Some(v) = input.domain.text("domain", SHORT_TEXT)? {
         account.domain = Set(v.map(|d| d.to_lowercase()));
     }
-    if let Some(v) = patch_text("industry", input.industry, SHORT_TEXT)? {
+    if let Some(v) = input.industry.text("industry", SHORT_TEXT)? {
         account.industry = Set(v);
     }
-    if let Some(v) = patch(input.phone, |p| {
-        validate::phone("phone", &p, &svc.config.default_phone_region)
-    })? {
+    if let Some(v) = input
+        .phone
+        .parse(|p| validate::phone("phone", &p, &svc.config.default_phone_region))?
+    {
         account.phone = Set(v);
     }
-    if let Some(parent) = patch(input.parent_id, |p| input::uuid("parentId", &p))? {
+    if let Some(parent) = input.parent_id.change() {
         if let Some(parent) = parent {
             records::ensure_reference::<account::Entity>(conn, actor, parent, "parentId").await?;
             ensure_no_cycle(conn, id, parent).await?;
@@ -131,10 +139,10 @@ async fn apply<C: ConnectionTrait>(
     if let Some(status) = input.status {
         account.status = Set(status);
     }
-    if let Some(v) = patch_text("territory", input.territory, SHORT_TEXT)? {
+    if let Some(v) = input.territory.text("territory", SHORT_TEXT)? {
         account.territory = Set(v);
     }
-    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+    if let Some(owner) = input.owner_id.change() {
         account.owner_id = Set(owner);
     }
     Ok(())
@@ -165,7 +173,7 @@ async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid
     ))
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AccountOrderField {
     CreatedAt,
     UpdatedAt,
@@ -194,37 +202,5 @@ impl SortField<account::Model> for AccountOrderField {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Name => SortKind::Text,
         }
-    }
-}
-
-/// Narrows a list of accounts; every field given must match, `and`/`or`/`not` combine filters.
-#[derive(InputObject, Default)]
-pub struct AccountFilter {
-    pub and: Option<Vec<AccountFilter>>,
-    pub or: Option<Vec<AccountFilter>>,
-    pub not: Option<Box<AccountFilter>>,
-    pub name: Option<StringFilter>,
-    pub domain: Option<StringFilter>,
-    pub industry: Option<StringFilter>,
-    pub territory: Option<StringFilter>,
-    pub status: Option<EnumFilter<AccountStatus>>,
-    pub parent_id: Option<IdFilter>,
-    pub owner_id: Option<IdFilter>,
-    pub created_at: Option<DateTimeFilter>,
-}
-
-impl AccountFilter {
-    pub fn condition(&self) -> Result<Condition> {
-        use account::Column as C;
-        Conditions::default()
-            .on(&self.name, "name", C::Name)?
-            .on(&self.domain, "domain", C::Domain)?
-            .on(&self.industry, "industry", C::Industry)?
-            .on(&self.territory, "territory", C::Territory)?
-            .on(&self.status, "status", C::Status)?
-            .on(&self.parent_id, "parentId", C::ParentId)?
-            .on(&self.owner_id, "ownerId", C::OwnerId)?
-            .on(&self.created_at, "createdAt", C::CreatedAt)?
-            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

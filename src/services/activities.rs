@@ -1,13 +1,12 @@
 //! Activities: calls, meetings, emails, visits, tasks and notes, planned or done, on any record.
 
-use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::{DateTime, Utc};
 use entity::{account, activity, contact, enums::ActivityKind, enums::Role, lead, opportunity};
 use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
+    filter::col,
     page::{SortField, SortKind, SortValue},
 };
 use crate::{
@@ -15,31 +14,19 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
-        input::{self, LONG_TEXT, SHORT_TEXT, patch, patch_text},
-        records::{self, Record},
+        input::{LONG_TEXT, Patch, SHORT_TEXT},
+        records::{self, Parent, Record},
+        scope,
     },
     validate,
 };
-use async_graphql::Enum;
-use sea_orm::{Condition, sea_query::SimpleExpr};
+use sea_orm::sea_query::SimpleExpr;
 
 impl Record for activity::Entity {
     type OrderField = ActivityOrderField;
     const KIND: &'static str = "activity";
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
-    const WRITERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
+    const WRITERS: &'static [Role] = scope::EVERY_ROLE;
     fn id_column() -> activity::Column {
         activity::Column::Id
     }
@@ -56,27 +43,37 @@ impl Record for activity::Entity {
     }
 }
 
-/// Fields of an activity a user may set. `kind` and `subject` are required on create; the
-/// assignee defaults to the creator.
-#[derive(InputObject, Default)]
-pub struct ActivityInput {
+/// A lead's activities.
+pub fn of_lead() -> Parent<activity::Entity> {
+    Parent(activity::Column::LeadId)
+}
+
+/// An opportunity's activities.
+pub fn of_opportunity() -> Parent<activity::Entity> {
+    Parent(activity::Column::OpportunityId)
+}
+
+/// Fields of an activity a user may set; what is left as [`Patch::Keep`] stays as it is.
+/// `kind` and `subject` are required on create; the assignee defaults to the creator.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityChanges {
     pub kind: Option<ActivityKind>,
     pub subject: Option<String>,
-    pub body: MaybeUndefined<String>,
-    pub due_at: MaybeUndefined<DateTime<Utc>>,
-    /// Marking an activity done stamps `completedAt`; undoing it clears the stamp.
+    pub body: Patch<String>,
+    pub due_at: Patch<DateTime<Utc>>,
+    /// Marking an activity done stamps `completed_at`; undoing it clears the stamp.
     pub done: Option<bool>,
-    pub assignee_id: MaybeUndefined<ID>,
-    pub lead_id: MaybeUndefined<ID>,
-    pub contact_id: MaybeUndefined<ID>,
-    pub account_id: MaybeUndefined<ID>,
-    pub opportunity_id: MaybeUndefined<ID>,
+    pub assignee_id: Patch<Uuid>,
+    pub lead_id: Patch<Uuid>,
+    pub contact_id: Patch<Uuid>,
+    pub account_id: Patch<Uuid>,
+    pub opportunity_id: Patch<Uuid>,
 }
 
 pub async fn create(
     svc: &Services,
     actor: &Actor,
-    input: ActivityInput,
+    input: ActivityChanges,
 ) -> Result<activity::Model> {
     if input.kind.is_none() {
         return Err(AppError::bad_input("kind", "required"));
@@ -84,24 +81,39 @@ pub async fn create(
     if input.subject.is_none() {
         return Err(AppError::bad_input("subject", "required"));
     }
+    let mut activity = blank(Some(actor.user_id).filter(|_| !actor.is_system()));
+    apply(&svc.db, actor, input, &mut activity).await?;
+    records::insert::<activity::Entity>(svc, actor, activity).await
+}
+
+/// A new activity as every activity starts: open, undated, on no record, with no details, for
+/// `assignee` to do; callers set its kind, subject and what else they know.
+pub fn blank(assignee: Option<Uuid>) -> activity::ActiveModel {
     let now = Utc::now();
-    let mut activity = activity::ActiveModel {
+    activity::ActiveModel {
         id: Set(Uuid::now_v7()),
+        body: Set(None),
+        due_at: Set(None),
         done: Set(false),
-        assignee_id: Set(Some(actor.user_id).filter(|id| !id.is_nil())),
+        completed_at: Set(None),
+        assignee_id: Set(assignee),
+        lead_id: Set(None),
+        contact_id: Set(None),
+        account_id: Set(None),
+        opportunity_id: Set(None),
+        archived_at: Set(None),
+        details: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    apply(&svc.db, actor, input, &mut activity).await?;
-    records::insert::<activity::Entity>(svc, actor, activity).await
+    }
 }
 
 pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: ActivityInput,
+    input: ActivityChanges,
 ) -> Result<activity::Model> {
     records::update::<activity::Entity, _>(svc, actor, id, "update", async |txn, _, activity| {
         apply(txn, actor, input, activity).await
@@ -112,7 +124,7 @@ pub async fn update(
 async fn apply<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    input: ActivityInput,
+    input: ActivityChanges,
     activity: &mut activity::ActiveModel,
 ) -> Result<()> {
     if let Some(kind) = input.kind {
@@ -121,19 +133,20 @@ async fn apply<C: ConnectionTrait>(
     if let Some(subject) = input.subject {
         activity.subject = Set(validate::required_text("subject", &subject, SHORT_TEXT)?);
     }
-    if let Some(v) = patch_text("body", input.body, LONG_TEXT)? {
+    if let Some(v) = input.body.text("body", LONG_TEXT)? {
         activity.body = Set(v);
     }
-    if let Some(v) = patch(input.due_at, |at| {
-        validate::timestamp("dueAt", &at).map(|()| at)
-    })? {
+    if let Some(v) = input
+        .due_at
+        .parse(|at| validate::timestamp("dueAt", &at).map(|()| at))?
+    {
         activity.due_at = Set(v);
     }
     if let Some(done) = input.done {
         activity.done = Set(done);
         activity.completed_at = Set(done.then(Utc::now));
     }
-    if let Some(assignee) = patch(input.assignee_id, |id| input::uuid("assigneeId", &id))? {
+    if let Some(assignee) = input.assignee_id.change() {
         activity.assignee_id = Set(assignee);
     }
     if let Some(v) = reference::<lead::Entity>(conn, actor, input.lead_id, "leadId").await? {
@@ -161,10 +174,10 @@ async fn apply<C: ConnectionTrait>(
 async fn reference<E: Record>(
     conn: &impl ConnectionTrait,
     actor: &Actor,
-    value: MaybeUndefined<ID>,
+    value: Patch<Uuid>,
     field: &str,
 ) -> Result<Option<Option<Uuid>>> {
-    let id = patch(value, |id| input::uuid(field, &id))?;
+    let id = value.change();
     if let Some(Some(id)) = id {
         records::ensure_reference::<E>(conn, actor, id, field).await?;
     }
@@ -181,7 +194,7 @@ fn undated() -> DateTime<Utc> {
     )
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ActivityOrderField {
     CreatedAt,
     UpdatedAt,
@@ -213,44 +226,5 @@ impl SortField<activity::Model> for ActivityOrderField {
         match self {
             Self::CreatedAt | Self::UpdatedAt | Self::DueAt => SortKind::Time,
         }
-    }
-}
-
-/// Narrows a list of activities; every field given must match, `and`/`or`/`not` combine filters.
-#[derive(InputObject, Default)]
-pub struct ActivityFilter {
-    pub and: Option<Vec<ActivityFilter>>,
-    pub or: Option<Vec<ActivityFilter>>,
-    pub not: Option<Box<ActivityFilter>>,
-    pub kind: Option<EnumFilter<ActivityKind>>,
-    pub subject: Option<StringFilter>,
-    pub done: Option<bool>,
-    pub assignee_id: Option<IdFilter>,
-    pub lead_id: Option<IdFilter>,
-    pub contact_id: Option<IdFilter>,
-    pub account_id: Option<IdFilter>,
-    pub opportunity_id: Option<IdFilter>,
-    pub due_at: Option<DateTimeFilter>,
-    pub created_at: Option<DateTimeFilter>,
-}
-
-impl ActivityFilter {
-    pub fn condition(&self) -> Result<Condition> {
-        use activity::Column as C;
-        use sea_orm::ColumnTrait;
-        let mut conditions = Conditions::default()
-            .on(&self.kind, "kind", C::Kind)?
-            .on(&self.subject, "subject", C::Subject)?
-            .on(&self.assignee_id, "assigneeId", C::AssigneeId)?
-            .on(&self.lead_id, "leadId", C::LeadId)?
-            .on(&self.contact_id, "contactId", C::ContactId)?
-            .on(&self.account_id, "accountId", C::AccountId)?
-            .on(&self.opportunity_id, "opportunityId", C::OpportunityId)?
-            .on(&self.due_at, "dueAt", C::DueAt)?
-            .on(&self.created_at, "createdAt", C::CreatedAt)?;
-        if let Some(done) = self.done {
-            conditions = conditions.with(Condition::all().add(C::Done.eq(done)));
-        }
-        conditions.combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

@@ -1,6 +1,5 @@
 //! Campaigns: marketing efforts, matched to touchpoints by their `utm_campaign` key.
 
-use async_graphql::{InputObject, MaybeUndefined};
 use chrono::{NaiveDate, Utc};
 use entity::{
     campaign,
@@ -10,7 +9,7 @@ use sea_orm::Set;
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{Conditions, DateTimeFilter, EnumFilter, StringFilter, col},
+    filter::col,
     page::{SortField, SortKind, SortValue},
 };
 use crate::{
@@ -18,13 +17,12 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
-        input::{MoneyInput, SHORT_TEXT, patch, patch_text},
+        input::{MoneyText, Patch, SHORT_TEXT},
         records::{self, Record},
     },
     validate,
 };
-use async_graphql::Enum;
-use sea_orm::{Condition, sea_query::SimpleExpr};
+use sea_orm::sea_query::SimpleExpr;
 
 impl Record for campaign::Entity {
     type OrderField = CampaignOrderField;
@@ -51,23 +49,24 @@ impl Record for campaign::Entity {
     }
 }
 
-/// Fields of a campaign a user may set. `name` is required on create.
-#[derive(InputObject, Default)]
-pub struct CampaignInput {
+/// Fields of a campaign a user may set; what is left as [`Patch::Keep`] stays as it is.
+/// `name` is required on create.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignChanges {
     pub name: Option<String>,
     /// The `utm_campaign` value that links touchpoints to this campaign; unique, lowercased.
-    pub utm_campaign: MaybeUndefined<String>,
-    pub channel: MaybeUndefined<String>,
+    pub utm_campaign: Patch<String>,
+    pub channel: Patch<String>,
     pub status: Option<CampaignStatus>,
-    pub cost: MaybeUndefined<MoneyInput>,
-    pub starts_on: MaybeUndefined<NaiveDate>,
-    pub ends_on: MaybeUndefined<NaiveDate>,
+    pub cost: Patch<MoneyText>,
+    pub starts_on: Patch<NaiveDate>,
+    pub ends_on: Patch<NaiveDate>,
 }
 
 pub async fn create(
     svc: &Services,
     actor: &Actor,
-    input: CampaignInput,
+    input: CampaignChanges,
 ) -> Result<campaign::Model> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
@@ -88,7 +87,7 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: CampaignInput,
+    input: CampaignChanges,
 ) -> Result<campaign::Model> {
     records::update::<campaign::Entity, _>(svc, actor, id, "update", async |_, before, campaign| {
         apply(input, campaign, Some(before))
@@ -97,32 +96,32 @@ pub async fn update(
 }
 
 fn apply(
-    input: CampaignInput,
+    input: CampaignChanges,
     campaign: &mut campaign::ActiveModel,
     before: Option<&campaign::Model>,
 ) -> Result<()> {
     if let Some(name) = input.name {
         campaign.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
     }
-    if let Some(v) = patch_text("utmCampaign", input.utm_campaign, SHORT_TEXT)? {
+    if let Some(v) = input.utm_campaign.text("utmCampaign", SHORT_TEXT)? {
         campaign.utm_campaign = Set(v.map(|key| key.to_lowercase()));
     }
-    if let Some(v) = patch_text("channel", input.channel, SHORT_TEXT)? {
+    if let Some(v) = input.channel.text("channel", SHORT_TEXT)? {
         campaign.channel = Set(v);
     }
     if let Some(status) = input.status {
         campaign.status = Set(status);
     }
-    if let Some(cost) = patch(input.cost, |m| m.parse("cost"))? {
+    if let Some(cost) = input.cost.parse(|m| m.parse("cost"))? {
         campaign.currency = Set(cost.as_ref().map(|m| m.currency.clone()));
         campaign.cost_minor = Set(cost.map(|m| m.minor));
     }
-    let starts = patch(input.starts_on, |day| {
-        validate::date("startsOn", &day).map(|()| day)
-    })?;
-    let ends = patch(input.ends_on, |day| {
-        validate::date("endsOn", &day).map(|()| day)
-    })?;
+    let starts = input
+        .starts_on
+        .parse(|day| validate::date("startsOn", &day).map(|()| day))?;
+    let ends = input
+        .ends_on
+        .parse(|day| validate::date("endsOn", &day).map(|()| day))?;
     let effective_start = starts.unwrap_or_else(|| before.and_then(|b| b.starts_on));
     let effective_end = ends.unwrap_or_else(|| before.and_then(|b| b.ends_on));
     if let (Some(start), Some(end)) = (effective_start, effective_end)
@@ -139,7 +138,7 @@ fn apply(
     Ok(())
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum CampaignOrderField {
     CreatedAt,
     Name,
@@ -165,31 +164,5 @@ impl SortField<campaign::Model> for CampaignOrderField {
             Self::CreatedAt => SortKind::Time,
             Self::Name => SortKind::Text,
         }
-    }
-}
-
-/// Narrows a list of campaigns; every field given must match, `and`/`or`/`not` combine filters.
-#[derive(InputObject, Default)]
-pub struct CampaignFilter {
-    pub and: Option<Vec<CampaignFilter>>,
-    pub or: Option<Vec<CampaignFilter>>,
-    pub not: Option<Box<CampaignFilter>>,
-    pub name: Option<StringFilter>,
-    pub utm_campaign: Option<StringFilter>,
-    pub channel: Option<StringFilter>,
-    pub status: Option<EnumFilter<CampaignStatus>>,
-    pub created_at: Option<DateTimeFilter>,
-}
-
-impl CampaignFilter {
-    pub fn condition(&self) -> Result<Condition> {
-        use campaign::Column as C;
-        Conditions::default()
-            .on(&self.name, "name", C::Name)?
-            .on(&self.utm_campaign, "utmCampaign", C::UtmCampaign)?
-            .on(&self.channel, "channel", C::Channel)?
-            .on(&self.status, "status", C::Status)?
-            .on(&self.created_at, "createdAt", C::CreatedAt)?
-            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

@@ -1,6 +1,5 @@
 //! Contacts: qualified people, usually at an account.
 
-use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::Utc;
 use entity::{
     contact,
@@ -10,7 +9,7 @@ use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{Conditions, DateTimeFilter, EnumFilter, IdFilter, StringFilter, col},
+    filter::col,
     page::{SortField, SortKind, SortValue, text_key},
 };
 use crate::{
@@ -18,13 +17,12 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
-        input::{self, SHORT_TEXT, patch, patch_text},
-        records::{self, Record},
+        input::{Patch, SHORT_TEXT},
+        records::{self, Parent, Record},
     },
     validate,
 };
-use async_graphql::Enum;
-use sea_orm::{Condition, sea_query::SimpleExpr};
+use sea_orm::sea_query::SimpleExpr;
 
 impl Record for contact::Entity {
     type OrderField = ContactOrderField;
@@ -57,23 +55,33 @@ impl Record for contact::Entity {
     }
 }
 
-/// Fields of a contact a user may set. On create, an email, a phone or a last name is required.
-#[derive(InputObject, Default)]
-pub struct ContactInput {
-    pub first_name: MaybeUndefined<String>,
-    pub last_name: MaybeUndefined<String>,
-    pub email: MaybeUndefined<String>,
-    pub phone: MaybeUndefined<String>,
-    pub title: MaybeUndefined<String>,
-    pub account_id: MaybeUndefined<ID>,
-    pub owner_id: MaybeUndefined<ID>,
+/// An account's contacts.
+pub fn of_account() -> Parent<contact::Entity> {
+    Parent(contact::Column::AccountId)
+}
+
+/// Fields of a contact a user may set; what is left as [`Patch::Keep`] stays as it is. On
+/// create, an email, a phone or a last name is required.
+#[derive(Clone, Debug, Default)]
+pub struct ContactChanges {
+    pub first_name: Patch<String>,
+    pub last_name: Patch<String>,
+    pub email: Patch<String>,
+    pub phone: Patch<String>,
+    pub title: Patch<String>,
+    pub account_id: Patch<Uuid>,
+    pub owner_id: Patch<Uuid>,
     pub lifecycle_stage: Option<LifecycleStage>,
 }
 
-pub async fn create(svc: &Services, actor: &Actor, input: ContactInput) -> Result<contact::Model> {
+pub async fn create(
+    svc: &Services,
+    actor: &Actor,
+    input: ContactChanges,
+) -> Result<contact::Model> {
     let identified = [&input.email, &input.phone, &input.last_name]
         .iter()
-        .any(|field| matches!(field, MaybeUndefined::Value(v) if !v.trim().is_empty()));
+        .any(|field| field.has_text());
     if !identified {
         return Err(AppError::bad_input(
             "input",
@@ -97,7 +105,7 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: ContactInput,
+    input: ContactChanges,
 ) -> Result<contact::Model> {
     records::update::<contact::Entity, _>(svc, actor, id, "update", async |txn, _, contact| {
         apply(svc, txn, actor, input, contact).await
@@ -109,34 +117,35 @@ async fn apply<C: ConnectionTrait>(
     svc: &Services,
     conn: &C,
     actor: &Actor,
-    input: ContactInput,
+    input: ContactChanges,
     contact: &mut contact::ActiveModel,
 ) -> Result<()> {
-    if let Some(v) = patch_text("firstName", input.first_name, SHORT_TEXT)? {
+    if let Some(v) = input.first_name.text("firstName", SHORT_TEXT)? {
         contact.first_name = Set(v);
     }
-    if let Some(v) = patch_text("lastName", input.last_name, SHORT_TEXT)? {
+    if let Some(v) = input.last_name.text("lastName", SHORT_TEXT)? {
         contact.last_name = Set(v);
     }
-    if let Some(v) = patch(input.email, |e| validate::email("email", &e))? {
+    if let Some(v) = input.email.parse(|e| validate::email("email", &e))? {
         contact.email = Set(v);
     }
-    if let Some(v) = patch(input.phone, |p| {
-        validate::phone("phone", &p, &svc.config.default_phone_region)
-    })? {
+    if let Some(v) = input
+        .phone
+        .parse(|p| validate::phone("phone", &p, &svc.config.default_phone_region))?
+    {
         contact.phone = Set(v);
     }
-    if let Some(v) = patch_text("title", input.title, SHORT_TEXT)? {
+    if let Some(v) = input.title.text("title", SHORT_TEXT)? {
         contact.title = Set(v);
     }
-    if let Some(account) = patch(input.account_id, |id| input::uuid("accountId", &id))? {
+    if let Some(account) = input.account_id.change() {
         if let Some(account) = account {
             records::ensure_reference::<entity::account::Entity>(conn, actor, account, "accountId")
                 .await?;
         }
         contact.account_id = Set(account);
     }
-    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+    if let Some(owner) = input.owner_id.change() {
         contact.owner_id = Set(owner);
     }
     if let Some(stage) = input.lifecycle_stage {
@@ -145,7 +154,7 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ContactOrderField {
     CreatedAt,
     UpdatedAt,
@@ -177,41 +186,5 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Email | Self::LastName => SortKind::Text,
         }
-    }
-}
-
-/// Narrows a list of contacts; every field given must match, `and`/`or`/`not` combine filters.
-#[derive(InputObject, Default)]
-pub struct ContactFilter {
-    pub and: Option<Vec<ContactFilter>>,
-    pub or: Option<Vec<ContactFilter>>,
-    pub not: Option<Box<ContactFilter>>,
-    pub email: Option<StringFilter>,
-    pub first_name: Option<StringFilter>,
-    pub last_name: Option<StringFilter>,
-    pub phone: Option<StringFilter>,
-    pub title: Option<StringFilter>,
-    pub lifecycle_stage: Option<EnumFilter<LifecycleStage>>,
-    pub account_id: Option<IdFilter>,
-    pub owner_id: Option<IdFilter>,
-    pub created_at: Option<DateTimeFilter>,
-    pub updated_at: Option<DateTimeFilter>,
-}
-
-impl ContactFilter {
-    pub fn condition(&self) -> Result<Condition> {
-        use contact::Column as C;
-        Conditions::default()
-            .on(&self.email, "email", C::Email)?
-            .on(&self.first_name, "firstName", C::FirstName)?
-            .on(&self.last_name, "lastName", C::LastName)?
-            .on(&self.phone, "phone", C::Phone)?
-            .on(&self.title, "title", C::Title)?
-            .on(&self.lifecycle_stage, "lifecycleStage", C::LifecycleStage)?
-            .on(&self.account_id, "accountId", C::AccountId)?
-            .on(&self.owner_id, "ownerId", C::OwnerId)?
-            .on(&self.created_at, "createdAt", C::CreatedAt)?
-            .on(&self.updated_at, "updatedAt", C::UpdatedAt)?
-            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

@@ -1,20 +1,18 @@
-//! Typed filter inputs shared by every list, and their translation into SQL conditions that
-//! mean the same on SQLite and PostgreSQL (case-insensitive matching lowercases both sides
-//! instead of relying on either store's collation).
+//! Filters on a record type's columns, and their translation into SQL conditions that mean the
+//! same on SQLite and PostgreSQL (case-insensitive matching lowercases both sides instead of
+//! relying on either store's collation). A [`Filter`] is plain data: tests on columns combined
+//! with `and`, `or` and `not`; [`Filter::condition`] checks its bounds before building SQL, so
+//! no filter can exhaust the stack or reach a store's own limits.
 
-use async_graphql::{EnumType, ID, InputObject, InputType};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    Condition, DbBackend,
+    ColumnTrait, Condition, DbBackend,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
 };
+use uuid::Uuid;
 
 use crate::{
     error::{AppError, Result},
-    services::{
-        accounts::AccountFilter, activities::ActivityFilter, campaigns::CampaignFilter,
-        contacts::ContactFilter, input, leads::LeadFilter, opportunities::OpportunityFilter,
-    },
     validate,
 };
 
@@ -30,12 +28,175 @@ const MAX_PARTS: usize = 100;
 /// (SQLite 32,766; PostgreSQL 65,535), which row rules and paging share.
 const MAX_VALUES: usize = 5_000;
 
-#[derive(InputObject, Default)]
+/// Tests on a record type's columns: every test must hold, and every filter in `and`, and one
+/// of `or` (when given), and not `not`.
+#[derive(Clone, Debug)]
+pub struct Filter<C> {
+    tests: Vec<Test<C>>,
+    pub and: Vec<Filter<C>>,
+    pub or: Option<Vec<Filter<C>>>,
+    pub not: Option<Box<Filter<C>>>,
+}
+
+impl<C> Default for Filter<C> {
+    fn default() -> Self {
+        Filter {
+            tests: Vec::new(),
+            and: Vec::new(),
+            or: None,
+            not: None,
+        }
+    }
+}
+
+/// One test on one column; `field` names it in error messages as the caller spells it.
+#[derive(Clone, Debug)]
+struct Test<C> {
+    field: &'static str,
+    column: C,
+    test: FieldTest,
+}
+
+/// What a column is tested with.
+#[derive(Clone, Debug)]
+pub enum FieldTest {
+    Text(StringFilter),
+    Int(IntFilter),
+    Time(DateTimeFilter),
+    Id(IdFilter),
+    Enum(EnumFilter),
+    /// Equal to the value.
+    Bool(bool),
+    /// Tests on keys of a JSON object column; each must hold.
+    Custom(Vec<CustomFieldFilter>),
+}
+
+impl<C: ColumnTrait> Filter<C> {
+    /// Adds a test on `column`, when there is one.
+    pub fn on(mut self, field: &'static str, column: C, test: Option<FieldTest>) -> Self {
+        if let Some(test) = test {
+            self.tests.push(Test {
+                field,
+                column,
+                test,
+            });
+        }
+        self
+    }
+
+    /// Whether any part of the filter, however nested, tests `column`.
+    pub fn tests_column(&self, column: C) -> bool {
+        let mut pending = vec![self];
+        while let Some(filter) = pending.pop() {
+            if filter
+                .tests
+                .iter()
+                .any(|t| t.column.as_str() == column.as_str())
+            {
+                return true;
+            }
+            pending.extend(filter.and.iter().chain(filter.or.iter().flatten()));
+            pending.extend(filter.not.as_deref());
+        }
+        false
+    }
+
+    /// The SQL condition the filter stands for on `backend`, or why it is refused.
+    pub fn condition(&self, backend: DbBackend) -> Result<Condition> {
+        self.check_shape()?;
+        let condition = self.build(backend)?;
+        let (_, values) = sea_orm::sea_query::Query::select()
+            .cond_where(condition.clone())
+            .build(sea_orm::sea_query::SqliteQueryBuilder);
+        if values.0.len() > MAX_VALUES {
+            return Err(AppError::bad_input(
+                "filter",
+                format!("a filter compares with at most {MAX_VALUES} values in all"),
+            ));
+        }
+        Ok(condition)
+    }
+
+    /// Refuses a filter nested too deep or made of too many parts, walking a work list rather
+    /// than recursing.
+    fn check_shape(&self) -> Result<()> {
+        let mut pending = vec![(self, 0usize)];
+        let mut parts = 0;
+        while let Some((filter, depth)) = pending.pop() {
+            parts += 1;
+            if depth > MAX_LOGIC_DEPTH {
+                return Err(AppError::bad_input(
+                    "filter",
+                    format!("`and`, `or` and `not` nest at most {MAX_LOGIC_DEPTH} levels"),
+                ));
+            }
+            if parts > MAX_PARTS {
+                return Err(AppError::bad_input(
+                    "filter",
+                    format!("a filter holds at most {MAX_PARTS} `and`, `or` and `not` parts"),
+                ));
+            }
+            let nested = filter.and.iter().chain(filter.or.iter().flatten());
+            pending.extend(nested.chain(filter.not.as_deref()).map(|f| (f, depth + 1)));
+        }
+        Ok(())
+    }
+
+    /// Built only once [`Self::check_shape`] has bounded the recursion.
+    fn build(&self, backend: DbBackend) -> Result<Condition> {
+        let mut all = Condition::all();
+        for Test {
+            field,
+            column,
+            test,
+        } in &self.tests
+        {
+            all = all.add(test.condition(field, *column, backend)?);
+        }
+        for filter in &self.and {
+            all = all.add(filter.build(backend)?);
+        }
+        if let Some(alternatives) = &self.or {
+            let mut any = Condition::any();
+            for filter in alternatives {
+                any = any.add(filter.build(backend)?);
+            }
+            all = all.add(any);
+        }
+        if let Some(filter) = &self.not {
+            all = all.add(filter.build(backend)?.not());
+        }
+        Ok(all)
+    }
+}
+
+impl FieldTest {
+    fn condition<C: ColumnTrait>(
+        &self,
+        field: &str,
+        column: C,
+        backend: DbBackend,
+    ) -> Result<Condition> {
+        let expr = col(column);
+        match self {
+            FieldTest::Text(test) => test.condition(field, expr),
+            FieldTest::Int(test) => test.condition(field, expr),
+            FieldTest::Time(test) => test.condition(field, expr),
+            FieldTest::Id(test) => test.condition(field, expr),
+            FieldTest::Enum(test) => test.condition(field, expr),
+            FieldTest::Bool(value) => Ok(Condition::all().add(expr.eq(*value))),
+            FieldTest::Custom(tests) => tests.iter().try_fold(Condition::all(), |all, test| {
+                Ok(all.add(test.condition(field, column, backend)?))
+            }),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
 pub struct StringFilter {
     pub eq: Option<String>,
     /// Also matches records where the field is empty.
     pub ne: Option<String>,
-    #[graphql(name = "in")]
     pub in_: Option<Vec<String>>,
     /// Case-insensitive substring match.
     pub contains: Option<String>,
@@ -44,11 +205,10 @@ pub struct StringFilter {
     pub is_null: Option<bool>,
 }
 
-#[derive(InputObject, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct IntFilter {
     pub eq: Option<i64>,
     pub ne: Option<i64>,
-    #[graphql(name = "in")]
     pub in_: Option<Vec<i64>>,
     pub gt: Option<i64>,
     pub gte: Option<i64>,
@@ -57,7 +217,7 @@ pub struct IntFilter {
     pub is_null: Option<bool>,
 }
 
-#[derive(InputObject, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DateTimeFilter {
     pub eq: Option<DateTime<Utc>>,
     pub gt: Option<DateTime<Utc>>,
@@ -67,28 +227,41 @@ pub struct DateTimeFilter {
     pub is_null: Option<bool>,
 }
 
-#[derive(InputObject, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct IdFilter {
-    pub eq: Option<ID>,
-    pub ne: Option<ID>,
-    #[graphql(name = "in")]
-    pub in_: Option<Vec<ID>>,
+    pub eq: Option<Uuid>,
+    pub ne: Option<Uuid>,
+    pub in_: Option<Vec<Uuid>>,
     pub is_null: Option<bool>,
 }
 
-/// Equality tests on an enumeration.
-#[derive(InputObject)]
-#[graphql(concrete(name = "LeadStatusFilter", params(entity::enums::LeadStatus)))]
-#[graphql(concrete(name = "LifecycleStageFilter", params(entity::enums::LifecycleStage)))]
-#[graphql(concrete(name = "SourceCategoryFilter", params(entity::enums::SourceCategory)))]
-#[graphql(concrete(name = "AccountStatusFilter", params(entity::enums::AccountStatus)))]
-#[graphql(concrete(name = "ActivityKindFilter", params(entity::enums::ActivityKind)))]
-#[graphql(concrete(name = "CampaignStatusFilter", params(entity::enums::CampaignStatus)))]
-pub struct EnumFilter<T: EnumType + InputType> {
-    pub eq: Option<T>,
-    pub ne: Option<T>,
-    #[graphql(name = "in")]
-    pub in_: Option<Vec<T>>,
+/// Equality tests on an enumeration, by the values the store keeps.
+#[derive(Clone, Debug, Default)]
+pub struct EnumFilter {
+    pub eq: Option<String>,
+    pub ne: Option<String>,
+    pub in_: Option<Vec<String>>,
+    pub is_null: Option<bool>,
+}
+
+impl EnumFilter {
+    /// Matches any of `values`.
+    pub fn any_of<T: sea_orm::ActiveEnum<Value = String>>(values: &[T]) -> Self {
+        EnumFilter {
+            in_: Some(values.iter().map(|v| v.to_value()).collect()),
+            ..Default::default()
+        }
+    }
+}
+
+/// A test on one custom field's value, read as text.
+#[derive(Clone, Debug, Default)]
+pub struct CustomFieldFilter {
+    /// The custom field's name: letters, digits and underscores.
+    pub key: String,
+    pub eq: Option<String>,
+    /// Case-insensitive substring match.
+    pub contains: Option<String>,
     pub is_null: Option<bool>,
 }
 
@@ -132,12 +305,7 @@ fn like_pattern(prefix: &str, text: &str, suffix: &str) -> LikeExpr {
     LikeExpr::new(format!("{prefix}{escaped}{suffix}")).escape('\\')
 }
 
-/// A filter on one column; `field` names it in error messages.
-pub trait ColumnFilter {
-    fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition>;
-}
-
-impl ColumnFilter for StringFilter {
+impl StringFilter {
     fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let texts = [&self.eq, &self.ne, &self.contains, &self.starts_with];
         for text in texts.into_iter().flatten().chain(self.in_.iter().flatten()) {
@@ -190,7 +358,7 @@ fn comparisons<V: Into<sea_orm::Value>>(column: &SimpleExpr, bounds: [Option<V>;
         })
 }
 
-impl ColumnFilter for IntFilter {
+impl IntFilter {
     fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = comparisons(&column, [self.eq, self.gt, self.gte, self.lt, self.lte]);
         if let Some(v) = self.ne {
@@ -211,7 +379,7 @@ impl ColumnFilter for IntFilter {
     }
 }
 
-impl ColumnFilter for DateTimeFilter {
+impl DateTimeFilter {
     fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         for bound in [self.eq, self.gt, self.gte, self.lt, self.lte]
             .iter()
@@ -227,14 +395,13 @@ impl ColumnFilter for DateTimeFilter {
     }
 }
 
-impl ColumnFilter for IdFilter {
+impl IdFilter {
     fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = Condition::all();
-        if let Some(id) = &self.eq {
-            all = all.add(column.clone().eq(input::uuid(field, id)?));
+        if let Some(id) = self.eq {
+            all = all.add(column.clone().eq(id));
         }
-        if let Some(id) = &self.ne {
-            let id = input::uuid(field, id)?;
+        if let Some(id) = self.ne {
             all = all.add(
                 Condition::any()
                     .add(column.clone().ne(id))
@@ -243,11 +410,7 @@ impl ColumnFilter for IdFilter {
         }
         if let Some(ids) = &self.in_ {
             check_in_len(field, ids.len())?;
-            let ids = ids
-                .iter()
-                .map(|id| input::uuid(field, id))
-                .collect::<Result<Vec<_>>>()?;
-            all = all.add(column.clone().is_in(ids));
+            all = all.add(column.clone().is_in(ids.iter().copied()));
         }
         if let Some(check) = null_check(&column, self.is_null) {
             all = all.add(check);
@@ -256,26 +419,22 @@ impl ColumnFilter for IdFilter {
     }
 }
 
-impl<T: EnumType + InputType + sea_orm::ActiveEnum<Value = String>> ColumnFilter for EnumFilter<T> {
+impl EnumFilter {
     fn condition(&self, field: &str, column: SimpleExpr) -> Result<Condition> {
         let mut all = Condition::all();
         if let Some(v) = &self.eq {
-            all = all.add(column.clone().eq(sea_orm::ActiveEnum::to_value(v)));
+            all = all.add(column.clone().eq(v.clone()));
         }
         if let Some(v) = &self.ne {
             all = all.add(
                 Condition::any()
-                    .add(column.clone().ne(sea_orm::ActiveEnum::to_value(v)))
+                    .add(column.clone().ne(v.clone()))
                     .add(column.clone().is_null()),
             );
         }
         if let Some(values) = &self.in_ {
             check_in_len(field, values.len())?;
-            all = all.add(
-                column
-                    .clone()
-                    .is_in(values.iter().map(|v| sea_orm::ActiveEnum::to_value(v))),
-            );
+            all = all.add(column.clone().is_in(values.iter().cloned()));
         }
         if let Some(check) = null_check(&column, self.is_null) {
             all = all.add(check);
@@ -289,146 +448,12 @@ pub fn col<C: sea_orm::ColumnTrait>(column: C) -> SimpleExpr {
     Expr::col(column)
 }
 
-/// Gathers the conditions of a filter input: each field that is set, then `and`, `or` and `not`.
-pub struct Conditions(Condition);
-
-impl Default for Conditions {
-    fn default() -> Self {
-        Conditions(Condition::all())
-    }
-}
-
-impl Conditions {
-    /// Adds `filter`'s test on `column`, when the filter is set.
-    pub fn on<F: ColumnFilter, C: sea_orm::ColumnTrait>(
-        self,
-        filter: &Option<F>,
+impl CustomFieldFilter {
+    fn condition<C: ColumnTrait>(
+        &self,
         field: &str,
         column: C,
-    ) -> Result<Self> {
-        match filter {
-            Some(filter) => Ok(self.with(filter.condition(field, col(column))?)),
-            None => Ok(self),
-        }
-    }
-
-    pub fn with(self, condition: Condition) -> Self {
-        Conditions(self.0.add(condition))
-    }
-
-    /// Adds the `and`, `or` and `not` parts of a filter and returns the whole condition.
-    pub fn combine<F>(
-        self,
-        and: &Option<Vec<F>>,
-        or: &Option<Vec<F>>,
-        not: &Option<Box<F>>,
-        condition: impl Fn(&F) -> Result<Condition>,
-    ) -> Result<Condition> {
-        let mut all = self.0;
-        for filter in and.iter().flatten() {
-            all = all.add(condition(filter)?);
-        }
-        if let Some(alternatives) = or {
-            let mut any = Condition::any();
-            for filter in alternatives {
-                any = any.add(condition(filter)?);
-            }
-            all = all.add(any);
-        }
-        if let Some(filter) = not {
-            all = all.add(condition(filter)?.not());
-        }
-        Ok(all)
-    }
-}
-
-/// The filters a record filter combines with `and`, `or` and `not`.
-pub struct Parts<'a, F> {
-    and: &'a Option<Vec<F>>,
-    or: &'a Option<Vec<F>>,
-    not: &'a Option<Box<F>>,
-}
-
-/// A record filter, as far as its shape goes.
-pub trait Logical: Sized {
-    fn parts(&self) -> Parts<'_, Self>;
-}
-
-macro_rules! logical {
-    ($($filter:ty),*) => {$(
-        impl Logical for $filter {
-            fn parts(&self) -> Parts<'_, Self> {
-                Parts { and: &self.and, or: &self.or, not: &self.not }
-            }
-        }
-    )*};
-}
-
-logical!(
-    LeadFilter,
-    ContactFilter,
-    AccountFilter,
-    OpportunityFilter,
-    ActivityFilter,
-    CampaignFilter
-);
-
-/// Translates a record filter once its shape is known to be within bounds, and refuses one
-/// that would bind too many values. Every list's filter goes through here, so no filter can
-/// exhaust the stack or reach a store's own limits (which would fail as an internal error).
-pub fn translate<F: Logical>(
-    filter: &F,
-    condition: impl FnOnce(&F) -> Result<Condition>,
-) -> Result<Condition> {
-    let mut pending = vec![(filter, 0usize)];
-    let mut parts = 0;
-    while let Some((filter, depth)) = pending.pop() {
-        parts += 1;
-        if depth > MAX_LOGIC_DEPTH {
-            return Err(AppError::bad_input(
-                "filter",
-                format!("`and`, `or` and `not` nest at most {MAX_LOGIC_DEPTH} levels"),
-            ));
-        }
-        if parts > MAX_PARTS {
-            return Err(AppError::bad_input(
-                "filter",
-                format!("a filter holds at most {MAX_PARTS} `and`, `or` and `not` parts"),
-            ));
-        }
-        let Parts { and, or, not } = filter.parts();
-        let nested = and.iter().chain(or.iter()).flatten();
-        pending.extend(nested.chain(not.as_deref()).map(|f| (f, depth + 1)));
-    }
-    let condition = condition(filter)?;
-    let (_, values) = sea_orm::sea_query::Query::select()
-        .cond_where(condition.clone())
-        .build(sea_orm::sea_query::SqliteQueryBuilder);
-    if values.0.len() > MAX_VALUES {
-        return Err(AppError::bad_input(
-            "filter",
-            format!("a filter compares with at most {MAX_VALUES} values in all"),
-        ));
-    }
-    Ok(condition)
-}
-
-/// A test on one custom field's value, read as text.
-#[derive(InputObject)]
-pub struct CustomFieldFilter {
-    /// The custom field's name: letters, digits and underscores.
-    pub key: String,
-    pub eq: Option<String>,
-    /// Case-insensitive substring match.
-    pub contains: Option<String>,
-    pub is_null: Option<bool>,
-}
-
-impl CustomFieldFilter {
-    pub fn condition<C: sea_orm::ColumnTrait>(
-        &self,
         backend: DbBackend,
-        column: C,
     ) -> Result<Condition> {
         if self.key.is_empty()
             || !self
@@ -437,7 +462,7 @@ impl CustomFieldFilter {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(AppError::bad_input(
-                "customFields.key",
+                format!("{field}.key"),
                 "letters, digits and underscores only",
             ));
         }
@@ -455,6 +480,6 @@ impl CustomFieldFilter {
             is_null: self.is_null,
             ..Default::default()
         };
-        text.condition("customFields", value)
+        text.condition(field, value)
     }
 }

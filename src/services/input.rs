@@ -1,8 +1,5 @@
-//! Shared shapes and parsers for mutation inputs. An input field is either left out (keep the
-//! stored value), `null` (clear it) or a value (parse, then set it).
-
-use async_graphql::{ID, InputObject, MaybeUndefined};
-use uuid::Uuid;
+//! Shared shapes and parsers for what callers ask services to write. A field of a change set is
+//! either left alone (keep the stored value), cleared, or set to a value that is parsed first.
 
 use crate::{
     error::{AppError, Result},
@@ -13,9 +10,67 @@ pub const SHORT_TEXT: usize = 200;
 pub const LONG_TEXT: usize = 10_000;
 pub const MAX_LIST_ITEMS: usize = 50;
 
-/// An amount of money: a decimal string (`"1234.50"`) and an ISO 4217 code.
-#[derive(InputObject, Clone, Debug)]
-pub struct MoneyInput {
+/// What a change does to one nullable field.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Patch<T> {
+    /// Keep the stored value.
+    #[default]
+    Keep,
+    /// Set the field to null.
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Patch::Keep)
+    }
+
+    /// The value being set, if any.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Patch::Set(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// `None` keeps the field, `Some(None)` clears it.
+    pub fn change(self) -> Option<Option<T>> {
+        match self {
+            Patch::Keep => None,
+            Patch::Clear => Some(None),
+            Patch::Set(v) => Some(Some(v)),
+        }
+    }
+
+    /// Parses a value being set; `None` keeps the field, `Some(None)` clears it.
+    pub fn parse<U>(self, parse: impl FnOnce(T) -> Result<U>) -> Result<Option<Option<U>>> {
+        match self {
+            Patch::Keep => Ok(None),
+            Patch::Clear => Ok(Some(None)),
+            Patch::Set(v) => parse(v).map(|parsed| Some(Some(parsed))),
+        }
+    }
+}
+
+impl Patch<String> {
+    /// A nullable text field: trimmed, length-checked; an empty string clears it.
+    pub fn text(self, field: &str, max: usize) -> Result<Option<Option<String>>> {
+        Ok(self
+            .parse(|text| validate::optional_text(field, &text, max))?
+            .map(|v| v.filter(|t| !t.is_empty())))
+    }
+
+    /// Whether the change sets a text that is not blank.
+    pub fn has_text(&self) -> bool {
+        self.value().is_some_and(|v| !v.trim().is_empty())
+    }
+}
+
+/// An amount of money as a caller writes it: a decimal string (`"1234.50"`) and an ISO 4217
+/// code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoneyText {
     pub amount: String,
     pub currency: String,
 }
@@ -25,7 +80,7 @@ pub struct Money {
     pub currency: String,
 }
 
-impl MoneyInput {
+impl MoneyText {
     pub fn parse(&self, field: &str) -> Result<Money> {
         let currency = validate::currency(&format!("{field}.currency"), &self.currency)?;
         let minor = validate::amount_minor(&format!("{field}.amount"), &self.amount, currency)?;
@@ -34,34 +89,6 @@ impl MoneyInput {
             currency: currency.code().to_owned(),
         })
     }
-}
-
-/// What an update does to one nullable field: `None` keeps it, `Some(None)` clears it.
-pub fn patch<T, U>(
-    value: MaybeUndefined<T>,
-    parse: impl FnOnce(T) -> Result<U>,
-) -> Result<Option<Option<U>>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(v) => parse(v).map(|parsed| Some(Some(parsed))),
-    }
-}
-
-/// A nullable text field: trimmed, length-checked; an empty string clears it.
-pub fn patch_text(
-    field: &str,
-    value: MaybeUndefined<String>,
-    max: usize,
-) -> Result<Option<Option<String>>> {
-    Ok(
-        patch(value, |text| validate::optional_text(field, &text, max))?
-            .map(|v| v.filter(|t| !t.is_empty())),
-    )
-}
-
-pub fn uuid(field: &str, id: &ID) -> Result<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "not a valid id"))
 }
 
 /// A list of short labels (competitors, objections), trimmed, without blanks or repeats.

@@ -1,29 +1,27 @@
 //! Opportunities: deals moving through the pipeline toward won or lost.
 
-use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::{NaiveDate, Utc};
 use entity::{enums::Role, lead, opportunity};
 use sea_orm::{ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::{Conditions, DateTimeFilter, IdFilter, IntFilter, StringFilter, col},
-    page::{SortField, SortKind, SortValue},
+    filter::{Filter, col},
+    page::{SortDirection, SortField, SortKind, SortValue},
 };
 use crate::{
     actor::Actor,
     error::{AppError, Result},
     services::{
         Services,
-        input::{self, MoneyInput, SHORT_TEXT, patch, patch_text},
+        input::{MoneyText, Patch, SHORT_TEXT},
         pipeline,
         records::{self, Record},
         scope,
     },
     validate,
 };
-use async_graphql::Enum;
-use sea_orm::{Condition, sea_query::SimpleExpr};
+use sea_orm::sea_query::SimpleExpr;
 
 impl Record for opportunity::Entity {
     type OrderField = OpportunityOrderField;
@@ -42,27 +40,49 @@ impl Record for opportunity::Entity {
     fn updated_at_column() -> Option<opportunity::Column> {
         Some(opportunity::Column::UpdatedAt)
     }
+    /// Field rule on lists: a role that may not see amounts may not filter or order by them
+    /// either, since the matching rows (and the cursors of an amount order) would reveal them.
+    fn ensure_listable(
+        actor: &Actor,
+        filter: &Filter<opportunity::Column>,
+        order: &[(OpportunityOrderField, SortDirection)],
+    ) -> Result<()> {
+        if scope::can_see_amounts(actor) {
+            return Ok(());
+        }
+        let by_amount = filter.tests_column(opportunity::Column::AmountMinor)
+            || order
+                .iter()
+                .any(|(field, _)| *field == OpportunityOrderField::Amount);
+        if by_amount {
+            return Err(AppError::forbidden(format!(
+                "the {} role cannot filter or order opportunities by amount",
+                actor.role.as_str()
+            )));
+        }
+        Ok(())
+    }
 }
 
-/// Fields of an opportunity a user may set. `name` and `amount` are required on create; the
-/// stage defaults to the pipeline's first.
-#[derive(InputObject, Default)]
-pub struct OpportunityInput {
+/// Fields of an opportunity a user may set; what is left as [`Patch::Keep`] stays as it is.
+/// `name` and `amount` are required on create; the stage defaults to the pipeline's first.
+#[derive(Clone, Debug, Default)]
+pub struct OpportunityChanges {
     pub name: Option<String>,
-    pub amount: Option<MoneyInput>,
-    pub stage_id: Option<ID>,
-    pub account_id: MaybeUndefined<ID>,
-    pub contact_id: MaybeUndefined<ID>,
-    pub lead_id: MaybeUndefined<ID>,
-    pub close_date: MaybeUndefined<NaiveDate>,
-    pub owner_id: MaybeUndefined<ID>,
-    pub lost_reason: MaybeUndefined<String>,
+    pub amount: Option<MoneyText>,
+    pub stage_id: Option<Uuid>,
+    pub account_id: Patch<Uuid>,
+    pub contact_id: Patch<Uuid>,
+    pub lead_id: Patch<Uuid>,
+    pub close_date: Patch<NaiveDate>,
+    pub owner_id: Patch<Uuid>,
+    pub lost_reason: Patch<String>,
 }
 
 pub async fn create(
     svc: &Services,
     actor: &Actor,
-    input: OpportunityInput,
+    input: OpportunityChanges,
 ) -> Result<opportunity::Model> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
@@ -87,7 +107,7 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: OpportunityInput,
+    input: OpportunityChanges,
 ) -> Result<opportunity::Model> {
     records::update::<opportunity::Entity, _>(
         svc,
@@ -102,7 +122,7 @@ pub async fn update(
 async fn apply<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    input: OpportunityInput,
+    input: OpportunityChanges,
     opportunity: &mut opportunity::ActiveModel,
 ) -> Result<()> {
     if let Some(name) = input.name {
@@ -114,7 +134,7 @@ async fn apply<C: ConnectionTrait>(
         opportunity.currency = Set(money.currency);
     }
     if let Some(stage) = input.stage_id {
-        let stage = pipeline::stage(conn, input::uuid("stageId", &stage)?, "stageId").await?;
+        let stage = pipeline::stage(conn, stage, "stageId").await?;
         // Entering a closing stage closes the deal; moving back out reopens it. Naming the
         // stage the deal is already in moves nothing.
         if opportunity.stage_id.try_as_ref() != Some(&stage.id) {
@@ -122,41 +142,42 @@ async fn apply<C: ConnectionTrait>(
         }
         opportunity.stage_id = Set(stage.id);
     }
-    if let Some(account) = patch(input.account_id, |id| input::uuid("accountId", &id))? {
+    if let Some(account) = input.account_id.change() {
         if let Some(account) = account {
             records::ensure_reference::<entity::account::Entity>(conn, actor, account, "accountId")
                 .await?;
         }
         opportunity.account_id = Set(account);
     }
-    if let Some(contact) = patch(input.contact_id, |id| input::uuid("contactId", &id))? {
+    if let Some(contact) = input.contact_id.change() {
         if let Some(contact) = contact {
             records::ensure_reference::<entity::contact::Entity>(conn, actor, contact, "contactId")
                 .await?;
         }
         opportunity.contact_id = Set(contact);
     }
-    if let Some(lead) = patch(input.lead_id, |id| input::uuid("leadId", &id))? {
+    if let Some(lead) = input.lead_id.change() {
         if let Some(lead) = lead {
             records::ensure_reference::<lead::Entity>(conn, actor, lead, "leadId").await?;
         }
         opportunity.lead_id = Set(lead);
     }
-    if let Some(date) = patch(input.close_date, |day| {
-        validate::date("closeDate", &day).map(|()| day)
-    })? {
+    if let Some(date) = input
+        .close_date
+        .parse(|day| validate::date("closeDate", &day).map(|()| day))?
+    {
         opportunity.close_date = Set(date);
     }
-    if let Some(owner) = patch(input.owner_id, |id| input::uuid("ownerId", &id))? {
+    if let Some(owner) = input.owner_id.change() {
         opportunity.owner_id = Set(owner);
     }
-    if let Some(v) = patch_text("lostReason", input.lost_reason, SHORT_TEXT)? {
+    if let Some(v) = input.lost_reason.text("lostReason", SHORT_TEXT)? {
         opportunity.lost_reason = Set(v);
     }
     Ok(())
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OpportunityOrderField {
     CreatedAt,
     UpdatedAt,
@@ -189,72 +210,5 @@ impl SortField<opportunity::Model> for OpportunityOrderField {
             Self::Name => SortKind::Text,
             Self::Amount => SortKind::Int,
         }
-    }
-}
-
-/// Narrows a list of opportunities; every field given must match, `and`/`or`/`not` combine
-/// filters.
-#[derive(InputObject, Default)]
-pub struct OpportunityFilter {
-    pub and: Option<Vec<OpportunityFilter>>,
-    pub or: Option<Vec<OpportunityFilter>>,
-    pub not: Option<Box<OpportunityFilter>>,
-    pub name: Option<StringFilter>,
-    pub stage_id: Option<IdFilter>,
-    pub owner_id: Option<IdFilter>,
-    pub account_id: Option<IdFilter>,
-    pub lead_id: Option<IdFilter>,
-    /// The amount in minor units of its currency (cents for USD).
-    pub amount_minor: Option<IntFilter>,
-    pub currency: Option<StringFilter>,
-    pub created_at: Option<DateTimeFilter>,
-    pub closed_at: Option<DateTimeFilter>,
-}
-
-/// Field rule on lists: a role that may not see amounts may not filter or order by them
-/// either, since the matching rows (and the cursors of an amount order) would reveal them.
-pub fn ensure_amounts_queryable(
-    actor: &Actor,
-    filter: Option<&OpportunityFilter>,
-    order: impl IntoIterator<Item = OpportunityOrderField>,
-) -> Result<()> {
-    if scope::can_see_amounts(actor) {
-        return Ok(());
-    }
-    let by_amount = filter.is_some_and(OpportunityFilter::tests_amount)
-        || order
-            .into_iter()
-            .any(|field| field == OpportunityOrderField::Amount);
-    if by_amount {
-        return Err(AppError::forbidden(format!(
-            "the {} role cannot filter or order opportunities by amount",
-            actor.role.as_str()
-        )));
-    }
-    Ok(())
-}
-
-impl OpportunityFilter {
-    /// Whether any part of the filter, however nested, tests the amount.
-    fn tests_amount(&self) -> bool {
-        self.amount_minor.is_some()
-            || self.and.iter().flatten().any(Self::tests_amount)
-            || self.or.iter().flatten().any(Self::tests_amount)
-            || self.not.as_deref().is_some_and(Self::tests_amount)
-    }
-
-    pub fn condition(&self) -> Result<Condition> {
-        use opportunity::Column as C;
-        Conditions::default()
-            .on(&self.name, "name", C::Name)?
-            .on(&self.stage_id, "stageId", C::StageId)?
-            .on(&self.owner_id, "ownerId", C::OwnerId)?
-            .on(&self.account_id, "accountId", C::AccountId)?
-            .on(&self.lead_id, "leadId", C::LeadId)?
-            .on(&self.amount_minor, "amountMinor", C::AmountMinor)?
-            .on(&self.currency, "currency", C::Currency)?
-            .on(&self.created_at, "createdAt", C::CreatedAt)?
-            .on(&self.closed_at, "closedAt", C::ClosedAt)?
-            .combine(&self.and, &self.or, &self.not, Self::condition)
     }
 }

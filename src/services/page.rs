@@ -3,7 +3,6 @@
 //! always ends with the id, which makes it total; the cursor holds the sort values and the id of
 //! the row it points at, and a tag of the order, so it continues no other.
 
-use async_graphql::{Enum, EnumType, InputObject, InputType};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -19,40 +18,11 @@ use crate::{
     services::projection,
 };
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum SortDirection {
     #[default]
     Asc,
     Desc,
-}
-
-/// One `orderBy` entry.
-#[derive(InputObject)]
-#[graphql(concrete(name = "LeadOrder", params(crate::services::leads::LeadOrderField)))]
-#[graphql(concrete(
-    name = "ContactOrder",
-    params(crate::services::contacts::ContactOrderField)
-))]
-#[graphql(concrete(
-    name = "AccountOrder",
-    params(crate::services::accounts::AccountOrderField)
-))]
-#[graphql(concrete(
-    name = "OpportunityOrder",
-    params(crate::services::opportunities::OpportunityOrderField)
-))]
-#[graphql(concrete(
-    name = "ActivityOrder",
-    params(crate::services::activities::ActivityOrderField)
-))]
-#[graphql(concrete(
-    name = "CampaignOrder",
-    params(crate::services::campaigns::CampaignOrderField)
-))]
-pub struct OrderBy<F: EnumType + InputType> {
-    pub field: F,
-    #[graphql(default)]
-    pub direction: SortDirection,
 }
 
 /// A sort value as a cursor keeps it.

@@ -1,7 +1,7 @@
 //! The sales pipeline's stages, seeded with the default pipeline by the first migration.
 
 use entity::pipeline_stage;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{
@@ -37,4 +37,15 @@ pub async fn first_stage<C: ConnectionTrait>(conn: &C) -> Result<pipeline_stage:
         .one(conn)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("the pipeline has no stages")))
+}
+
+/// The stages among `ids`; every signed-in user may see the pipeline.
+pub async fn stages_by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> Result<Vec<pipeline_stage::Model>> {
+    Ok(pipeline_stage::Entity::find()
+        .filter(pipeline_stage::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
 }

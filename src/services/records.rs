@@ -1,67 +1,29 @@
 //! The record lifecycle every CRM type shares: find within the row rules, insert, update and
 //! archive inside one transaction that also writes the audit row, and tell subscribers once it
 //! is committed. Every write is checked against [`scope::authorize`] on what it changes.
+//!
+//! Each write comes twice: `insert`, `update`, `archive` and `restore` run in a transaction of
+//! their own and publish the change event after committing it, for a caller writing one record
+//! (a mutation); `insert_in`, `update_in`, `archive_in` and `restore_in` run inside the
+//! caller's transaction and return the event as part of [`Written`], for a caller whose writes
+//! commit together (the inbox worker, a job, the CLI). Nothing else writes records, so audit
+//! rows, write rules and change events exist once.
 
 use chrono::Utc;
-use entity::enums::Role;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Value,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, IntoActiveModel,
+    QueryFilter, Value,
 };
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
     actor::Actor,
     error::{AppError, Result},
-    events::Event,
-    services::{Services, audit, page, projection::Columns, scope},
+    events::{Event, Events},
+    services::{Services, audit, filter::Filter, page, projection::Columns, scope},
 };
 
-/// What happened to a record, for [`Record::event`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Created,
-    Updated,
-}
-
-/// A CRM record type and the rules that govern it.
-pub trait Record:
-    EntityTrait<
-        Model: Serialize + IntoActiveModel<Self::ActiveModel> + Send + Sync,
-        ActiveModel: ActiveModelTrait<Entity = Self> + ActiveModelBehavior + Send,
-    >
-{
-    /// Singular name used in audit actions and messages (`lead`).
-    const KIND: &'static str;
-    const READERS: &'static [Role];
-    const WRITERS: &'static [Role];
-    fn id_column() -> Self::Column;
-    /// The column the row rules read, when the type has per-user ownership.
-    fn owner_column() -> Option<Self::Column>;
-    /// The input field that sets the owner, as the API spells it.
-    const OWNER_FIELD: &'static str = "ownerId";
-    /// The fields a list of these records can be ordered by.
-    type OrderField: page::SortField<Self::Model> + Send + Sync;
-    /// The order of a list when the caller asks for none; the id (creation order) when empty.
-    fn default_order() -> Vec<(Self::OrderField, page::SortDirection)> {
-        Vec::new()
-    }
-    /// Set when the record is archived; `None` for history that is never archived.
-    fn archived_at_column() -> Option<Self::Column>;
-    fn updated_at_column() -> Option<Self::Column>;
-    /// The model whose fields stand in for columns a list did not read; lists of a type without
-    /// one always read whole rows. See [`crate::services::projection`].
-    fn blank() -> Option<Self::Model> {
-        None
-    }
-    /// What subscribers hear once a change to a record of this type is committed; nothing
-    /// unless the type says so.
-    fn event(change: Change, model: &Self::Model) -> Option<Event> {
-        let _ = (change, model);
-        None
-    }
-}
+pub use super::record_type::{Change, Parent, Record};
 
 pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<E::Model> {
     scope::visible::<E>(actor)?
@@ -76,11 +38,35 @@ pub async fn get<E: Record>(db: &DatabaseConnection, actor: &Actor, id: Uuid) ->
 pub async fn list<E: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
-    filter: sea_orm::Condition,
+    filter: &Filter<E::Column>,
     order: Vec<(E::OrderField, page::SortDirection)>,
     request: page::PageRequest,
 ) -> Result<page::Page<E::Model>> {
-    let mut select = scope::visible::<E>(actor)?.filter(filter);
+    E::ensure_listable(actor, filter, &order)?;
+    let condition = filter.condition(db.get_database_backend())?;
+    page_of::<E>(db, actor, condition, order, request).await
+}
+
+/// One page of the live children of `id` the actor may see, in the type's default order.
+pub async fn list_under<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    parent: Parent<E>,
+    id: Uuid,
+    request: page::PageRequest,
+) -> Result<page::Page<E::Model>> {
+    let condition = sea_orm::Condition::all().add(parent.0.eq(id));
+    page_of::<E>(db, actor, condition, Vec::new(), request).await
+}
+
+async fn page_of<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    condition: sea_orm::Condition,
+    order: Vec<(E::OrderField, page::SortDirection)>,
+    request: page::PageRequest,
+) -> Result<page::Page<E::Model>> {
+    let mut select = scope::visible::<E>(actor)?.filter(condition);
     if let Some(archived_at) = E::archived_at_column() {
         select = select.filter(archived_at.is_null());
     }
@@ -92,17 +78,59 @@ pub async fn list<E: Record>(
     page::fetch(db, select, E::id_column(), &order, request).await
 }
 
+/// A record written inside a caller's transaction, and what subscribers are to hear about it
+/// once that transaction commits. Publishing before the commit could announce a change that
+/// is then rolled back, so the `*_in` functions hand the event back instead of sending it.
+#[derive(Debug)]
+#[must_use = "the event is to be published once the transaction commits"]
+pub struct Written<M> {
+    pub model: M,
+    pub event: Option<Event>,
+}
+
+impl<M> Written<M> {
+    /// The record, its event kept in `events`: for a caller that publishes the events of all
+    /// its writes together once its transaction commits.
+    pub fn keep_event_in(self, events: &mut Vec<Event>) -> M {
+        events.extend(self.event);
+        self.model
+    }
+
+    /// Tells subscribers, for a caller whose transaction has committed; returns the record.
+    pub async fn publish(self, events: &Events) -> M {
+        if let Some(event) = self.event {
+            events.publish(event).await;
+        }
+        self.model
+    }
+}
+
+/// Creates a record in its own transaction and tells subscribers once it is committed: for a
+/// caller that writes this one record. A caller that writes more in one transaction (the inbox
+/// worker, a job) uses [`insert_in`].
 pub async fn insert<E: Record>(
     svc: &Services,
     actor: &Actor,
     model: E::ActiveModel,
 ) -> Result<E::Model> {
-    let txn = crate::db::begin_write(&svc.db).await?;
+    alone::<E>(svc, actor, async |txn| {
+        insert_in::<E>(txn, actor, model).await
+    })
+    .await
+}
+
+/// Creates a record inside the caller's transaction: checks the write rule, inserts it and
+/// writes its audit row. The caller publishes the returned event after its commit.
+pub async fn insert_in<E: Record>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    model: E::ActiveModel,
+) -> Result<Written<E::Model>> {
     let owner = owner_in::<E>(&model);
-    scope::authorize::<E>(&txn, actor, scope::Write::Create { owner }).await?;
-    let created = model.insert(&txn).await?;
+    scope::authorize::<E>(txn, actor, scope::Write::Create { owner }).await?;
+    let created = model.insert(txn).await?;
     audit::record(
-        &txn,
+        txn,
         actor,
         E::KIND,
         "create",
@@ -111,14 +139,11 @@ pub async fn insert<E: Record>(
         Some(&created),
     )
     .await?;
-    txn.commit().await?;
-    announce::<E>(svc, Change::Created, &created).await;
-    Ok(created)
+    Ok(written::<E>(Change::Created, created))
 }
 
-/// Loads the record within the actor's rows, lets `change` edit it, checks the write rule on
-/// what the edit changed, and saves it with an audit row. `change` sees the transaction so its
-/// checks read a consistent state.
+/// Changes a record in its own transaction and tells subscribers once it is committed; see
+/// [`update_in`] for what it does and when to use that instead.
 pub async fn update<E, F>(
     svc: &Services,
     actor: &Actor,
@@ -128,48 +153,90 @@ pub async fn update<E, F>(
 ) -> Result<E::Model>
 where
     E: Record,
-    F: AsyncFnOnce(&sea_orm::DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
+    F: AsyncFnOnce(&DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
+{
+    alone::<E>(svc, actor, async |txn| {
+        update_in::<E, F>(txn, actor, id, verb, change).await
+    })
+    .await
+}
+
+/// Loads the record within the actor's rows, lets `change` edit it, checks the write rule on
+/// what the edit changed, and saves it with an audit row whose action is `verb`, all inside
+/// the caller's transaction; the caller publishes the returned event after its commit.
+/// `change` sees the transaction so its checks read a consistent state.
+pub async fn update_in<E, F>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    verb: &str,
+    change: F,
+) -> Result<Written<E::Model>>
+where
+    E: Record,
+    F: AsyncFnOnce(&DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
 {
     scope::ensure_writer::<E>(actor)?;
-    let txn = crate::db::begin_write(&svc.db).await?;
     let before = scope::visible::<E>(actor)?
         .filter(E::id_column().eq(id))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound(E::KIND))?;
     let mut active = before.clone().into_active_model();
-    change(&txn, &before, &mut active).await?;
-    scope::authorize::<E>(&txn, actor, write_of::<E>(&before, &active)).await?;
+    change(txn, &before, &mut active).await?;
+    scope::authorize::<E>(txn, actor, write_of::<E>(&before, &active)).await?;
     if let Some(updated_at) = E::updated_at_column() {
         active.set(updated_at, Value::from(Utc::now()));
     }
-    let after = active.update(&txn).await?;
-    audit::record(&txn, actor, E::KIND, verb, id, Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    announce::<E>(svc, Change::Updated, &after).await;
-    Ok(after)
+    let after = active.update(txn).await?;
+    audit::record(txn, actor, E::KIND, verb, id, Some(&before), Some(&after)).await?;
+    Ok(written::<E>(Change::Updated, after))
 }
 
 /// Hides the record from lists; it stays readable by id, with its history.
 pub async fn archive<E: Record>(svc: &Services, actor: &Actor, id: Uuid) -> Result<E::Model> {
-    set_archived_at::<E>(svc, actor, id, "archive", Some(Utc::now())).await
+    alone::<E>(svc, actor, async |txn| {
+        archive_in::<E>(txn, actor, id).await
+    })
+    .await
 }
 
 pub async fn restore<E: Record>(svc: &Services, actor: &Actor, id: Uuid) -> Result<E::Model> {
-    set_archived_at::<E>(svc, actor, id, "restore", None).await
+    alone::<E>(svc, actor, async |txn| {
+        restore_in::<E>(txn, actor, id).await
+    })
+    .await
+}
+
+/// [`archive`] inside the caller's transaction; the caller publishes the event after its commit.
+pub async fn archive_in<E: Record>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Written<E::Model>> {
+    set_archived_at::<E>(txn, actor, id, "archive", Some(Utc::now())).await
+}
+
+/// [`restore`] inside the caller's transaction; the caller publishes the event after its commit.
+pub async fn restore_in<E: Record>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Written<E::Model>> {
+    set_archived_at::<E>(txn, actor, id, "restore", None).await
 }
 
 async fn set_archived_at<E: Record>(
-    svc: &Services,
+    txn: &DatabaseTransaction,
     actor: &Actor,
     id: Uuid,
     verb: &str,
     at: Option<chrono::DateTime<Utc>>,
-) -> Result<E::Model> {
+) -> Result<Written<E::Model>> {
     let column = E::archived_at_column().ok_or_else(|| {
         AppError::forbidden(format!("{}s are history and cannot be archived", E::KIND))
     })?;
-    update::<E, _>(svc, actor, id, verb, async |_, _, active| {
+    update_in::<E, _>(txn, actor, id, verb, async |_, _, active| {
         active.set(column, Value::from(at));
         Ok(())
     })
@@ -219,10 +286,24 @@ fn as_uuid(value: Value) -> Option<Uuid> {
     }
 }
 
-async fn announce<E: Record>(svc: &Services, change: Change, model: &E::Model) {
-    if let Some(event) = E::event(change, model) {
-        svc.events.publish(event).await;
-    }
+/// Runs one write to `E` in a transaction of its own and tells subscribers once it commits. A
+/// role that may not write such records at all is refused before it waits for (or holds) the
+/// write lock.
+async fn alone<E: Record>(
+    svc: &Services,
+    actor: &Actor,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<Written<E::Model>>,
+) -> Result<E::Model> {
+    scope::ensure_writer::<E>(actor)?;
+    let txn = crate::db::begin_write(&svc.db).await?;
+    let written = write(&txn).await?;
+    txn.commit().await?;
+    Ok(written.publish(&svc.events).await)
+}
+
+fn written<E: Record>(change: Change, model: E::Model) -> Written<E::Model> {
+    let event = E::event(change, &model);
+    Written { model, event }
 }
 
 fn id_of<E: Record>(model: &E::Model) -> Uuid {
@@ -235,7 +316,7 @@ fn id_of<E: Record>(model: &E::Model) -> Uuid {
 pub async fn first_pages<E: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
-    parent: E::Column,
+    Parent(parent): Parent<E>,
     parents: &[Uuid],
     first: u64,
     count_totals: bool,

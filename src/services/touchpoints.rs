@@ -1,9 +1,7 @@
-//! Touchpoints: the customer's history. Read here; written by the integrations hub.
+//! Touchpoints: the customer's history. Read here; written by the integrations hub through
+//! the record lifecycle.
 
 use entity::{enums::Role, touchpoint};
-use sea_orm::{ColumnTrait, Condition};
-use uuid::Uuid;
-
 use sea_orm::sea_query::SimpleExpr;
 
 use crate::{
@@ -11,20 +9,15 @@ use crate::{
     services::{
         filter::col,
         page::{SortDirection, SortField, SortKind, SortValue},
-        records::{Change, Record},
+        records::{Change, Parent, Record},
+        scope,
     },
 };
 
 impl Record for touchpoint::Entity {
     type OrderField = TouchpointOrder;
     const KIND: &'static str = "touchpoint";
-    const READERS: &'static [Role] = &[
-        Role::Admin,
-        Role::Manager,
-        Role::Sales,
-        Role::Marketing,
-        Role::Support,
-    ];
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
     const WRITERS: &'static [Role] = &[Role::Admin];
     fn default_order() -> Vec<(TouchpointOrder, SortDirection)> {
         vec![(TouchpointOrder::OccurredAt, SortDirection::Asc)]
@@ -45,17 +38,23 @@ impl Record for touchpoint::Entity {
     fn blank() -> Option<touchpoint::Model> {
         Some(touchpoint::Model::default())
     }
+    /// A new touchpoint on a lead is heard as added to it; a later state of one (a call's next
+    /// status) changes the lead's history, so the lead is heard as changed.
     fn event(change: Change, touchpoint: &touchpoint::Model) -> Option<Event> {
-        let lead_id = touchpoint.lead_id.filter(|_| change == Change::Created)?;
-        Some(Event::TouchpointAdded {
-            lead_id,
-            touchpoint_id: touchpoint.id,
+        let lead_id = touchpoint.lead_id?;
+        Some(match change {
+            Change::Created => Event::TouchpointAdded {
+                lead_id,
+                touchpoint_id: touchpoint.id,
+            },
+            Change::Updated => Event::LeadChanged { lead_id },
         })
     }
 }
 
-pub fn of_lead(lead: Uuid) -> Condition {
-    Condition::all().add(touchpoint::Column::LeadId.eq(lead))
+/// A lead's touchpoints.
+pub fn of_lead() -> Parent<touchpoint::Entity> {
+    Parent(touchpoint::Column::LeadId)
 }
 
 /// Touchpoints are history: they read in the order they happened.

@@ -1,10 +1,10 @@
 //! Users and teams: who may sign in, with which role, in which team.
 
-use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::Utc;
 use entity::{enums::Role, team, user};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -14,30 +14,64 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services, audit,
-        input::{self, SHORT_TEXT, patch},
+        input::{Patch, SHORT_TEXT},
         page::{self, PageRequest, SortDirection, SortField, SortKind, SortValue},
-        sessions,
+        records::{self, Record},
+        scope, sessions,
     },
     validate,
 };
 
-#[derive(InputObject)]
-pub struct NewUserInput {
+#[derive(Clone, Debug)]
+pub struct NewUser {
     pub email: String,
     pub name: String,
     pub role: Role,
     /// At least 10 characters. Leave out for users who sign in through the identity provider.
     pub password: Option<String>,
-    pub team_id: Option<ID>,
+    pub team_id: Option<Uuid>,
 }
 
-#[derive(InputObject, Default)]
-pub struct UserChangesInput {
+/// What to change about a user; `None` and [`Patch::Keep`] keep the stored value.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
     pub name: Option<String>,
     pub role: Option<Role>,
-    pub team_id: MaybeUndefined<ID>,
+    pub team_id: Patch<Uuid>,
     pub active: Option<bool>,
     pub password: Option<String>,
+}
+
+impl Record for user::Entity {
+    type OrderField = ByName;
+    const KIND: &'static str = "user";
+    /// Every signed-in user sees users: assignment pickers and owner names need them.
+    const READERS: &'static [Role] = scope::EVERY_ROLE;
+    const WRITERS: &'static [Role] = &[Role::Admin];
+    fn default_order() -> Vec<(ByName, SortDirection)> {
+        vec![(ByName, SortDirection::Asc)]
+    }
+    fn id_column() -> user::Column {
+        user::Column::Id
+    }
+    fn owner_column() -> Option<user::Column> {
+        None
+    }
+    /// A user who leaves is deactivated, not archived: their records keep their owner.
+    fn archived_at_column() -> Option<user::Column> {
+        None
+    }
+    fn updated_at_column() -> Option<user::Column> {
+        Some(user::Column::UpdatedAt)
+    }
+}
+
+/// The users among `ids`; every signed-in user may see who their colleagues are.
+pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
 }
 
 fn ensure_admin(actor: &Actor) -> Result<()> {
@@ -50,19 +84,11 @@ fn ensure_admin(actor: &Actor) -> Result<()> {
     }
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: NewUserInput,
-) -> Result<user::Model> {
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> Result<user::Model> {
     ensure_admin(actor)?;
     let email = validate::email("email", &input.email)?;
     let name = validate::required_text("name", &input.name, SHORT_TEXT)?;
-    let team_id = input
-        .team_id
-        .as_ref()
-        .map(|id| input::uuid("teamId", id))
-        .transpose()?;
+    let team_id = input.team_id;
     let password_hash = match input.password {
         Some(password) => Some(password::hash(password).await?),
         None => None,
@@ -72,7 +98,7 @@ pub async fn create(
         ensure_team(&txn, team).await?;
     }
     let now = Utc::now();
-    let created = user::ActiveModel {
+    let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email),
         name: Set(name),
@@ -82,19 +108,11 @@ pub async fn create(
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        "user",
-        "create",
-        created.id,
-        None,
-        Some(&created),
-    )
-    .await?;
+    };
+    // Users have no change event: nothing is heard about a new one.
+    let created = records::insert_in::<user::Entity>(&txn, actor, user)
+        .await?
+        .model;
     txn.commit().await?;
     Ok(created)
 }
@@ -105,7 +123,7 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: UserChangesInput,
+    input: UserChanges,
 ) -> Result<user::Model> {
     ensure_admin(actor)?;
     let password_hash = match input.password {
@@ -124,7 +142,7 @@ pub async fn update(
     if let Some(role) = input.role {
         user.role = Set(role);
     }
-    if let Some(team) = patch(input.team_id, |id| input::uuid("teamId", &id))? {
+    if let Some(team) = input.team_id.change() {
         if let Some(team) = team {
             ensure_team(&txn, team).await?;
         }
@@ -231,7 +249,7 @@ pub async fn bootstrap_admin(
     if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
-    let input = NewUserInput {
+    let input = NewUser {
         email: email.to_owned(),
         name: "Administrator".into(),
         role: Role::Admin,
@@ -245,7 +263,7 @@ pub async fn bootstrap_admin(
 
 /// People lists read alphabetically.
 #[derive(Clone, Copy)]
-struct ByName;
+pub struct ByName;
 
 impl SortField<user::Model> for ByName {
     fn expr(self) -> sea_orm::sea_query::SimpleExpr {

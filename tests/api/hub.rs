@@ -246,6 +246,78 @@ async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source
     );
 }
 
+/// The audit rows about one record, oldest first.
+async fn audit_of(app: &TestApp, id: &str) -> Vec<entity::audit_log::Model> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::EntityId.eq(uuid::Uuid::parse_str(id).unwrap()))
+        .order_by_asc(entity::audit_log::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_processed_delivery_leaves_audit_rows_for_the_lead_touchpoint_and_contact_point_it_wrote()
+{
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (id, _) = connector(&app, &admin, "STRIPE", Some(STRIPE_SECRET), json!({})).await;
+    let headers = stripe_headers(CHECKOUT, STRIPE_SECRET, None).await;
+    assert_eq!(
+        deliver(&app, &id, "application/json", &headers, CHECKOUT)
+            .await
+            .0,
+        200
+    );
+    let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+    assert_eq!(deliveries[0]["status"], "PROCESSED", "{deliveries:?}");
+    let data = app
+        .ok(
+            &admin.access,
+            "{ leads(first: 1) { edges { node { id touchpoints(first: 1) { edges { node { id } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let lead = &data["leads"]["edges"][0]["node"];
+    let lead_id = lead["id"].as_str().unwrap();
+    let touchpoint_id = lead["touchpoints"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap();
+
+    let rows = audit_of(&app, lead_id).await;
+    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["lead.create", "lead.attribute"]);
+    assert!(
+        rows.iter().all(|r| r.actor_id.is_none()),
+        "the worker is no user"
+    );
+    assert!(rows[0].before.is_none());
+    assert_eq!(rows[0].after.as_ref().unwrap()["lead_source"], "stripe");
+    assert!(rows[1].before.as_ref().unwrap()["first_source"].is_null());
+    assert_eq!(rows[1].after.as_ref().unwrap()["first_source"], "google");
+
+    let rows = audit_of(&app, touchpoint_id).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].action, "touchpoint.create");
+    let after = rows[0].after.as_ref().unwrap();
+    assert_eq!(after["lead_id"], lead_id);
+    assert_eq!(after["event"], "checkout.session.completed");
+
+    // The Stripe customer id is linked to the lead, audited like any record.
+    let linked = entity::audit_log::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "contact_point.create")
+        .collect::<Vec<_>>();
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    let point = linked[0].after.as_ref().unwrap();
+    assert_eq!(point["value"], "cus_QhR3xYz1AbCdEf");
+    assert_eq!(point["lead_id"], lead_id);
+}
+
 #[tokio::test]
 async fn tampered_stale_and_wrongly_signed_requests_are_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
@@ -633,6 +705,56 @@ async fn a_twilio_call_signed_by_the_sdk_becomes_a_call_activity_in_sequence_ord
 }
 
 #[tokio::test]
+async fn a_call_to_a_lead_whose_owner_has_left_is_still_logged_for_that_owner() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let rep = app.user(&admin, "gone@example.com", "SALES", None).await;
+    let lead = app
+        .lead(
+            &admin.access,
+            json!({ "lastName": "Caller", "phone": "+1 415 555 0177", "ownerId": rep.user_id }),
+        )
+        .await;
+    app.ok(
+        &admin.access,
+        crate::helpers::UPDATE_USER,
+        json!({ "id": rep.user_id, "input": { "active": false } }),
+    )
+    .await;
+    let (id, url) = connector(&app, &admin, "TWILIO", Some(TWILIO_TOKEN), json!({})).await;
+    let call = [
+        ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+        ("CallSid", "CA22222222222222222222222222222222"),
+        ("CallStatus", "completed"),
+        ("CallDuration", "7"),
+        ("Direction", "inbound"),
+        ("From", "+14155550177"),
+        ("To", "+18005550100"),
+        ("SequenceNumber", "1"),
+        ("Timestamp", "Wed, 25 Nov 2026 10:00:00 +0000"),
+    ];
+    assert_eq!(twilio_post(&app, &id, &url, &call).await, 200);
+    let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
+    assert_eq!(deliveries[0]["status"], "PROCESSED", "{deliveries:?}");
+
+    let data = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { lead(id: $id) { activities(first: 5) { edges { node { id kind assignee { id } } } } } }",
+            json!({ "id": lead }),
+        )
+        .await;
+    let activities = data["lead"]["activities"]["edges"].as_array().unwrap();
+    assert_eq!(activities.len(), 1, "{activities:?}");
+    let activity = &activities[0]["node"];
+    assert_eq!(activity["kind"], "CALL");
+    assert_eq!(activity["assignee"]["id"], rep.user_id);
+    let rows = audit_of(&app, activity["id"].as_str().unwrap()).await;
+    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["activity.create"]);
+}
+
+#[tokio::test]
 async fn a_known_contact_gets_the_touchpoint_on_the_contact_and_its_account() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -962,6 +1084,61 @@ async fn a_mailgun_bounce_flags_the_address_and_a_reused_token_is_refused() {
         .collect();
     assert_eq!(events, ["failed", "opened"]);
     assert_eq!(health(&app, &admin, &id).await["signatureFailures"], 1);
+}
+
+#[tokio::test]
+async fn a_second_report_about_an_address_flags_its_contact_point_and_is_audited() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lead = app
+        .lead(
+            &admin.access,
+            json!({ "email": "carol@example.org", "lastName": "Carol" }),
+        )
+        .await;
+    let key = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
+    let (id, _) = connector(&app, &admin, "MAILGUN", Some(key), json!({})).await;
+    let bounce = json!({ "id": "bounce-1", "timestamp": 1_764_000_000.0, "event": "failed",
+        "severity": "permanent", "reason": "bounce", "recipient": "carol@example.org" });
+    let unsubscribe = json!({ "id": "unsubscribe-1", "timestamp": 1_764_000_100.0,
+        "event": "unsubscribed", "recipient": "carol@example.org" });
+    for (token, event) in [("token-1", bounce), ("token-2", unsubscribe)] {
+        let signed = mailgun_event(key, token, event);
+        assert_eq!(
+            deliver(&app, &id, "application/json", &[], signed).await.0,
+            200
+        );
+        let count = if token == "token-1" { 1 } else { 2 };
+        let deliveries = settled_deliveries(&app, &admin, &id, count).await;
+        assert!(
+            deliveries.iter().all(|d| d["status"] == "PROCESSED"),
+            "{deliveries:?}"
+        );
+    }
+
+    let data = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { lead(id: $id) { contactPoints { value bouncedAt unsubscribedAt } } }",
+            json!({ "id": lead }),
+        )
+        .await;
+    let points = data["lead"]["contactPoints"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "one point for the address: {points:?}");
+    assert!(points[0]["bouncedAt"].is_string());
+    assert!(points[0]["unsubscribedAt"].is_string());
+
+    let point = entity::contact_point::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = audit_of(&app, &point.id.to_string()).await;
+    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["contact_point.create", "contact_point.flag"]);
+    assert!(rows[1].before.as_ref().unwrap()["unsubscribed_at"].is_null());
+    assert!(rows[1].after.as_ref().unwrap()["unsubscribed_at"].is_string());
+    assert!(rows[1].after.as_ref().unwrap()["bounced_at"].is_string());
 }
 
 #[tokio::test]

@@ -3,26 +3,19 @@
 //! GraphQL coerces them, then translated and built into SQL for both stores). Each input is
 //! decoded or refused; none may panic.
 
-use async_graphql::InputType;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use fuzz::proptest::prelude::*;
 use sea_orm::{
-    Condition, DbBackend,
+    DbBackend,
     sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder},
 };
 
 use crate::{
-    error::Result,
-    services::{
-        accounts::AccountFilter,
-        activities::ActivityFilter,
-        campaigns::CampaignFilter,
-        contacts::ContactFilter,
-        filter::{Logical, translate},
-        leads::LeadFilter,
-        opportunities::OpportunityFilter,
-        page::Cursor,
+    graphql::filters::{
+        AccountFilter, ActivityFilter, CampaignFilter, ContactFilter, FilterInput, LeadFilter,
+        OpportunityFilter,
     },
+    services::page::Cursor,
 };
 
 /// Cursors per CI run.
@@ -91,17 +84,23 @@ fn cursors() -> BoxedStrategy<String> {
 }
 
 /// A filter as GraphQL would hand it to a list: coerced from `value`, or refused.
-fn coerced<F: InputType>(value: &serde_json::Value) -> Option<F> {
+fn coerced<F: async_graphql::InputType>(value: &serde_json::Value) -> Option<F> {
     let value = async_graphql::Value::from_json(value.clone()).ok()?;
     F::parse(Some(value)).ok()
 }
 
-/// Translates `filter` as the list resolvers do and builds the statement for both stores.
-fn translated<F: Logical>(filter: &F, condition: impl Fn(&F) -> Result<Condition>) {
-    if let Ok(condition) = translate(filter, &condition) {
-        let statement = Query::select().cond_where(condition).to_owned();
-        let _ = statement.build(SqliteQueryBuilder);
-        let _ = statement.build(PostgresQueryBuilder);
+/// Translates a filter coerced from `value` as the lists do, for each store, and builds the
+/// statement.
+fn translated<F: FilterInput + async_graphql::InputType>(value: &serde_json::Value) {
+    let Some(Ok(filter)) = coerced::<F>(value).map(F::into_filter) else {
+        return;
+    };
+    for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+        if let Ok(condition) = filter.condition(backend) {
+            let statement = Query::select().cond_where(condition).to_owned();
+            let _ = statement.build(SqliteQueryBuilder);
+            let _ = statement.build(PostgresQueryBuilder);
+        }
     }
 }
 
@@ -123,25 +122,11 @@ proptest! {
     fn fuzz_filters_translate_or_are_refused(
         value in fuzz::mutated_json(fuzz::json_corpus("filters"), FILTER_KEYS),
     ) {
-        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-            if let Some(filter) = coerced::<LeadFilter>(&value) {
-                translated(&filter, |f| f.condition(backend));
-            }
-        }
-        if let Some(filter) = coerced::<ContactFilter>(&value) {
-            translated(&filter, ContactFilter::condition);
-        }
-        if let Some(filter) = coerced::<AccountFilter>(&value) {
-            translated(&filter, AccountFilter::condition);
-        }
-        if let Some(filter) = coerced::<OpportunityFilter>(&value) {
-            translated(&filter, OpportunityFilter::condition);
-        }
-        if let Some(filter) = coerced::<ActivityFilter>(&value) {
-            translated(&filter, ActivityFilter::condition);
-        }
-        if let Some(filter) = coerced::<CampaignFilter>(&value) {
-            translated(&filter, CampaignFilter::condition);
-        }
+        translated::<LeadFilter>(&value);
+        translated::<ContactFilter>(&value);
+        translated::<AccountFilter>(&value);
+        translated::<OpportunityFilter>(&value);
+        translated::<ActivityFilter>(&value);
+        translated::<CampaignFilter>(&value);
     }
 }

@@ -3,7 +3,6 @@
 //! deliveries went, and replay those that failed. Secrets go in sealed and never come out;
 //! the API shows a hint.
 
-use async_graphql::{InputObject, Json, MaybeUndefined};
 use chrono::{Duration, Utc};
 use entity::{
     connector, delivery,
@@ -19,11 +18,12 @@ use uuid::Uuid;
 use crate::{
     actor::Actor,
     error::{AppError, Result},
-    hub::{self, inbox, secrets},
+    hub::{self, Hub, inbox, secrets},
     services::{
         Services,
-        filter::col,
-        input::SHORT_TEXT,
+        filter::{EnumFilter, FieldTest, Filter, IdFilter, col},
+        input::{Patch, SHORT_TEXT},
+        page::PageRequest,
         page::{SortDirection, SortField, SortKind, SortValue},
         records::{self, Record},
         scope,
@@ -111,34 +111,35 @@ impl SortField<delivery::Model> for ReceivedOrder {
     }
 }
 
-#[derive(InputObject)]
-pub struct NewConnectorInput {
+pub struct NewConnector {
     pub kind: ConnectorKind,
     pub name: String,
     /// The provider's signing secret (or verification key, or credentials); required by every
     /// kind that signs its requests.
     pub secret: Option<String>,
     /// The provider module's settings: field mappings, tolerances. See the connector's docs.
-    pub settings: Option<Json<serde_json::Value>>,
+    pub settings: Option<serde_json::Value>,
     /// Whether deliveries are accepted; true unless given.
     pub enabled: Option<bool>,
 }
 
-#[derive(InputObject, Default)]
-pub struct ConnectorInput {
+/// What to change about a connector; clearing the settings empties them.
+#[derive(Default)]
+pub struct ConnectorChanges {
     pub name: Option<String>,
-    pub settings: MaybeUndefined<Json<serde_json::Value>>,
+    pub settings: Patch<serde_json::Value>,
 }
 
 pub async fn create(
     svc: &Services,
+    hub: &Hub,
     actor: &Actor,
-    input: NewConnectorInput,
+    input: NewConnector,
 ) -> Result<connector::Model> {
     scope::ensure_writer::<connector::Entity>(actor)?;
     let kind = hub::provider(input.kind);
     let provider = kind.connector();
-    let settings = checked_settings(provider, input.settings.map(|s| s.0))?;
+    let settings = checked_settings(provider, input.settings)?;
     let secret = input
         .secret
         .map(|s| s.trim().to_owned())
@@ -177,10 +178,7 @@ pub async fn create(
             .check_secret(&secret)
             .map_err(|e| AppError::bad_input("secret", e.to_string()))?;
         row.secret_sealed = Set(Some(
-            svc.hub
-                .secrets
-                .seal(id, &secret)
-                .map_err(AppError::internal)?,
+            hub.secrets.seal(id, &secret).map_err(AppError::internal)?,
         ));
         row.secret_hint = Set(Some(secrets::hint(&secret)));
     }
@@ -191,18 +189,18 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: ConnectorInput,
+    input: ConnectorChanges,
 ) -> Result<connector::Model> {
     records::update::<connector::Entity, _>(svc, actor, id, "update", async |_, before, row| {
         if let Some(name) = &input.name {
             row.name = Set(crate::validate::required_text("name", name, SHORT_TEXT)?);
         }
         match input.settings {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => row.settings = Set(serde_json::json!({})),
-            MaybeUndefined::Value(settings) => {
+            Patch::Keep => {}
+            Patch::Clear => row.settings = Set(serde_json::json!({})),
+            Patch::Set(settings) => {
                 let provider = hub::provider(before.kind).connector();
-                row.settings = Set(checked_settings(provider, Some(settings.0))?);
+                row.settings = Set(checked_settings(provider, Some(settings))?);
             }
         }
         Ok(())
@@ -214,6 +212,7 @@ pub async fn update(
 /// be switched without refusing deliveries in between.
 pub async fn rotate_secret(
     svc: &Services,
+    hub: &Hub,
     actor: &Actor,
     id: Uuid,
     secret: String,
@@ -243,10 +242,7 @@ pub async fn rotate_secret(
                 .as_ref()
                 .map(|_| Utc::now() + Duration::seconds(grace)));
             row.secret_sealed = Set(Some(
-                svc.hub
-                    .secrets
-                    .seal(id, &secret)
-                    .map_err(AppError::internal)?,
+                hub.secrets.seal(id, &secret).map_err(AppError::internal)?,
             ));
             row.secret_hint = Set(Some(secrets::hint(&secret)));
             Ok(())
@@ -282,19 +278,24 @@ pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> Result<connector
 
 /// Puts one delivery back in the queue, whatever its state: replaying a processed delivery
 /// records nothing twice, as touchpoints are unique per provider event.
-pub async fn replay(svc: &Services, actor: &Actor, id: Uuid) -> Result<delivery::Model> {
+pub async fn replay(svc: &Services, hub: &Hub, actor: &Actor, id: Uuid) -> Result<delivery::Model> {
     let delivery = records::get::<delivery::Entity>(&svc.db, actor, id).await?;
     inbox::requeue(
         &svc.db,
         Condition::all().add(delivery::Column::Id.eq(delivery.id)),
     )
     .await?;
-    svc.hub.wake_worker();
+    hub.wake_worker();
     records::get::<delivery::Entity>(&svc.db, actor, id).await
 }
 
 /// Puts every dead delivery of a connector back in the queue; answers how many.
-pub async fn replay_dead(svc: &Services, actor: &Actor, connector_id: Uuid) -> Result<u64> {
+pub async fn replay_dead(
+    svc: &Services,
+    hub: &Hub,
+    actor: &Actor,
+    connector_id: Uuid,
+) -> Result<u64> {
     let connector = records::get::<connector::Entity>(&svc.db, actor, connector_id).await?;
     let count = inbox::requeue(
         &svc.db,
@@ -303,7 +304,7 @@ pub async fn replay_dead(svc: &Services, actor: &Actor, connector_id: Uuid) -> R
             .add(delivery::Column::Status.eq(DeliveryStatus::Dead)),
     )
     .await?;
-    svc.hub.wake_worker();
+    hub.wake_worker();
     Ok(count)
 }
 
@@ -367,13 +368,31 @@ pub async fn health(db: &DatabaseConnection, connector_id: Uuid) -> Result<Healt
     Ok(health)
 }
 
-/// The deliveries of one connector, optionally only those in `statuses`.
-pub fn deliveries_of(connector_id: Uuid, statuses: Option<Vec<DeliveryStatus>>) -> Condition {
-    let mut condition = Condition::all().add(delivery::Column::ConnectorId.eq(connector_id));
-    if let Some(statuses) = statuses {
-        condition = condition.add(delivery::Column::Status.is_in(statuses));
-    }
-    condition
+/// One page of a connector's deliveries, newest first, optionally only those in `statuses`.
+pub async fn deliveries(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    connector_id: Uuid,
+    statuses: Option<Vec<DeliveryStatus>>,
+    request: PageRequest,
+) -> Result<crate::services::page::Page<delivery::Model>> {
+    use delivery::Column as C;
+    let of_connector = IdFilter {
+        eq: Some(connector_id),
+        ..Default::default()
+    };
+    let filter = Filter::default()
+        .on(
+            "connectorId",
+            C::ConnectorId,
+            Some(FieldTest::Id(of_connector)),
+        )
+        .on(
+            "status",
+            C::Status,
+            statuses.map(|s| FieldTest::Enum(EnumFilter::any_of(&s))),
+        );
+    records::list::<delivery::Entity>(db, actor, &filter, Vec::new(), request).await
 }
 
 fn checked_settings(

@@ -1,0 +1,567 @@
+//! The `filter` and `orderBy` arguments of lists, as GraphQL input objects, and their
+//! translation into the services' [`Filter`]s and orders. The shapes (field names, operators,
+//! enumerations) are the API's; what a test means in SQL and how far a filter may nest are the
+//! services'.
+
+use async_graphql::{Enum, EnumType, ID, InputObject, InputType};
+use chrono::{DateTime, Utc};
+use entity::{
+    account, activity, campaign, contact,
+    enums::{
+        AccountStatus, ActivityKind, CampaignStatus, LeadStatus, LifecycleStage, SourceCategory,
+    },
+    lead, opportunity,
+};
+use sea_orm::ColumnTrait;
+
+use crate::{
+    error::Result,
+    graphql::changes::uuid,
+    services::{
+        accounts, activities, campaigns, contacts,
+        filter::{self, FieldTest, Filter},
+        leads, opportunities, page,
+    },
+};
+
+/// A GraphQL filter of one record type, as the service filter it stands for.
+pub trait FilterInput {
+    type Column: ColumnTrait;
+    fn into_filter(self) -> Result<Filter<Self::Column>>;
+}
+
+/// A GraphQL test on one field, as the service test it stands for; `field` names the field in
+/// error messages.
+trait TestInput {
+    fn into_test(self, field: &'static str) -> Result<FieldTest>;
+}
+
+/// Adds each field's test, then the `and`, `or` and `not` parts, to a service filter.
+struct Tests<C>(Filter<C>);
+
+impl<C: ColumnTrait> Tests<C> {
+    fn on<T: TestInput>(self, input: Option<T>, field: &'static str, column: C) -> Result<Self> {
+        let test = input.map(|t| t.into_test(field)).transpose()?;
+        Ok(Tests(self.0.on(field, column, test)))
+    }
+
+    fn logic<F: FilterInput<Column = C>>(
+        self,
+        and: Option<Vec<F>>,
+        or: Option<Vec<F>>,
+        not: Option<Box<F>>,
+    ) -> Result<Filter<C>> {
+        let mut filter = self.0;
+        filter.and = and
+            .into_iter()
+            .flatten()
+            .map(F::into_filter)
+            .collect::<Result<_>>()?;
+        filter.or = or
+            .map(|alternatives| alternatives.into_iter().map(F::into_filter).collect())
+            .transpose()?;
+        filter.not = not.map(|f| f.into_filter().map(Box::new)).transpose()?;
+        Ok(filter)
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct StringFilter {
+    pub eq: Option<String>,
+    /// Also matches records where the field is empty.
+    pub ne: Option<String>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<String>>,
+    /// Case-insensitive substring match.
+    pub contains: Option<String>,
+    /// Case-insensitive prefix match.
+    pub starts_with: Option<String>,
+    pub is_null: Option<bool>,
+}
+
+impl TestInput for StringFilter {
+    fn into_test(self, _: &'static str) -> Result<FieldTest> {
+        Ok(FieldTest::Text(filter::StringFilter {
+            eq: self.eq,
+            ne: self.ne,
+            in_: self.in_,
+            contains: self.contains,
+            starts_with: self.starts_with,
+            is_null: self.is_null,
+        }))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct IntFilter {
+    pub eq: Option<i64>,
+    pub ne: Option<i64>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<i64>>,
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+    pub is_null: Option<bool>,
+}
+
+impl TestInput for IntFilter {
+    fn into_test(self, _: &'static str) -> Result<FieldTest> {
+        Ok(FieldTest::Int(filter::IntFilter {
+            eq: self.eq,
+            ne: self.ne,
+            in_: self.in_,
+            gt: self.gt,
+            gte: self.gte,
+            lt: self.lt,
+            lte: self.lte,
+            is_null: self.is_null,
+        }))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct DateTimeFilter {
+    pub eq: Option<DateTime<Utc>>,
+    pub gt: Option<DateTime<Utc>>,
+    pub gte: Option<DateTime<Utc>>,
+    pub lt: Option<DateTime<Utc>>,
+    pub lte: Option<DateTime<Utc>>,
+    pub is_null: Option<bool>,
+}
+
+impl TestInput for DateTimeFilter {
+    fn into_test(self, _: &'static str) -> Result<FieldTest> {
+        Ok(FieldTest::Time(filter::DateTimeFilter {
+            eq: self.eq,
+            gt: self.gt,
+            gte: self.gte,
+            lt: self.lt,
+            lte: self.lte,
+            is_null: self.is_null,
+        }))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct IdFilter {
+    pub eq: Option<ID>,
+    pub ne: Option<ID>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<ID>>,
+    pub is_null: Option<bool>,
+}
+
+impl TestInput for IdFilter {
+    fn into_test(self, field: &'static str) -> Result<FieldTest> {
+        let id = |id: ID| uuid(field, &id);
+        Ok(FieldTest::Id(filter::IdFilter {
+            eq: self.eq.map(id).transpose()?,
+            ne: self.ne.map(id).transpose()?,
+            in_: self
+                .in_
+                .map(|ids| ids.into_iter().map(id).collect())
+                .transpose()?,
+            is_null: self.is_null,
+        }))
+    }
+}
+
+/// Equality tests on an enumeration.
+#[derive(InputObject)]
+#[graphql(concrete(name = "LeadStatusFilter", params(entity::enums::LeadStatus)))]
+#[graphql(concrete(name = "LifecycleStageFilter", params(entity::enums::LifecycleStage)))]
+#[graphql(concrete(name = "SourceCategoryFilter", params(entity::enums::SourceCategory)))]
+#[graphql(concrete(name = "AccountStatusFilter", params(entity::enums::AccountStatus)))]
+#[graphql(concrete(name = "ActivityKindFilter", params(entity::enums::ActivityKind)))]
+#[graphql(concrete(name = "CampaignStatusFilter", params(entity::enums::CampaignStatus)))]
+pub struct EnumFilter<T: EnumType + InputType> {
+    pub eq: Option<T>,
+    pub ne: Option<T>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<T>>,
+    pub is_null: Option<bool>,
+}
+
+impl<T> TestInput for EnumFilter<T>
+where
+    T: EnumType + InputType + sea_orm::ActiveEnum<Value = String>,
+{
+    fn into_test(self, _: &'static str) -> Result<FieldTest> {
+        let stored = |v: T| sea_orm::ActiveEnum::to_value(&v);
+        Ok(FieldTest::Enum(filter::EnumFilter {
+            eq: self.eq.map(stored),
+            ne: self.ne.map(stored),
+            in_: self
+                .in_
+                .map(|values| values.into_iter().map(stored).collect()),
+            is_null: self.is_null,
+        }))
+    }
+}
+
+/// A test on one custom field's value, read as text.
+#[derive(InputObject)]
+pub struct CustomFieldFilter {
+    /// The custom field's name: letters, digits and underscores.
+    pub key: String,
+    pub eq: Option<String>,
+    /// Case-insensitive substring match.
+    pub contains: Option<String>,
+    pub is_null: Option<bool>,
+}
+
+/// Each entry must match.
+impl TestInput for Vec<CustomFieldFilter> {
+    fn into_test(self, _: &'static str) -> Result<FieldTest> {
+        Ok(FieldTest::Custom(
+            self.into_iter()
+                .map(|c| filter::CustomFieldFilter {
+                    key: c.key,
+                    eq: c.eq,
+                    contains: c.contains,
+                    is_null: c.is_null,
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl TestInput for bool {
+    fn into_test(self, _: &'static str) -> Result<FieldTest> {
+        Ok(FieldTest::Bool(self))
+    }
+}
+
+/// Narrows a list of leads; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct LeadFilter {
+    pub and: Option<Vec<LeadFilter>>,
+    pub or: Option<Vec<LeadFilter>>,
+    pub not: Option<Box<LeadFilter>>,
+    pub email: Option<StringFilter>,
+    pub first_name: Option<StringFilter>,
+    pub last_name: Option<StringFilter>,
+    pub company: Option<StringFilter>,
+    pub phone: Option<StringFilter>,
+    pub status: Option<EnumFilter<LeadStatus>>,
+    pub lifecycle_stage: Option<EnumFilter<LifecycleStage>>,
+    pub owner_id: Option<IdFilter>,
+    pub lead_source: Option<StringFilter>,
+    pub first_source: Option<StringFilter>,
+    pub first_medium: Option<StringFilter>,
+    pub first_campaign: Option<StringFilter>,
+    pub first_source_category: Option<EnumFilter<SourceCategory>>,
+    pub latest_source: Option<StringFilter>,
+    pub latest_medium: Option<StringFilter>,
+    pub latest_campaign: Option<StringFilter>,
+    pub latest_source_category: Option<EnumFilter<SourceCategory>>,
+    pub score: Option<IntFilter>,
+    pub fit_score: Option<IntFilter>,
+    pub engagement_score: Option<IntFilter>,
+    pub created_at: Option<DateTimeFilter>,
+    pub updated_at: Option<DateTimeFilter>,
+    /// Each entry must match: a custom field compared as text.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
+}
+
+impl FilterInput for LeadFilter {
+    type Column = lead::Column;
+    fn into_filter(self) -> Result<Filter<lead::Column>> {
+        use lead::Column as C;
+        Tests(Filter::default())
+            .on(self.email, "email", C::Email)?
+            .on(self.first_name, "firstName", C::FirstName)?
+            .on(self.last_name, "lastName", C::LastName)?
+            .on(self.company, "company", C::Company)?
+            .on(self.phone, "phone", C::Phone)?
+            .on(self.status, "status", C::Status)?
+            .on(self.lifecycle_stage, "lifecycleStage", C::LifecycleStage)?
+            .on(self.owner_id, "ownerId", C::OwnerId)?
+            .on(self.lead_source, "leadSource", C::LeadSource)?
+            .on(self.first_source, "firstSource", C::FirstSource)?
+            .on(self.first_medium, "firstMedium", C::FirstMedium)?
+            .on(self.first_campaign, "firstCampaign", C::FirstCampaign)?
+            .on(
+                self.first_source_category,
+                "firstSourceCategory",
+                C::FirstSourceCategory,
+            )?
+            .on(self.latest_source, "latestSource", C::LatestSource)?
+            .on(self.latest_medium, "latestMedium", C::LatestMedium)?
+            .on(self.latest_campaign, "latestCampaign", C::LatestCampaign)?
+            .on(
+                self.latest_source_category,
+                "latestSourceCategory",
+                C::LatestSourceCategory,
+            )?
+            .on(self.score, "score", C::Score)?
+            .on(self.fit_score, "fitScore", C::FitScore)?
+            .on(self.engagement_score, "engagementScore", C::EngagementScore)?
+            .on(self.created_at, "createdAt", C::CreatedAt)?
+            .on(self.updated_at, "updatedAt", C::UpdatedAt)?
+            .on(self.custom_fields, "customFields", C::CustomFields)?
+            .logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows a list of contacts; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct ContactFilter {
+    pub and: Option<Vec<ContactFilter>>,
+    pub or: Option<Vec<ContactFilter>>,
+    pub not: Option<Box<ContactFilter>>,
+    pub email: Option<StringFilter>,
+    pub first_name: Option<StringFilter>,
+    pub last_name: Option<StringFilter>,
+    pub phone: Option<StringFilter>,
+    pub title: Option<StringFilter>,
+    pub lifecycle_stage: Option<EnumFilter<LifecycleStage>>,
+    pub account_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub created_at: Option<DateTimeFilter>,
+    pub updated_at: Option<DateTimeFilter>,
+}
+
+impl FilterInput for ContactFilter {
+    type Column = contact::Column;
+    fn into_filter(self) -> Result<Filter<contact::Column>> {
+        use contact::Column as C;
+        Tests(Filter::default())
+            .on(self.email, "email", C::Email)?
+            .on(self.first_name, "firstName", C::FirstName)?
+            .on(self.last_name, "lastName", C::LastName)?
+            .on(self.phone, "phone", C::Phone)?
+            .on(self.title, "title", C::Title)?
+            .on(self.lifecycle_stage, "lifecycleStage", C::LifecycleStage)?
+            .on(self.account_id, "accountId", C::AccountId)?
+            .on(self.owner_id, "ownerId", C::OwnerId)?
+            .on(self.created_at, "createdAt", C::CreatedAt)?
+            .on(self.updated_at, "updatedAt", C::UpdatedAt)?
+            .logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows a list of accounts; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct AccountFilter {
+    pub and: Option<Vec<AccountFilter>>,
+    pub or: Option<Vec<AccountFilter>>,
+    pub not: Option<Box<AccountFilter>>,
+    pub name: Option<StringFilter>,
+    pub domain: Option<StringFilter>,
+    pub industry: Option<StringFilter>,
+    pub territory: Option<StringFilter>,
+    pub status: Option<EnumFilter<AccountStatus>>,
+    pub parent_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl FilterInput for AccountFilter {
+    type Column = account::Column;
+    fn into_filter(self) -> Result<Filter<account::Column>> {
+        use account::Column as C;
+        Tests(Filter::default())
+            .on(self.name, "name", C::Name)?
+            .on(self.domain, "domain", C::Domain)?
+            .on(self.industry, "industry", C::Industry)?
+            .on(self.territory, "territory", C::Territory)?
+            .on(self.status, "status", C::Status)?
+            .on(self.parent_id, "parentId", C::ParentId)?
+            .on(self.owner_id, "ownerId", C::OwnerId)?
+            .on(self.created_at, "createdAt", C::CreatedAt)?
+            .logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows a list of opportunities; every field given must match, `and`/`or`/`not` combine
+/// filters.
+#[derive(InputObject, Default)]
+pub struct OpportunityFilter {
+    pub and: Option<Vec<OpportunityFilter>>,
+    pub or: Option<Vec<OpportunityFilter>>,
+    pub not: Option<Box<OpportunityFilter>>,
+    pub name: Option<StringFilter>,
+    pub stage_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub account_id: Option<IdFilter>,
+    pub lead_id: Option<IdFilter>,
+    /// The amount in minor units of its currency (cents for USD).
+    pub amount_minor: Option<IntFilter>,
+    pub currency: Option<StringFilter>,
+    pub created_at: Option<DateTimeFilter>,
+    pub closed_at: Option<DateTimeFilter>,
+}
+
+impl FilterInput for OpportunityFilter {
+    type Column = opportunity::Column;
+    fn into_filter(self) -> Result<Filter<opportunity::Column>> {
+        use opportunity::Column as C;
+        Tests(Filter::default())
+            .on(self.name, "name", C::Name)?
+            .on(self.stage_id, "stageId", C::StageId)?
+            .on(self.owner_id, "ownerId", C::OwnerId)?
+            .on(self.account_id, "accountId", C::AccountId)?
+            .on(self.lead_id, "leadId", C::LeadId)?
+            .on(self.amount_minor, "amountMinor", C::AmountMinor)?
+            .on(self.currency, "currency", C::Currency)?
+            .on(self.created_at, "createdAt", C::CreatedAt)?
+            .on(self.closed_at, "closedAt", C::ClosedAt)?
+            .logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows a list of activities; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct ActivityFilter {
+    pub and: Option<Vec<ActivityFilter>>,
+    pub or: Option<Vec<ActivityFilter>>,
+    pub not: Option<Box<ActivityFilter>>,
+    pub kind: Option<EnumFilter<ActivityKind>>,
+    pub subject: Option<StringFilter>,
+    pub done: Option<bool>,
+    pub assignee_id: Option<IdFilter>,
+    pub lead_id: Option<IdFilter>,
+    pub contact_id: Option<IdFilter>,
+    pub account_id: Option<IdFilter>,
+    pub opportunity_id: Option<IdFilter>,
+    pub due_at: Option<DateTimeFilter>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl FilterInput for ActivityFilter {
+    type Column = activity::Column;
+    fn into_filter(self) -> Result<Filter<activity::Column>> {
+        use activity::Column as C;
+        Tests(Filter::default())
+            .on(self.kind, "kind", C::Kind)?
+            .on(self.subject, "subject", C::Subject)?
+            .on(self.assignee_id, "assigneeId", C::AssigneeId)?
+            .on(self.lead_id, "leadId", C::LeadId)?
+            .on(self.contact_id, "contactId", C::ContactId)?
+            .on(self.account_id, "accountId", C::AccountId)?
+            .on(self.opportunity_id, "opportunityId", C::OpportunityId)?
+            .on(self.due_at, "dueAt", C::DueAt)?
+            .on(self.created_at, "createdAt", C::CreatedAt)?
+            .on(self.done, "done", C::Done)?
+            .logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows a list of campaigns; every field given must match, `and`/`or`/`not` combine filters.
+#[derive(InputObject, Default)]
+pub struct CampaignFilter {
+    pub and: Option<Vec<CampaignFilter>>,
+    pub or: Option<Vec<CampaignFilter>>,
+    pub not: Option<Box<CampaignFilter>>,
+    pub name: Option<StringFilter>,
+    pub utm_campaign: Option<StringFilter>,
+    pub channel: Option<StringFilter>,
+    pub status: Option<EnumFilter<CampaignStatus>>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl FilterInput for CampaignFilter {
+    type Column = campaign::Column;
+    fn into_filter(self) -> Result<Filter<campaign::Column>> {
+        use campaign::Column as C;
+        Tests(Filter::default())
+            .on(self.name, "name", C::Name)?
+            .on(self.utm_campaign, "utmCampaign", C::UtmCampaign)?
+            .on(self.channel, "channel", C::Channel)?
+            .on(self.status, "status", C::Status)?
+            .on(self.created_at, "createdAt", C::CreatedAt)?
+            .logic(self.and, self.or, self.not)
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(remote = "page::SortDirection")]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// One `orderBy` entry.
+#[derive(InputObject)]
+#[graphql(concrete(name = "LeadOrder", params(LeadOrderField)))]
+#[graphql(concrete(name = "ContactOrder", params(ContactOrderField)))]
+#[graphql(concrete(name = "AccountOrder", params(AccountOrderField)))]
+#[graphql(concrete(name = "OpportunityOrder", params(OpportunityOrderField)))]
+#[graphql(concrete(name = "ActivityOrder", params(ActivityOrderField)))]
+#[graphql(concrete(name = "CampaignOrder", params(CampaignOrderField)))]
+pub struct OrderBy<F: EnumType + InputType> {
+    pub field: F,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// The service order an `orderBy` argument stands for.
+pub fn order<F, S>(order_by: Option<Vec<OrderBy<F>>>) -> Vec<(S, page::SortDirection)>
+where
+    F: EnumType + InputType + Into<S>,
+{
+    order_by
+        .into_iter()
+        .flatten()
+        .map(|o| (o.field.into(), o.direction.into()))
+        .collect()
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "leads::LeadOrderField")]
+pub enum LeadOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    FirstName,
+    LastName,
+    Company,
+    Score,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "contacts::ContactOrderField")]
+pub enum ContactOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    LastName,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "accounts::AccountOrderField")]
+pub enum AccountOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "opportunities::OpportunityOrderField")]
+pub enum OpportunityOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    Amount,
+}
+
+// The variants are the API's names.
+#[allow(clippy::enum_variant_names)]
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "activities::ActivityOrderField")]
+pub enum ActivityOrderField {
+    CreatedAt,
+    UpdatedAt,
+    /// Undated activities sort after dated ones.
+    DueAt,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "campaigns::CampaignOrderField")]
+pub enum CampaignOrderField {
+    CreatedAt,
+    Name,
+}
