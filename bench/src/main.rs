@@ -20,8 +20,9 @@ use axum::{
 };
 use chrono::Utc;
 use entity::{
+    delivery,
     enums::{DeliveryStatus, TouchpointChannel},
-    inbound_event, lead, touchpoint, user,
+    lead, touchpoint, user,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -309,10 +310,10 @@ async fn baseline_hook(
         .collect();
     let now = Utc::now();
     let id = Uuid::now_v7();
-    let inserted = inbound_event::Entity::insert(inbound_event::ActiveModel {
+    let inserted = delivery::Entity::insert(delivery::ActiveModel {
         id: Set(id),
         connector_id: Set(connector_id),
-        delivery_id: Set(id.to_string()),
+        external_id: Set(id.to_string()),
         headers: Set(json!(headers)),
         body: Set(body.to_vec()),
         url: Set(String::new()),
@@ -326,10 +327,7 @@ async fn baseline_hook(
         received_at: Set(now),
         processed_at: Set(Some(now)),
     })
-    .on_conflict_do_nothing_on([
-        inbound_event::Column::ConnectorId,
-        inbound_event::Column::DeliveryId,
-    ])
+    .on_conflict_do_nothing_on([delivery::Column::ConnectorId, delivery::Column::ExternalId])
     .exec_without_returning(&db)
     .await;
     Json(json!({ "stored": inserted.is_ok() }))

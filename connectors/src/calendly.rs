@@ -12,9 +12,10 @@
 //! [`signature::verify_t_v1_header`]), keyed with the subscription's signing key, with
 //! Calendly's own sample window of 180 s by default.
 //!
-//! **Delivery key.** Calendly sends no event id, so the key is `"{event}:{payload.uri}"`: the
-//! invitee uri names the booking and the event name keeps its creation and cancellation apart.
-//! A body without an invitee uri falls back to the digest of the body.
+//! **External id.** Calendly sends no event id, so the delivery's external id is
+//! `"{event}:{payload.uri}"`: the invitee uri names the booking and the event name keeps its
+//! creation and cancellation apart. A body without an invitee uri falls back to the digest of
+//! the body.
 //!
 //! **Touchpoints** (channel `meeting`, direction `inbound`, occurred at the envelope's
 //! `created_at`): `invitee.created` and `invitee.canceled`; other events yield none.
@@ -115,7 +116,7 @@ impl Connector for Calendly {
         )
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         let envelope = read_envelope(request.body)?;
         Ok(match text_at(&envelope.payload, "uri") {
             Some(uri) => format!("{}:{uri}", envelope.event),
@@ -244,6 +245,11 @@ mod tests {
     use crate::Attribution;
     use crate::signature::hmac_sha256;
 
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
     const KEY: &str = "kz9Qp3vXa7LmT2wRbN5cYd8Ef1Gh4Jk6";
     const OLD_KEY: &str = "previous-signing-key-0001";
     const NOW: i64 = 1_714_658_600;
@@ -268,6 +274,7 @@ mod tests {
             headers,
             body: body.as_bytes(),
             url: "https://crm.example.com/hooks/calendly",
+            received_at: received_at(),
         }
     }
 
@@ -349,23 +356,23 @@ mod tests {
     }
 
     #[test]
-    fn delivery_ids_tell_creation_from_cancellation() {
+    fn external_ids_tell_creation_from_cancellation() {
         let headers = BTreeMap::new();
         let created = Calendly
-            .delivery_id(&request(&headers, CREATED_BODY))
+            .external_id(&request(&headers, CREATED_BODY))
             .unwrap();
         let canceled = Calendly
-            .delivery_id(&request(&headers, CANCELED_BODY))
+            .external_id(&request(&headers, CANCELED_BODY))
             .unwrap();
         assert_eq!(created, format!("invitee.created:{INVITEE}"));
         assert_eq!(canceled, format!("invitee.canceled:{INVITEE}"));
         let no_uri = r#"{"event":"routing_form_submission.created","payload":{}}"#;
         assert_eq!(
-            Calendly.delivery_id(&request(&headers, no_uri)),
+            Calendly.external_id(&request(&headers, no_uri)),
             Ok(signature::body_digest(no_uri.as_bytes()))
         );
         assert!(matches!(
-            Calendly.delivery_id(&request(&headers, "{")),
+            Calendly.external_id(&request(&headers, "{")),
             Err(ConnectorError::Malformed(_))
         ));
     }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::{FormEncoding, InboundRequest};
@@ -59,6 +60,7 @@ pub struct StoredRequest {
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
     pub url: String,
+    pub received_at: DateTime<Utc>,
 }
 
 impl StoredRequest {
@@ -67,6 +69,7 @@ impl StoredRequest {
             headers: &self.headers,
             body: &self.body,
             url: &self.url,
+            received_at: self.received_at,
         }
     }
 
@@ -182,6 +185,7 @@ mod tests {
             ]),
             body: body.as_bytes().to_vec(),
             url: url.to_owned(),
+            received_at: DateTime::UNIX_EPOCH,
         }
     }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::{
     Attribution, Channel, ConnectorError, Direction, InboundRequest, NormalizedTouchpoint,
-    RECEIVED_AT_HEADER, signature,
+    signature,
 };
 
 /// The event name of a received email; the providers have none of their own.
@@ -89,30 +89,26 @@ impl InboundMail {
         }
     }
 
-    /// The delivery key: the Message-ID where the email has one, else the body digest.
-    pub fn delivery_id(&self, body: &[u8]) -> String {
+    /// The delivery's external id: the Message-ID where the email has one, else the body digest.
+    pub fn external_id(&self, body: &[u8]) -> String {
         self.message_id
             .clone()
             .unwrap_or_else(|| signature::body_digest(body))
     }
 
-    /// The touchpoint for this email, under `external_id` (normally [`InboundMail::delivery_id`]).
-    /// It happened at its Date header, else when the hub received it; an email with neither
-    /// cannot be placed in time.
+    /// The touchpoint for this email, under `external_id` (normally [`InboundMail::external_id`]).
+    /// It happened at its Date header, else when the hub received it.
     pub fn into_touchpoint(
         self,
         external_id: String,
         request: &InboundRequest<'_>,
-    ) -> Result<NormalizedTouchpoint, ConnectorError> {
-        let occurred_at = self.date.or_else(|| request.received_at()).ok_or_else(|| {
-            ConnectorError::Malformed(format!("no Date header and no {RECEIVED_AT_HEADER}"))
-        })?;
+    ) -> NormalizedTouchpoint {
         let mut touchpoint = NormalizedTouchpoint::new(
             external_id,
             INBOUND_EVENT,
             Channel::Email,
             Direction::Inbound,
-            occurred_at,
+            self.date.unwrap_or(request.received_at),
         );
         touchpoint.person.email = self.from_email;
         touchpoint.person.name = self.from_name;
@@ -128,7 +124,7 @@ impl InboundMail {
                 touchpoint.provider_ids.insert(key.to_owned(), value);
             }
         }
-        Ok(touchpoint)
+        touchpoint
     }
 }
 
@@ -250,7 +246,17 @@ mod tests {
         body: &'a [u8],
         url: &'a str,
     ) -> InboundRequest<'a> {
-        InboundRequest { headers, body, url }
+        InboundRequest {
+            headers,
+            body,
+            url,
+            received_at: received_at(),
+        }
+    }
+
+    /// When the hub received the tests' requests: later than [`RAW`]'s Date.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_704_067_200, 0).unwrap()
     }
 
     const RAW: &[u8] = b"From: \"Ann Lee\" <ann@example.com>\r\n\
@@ -280,28 +286,25 @@ Hello, what does it cost?\r\n";
 
     #[test]
     fn the_touchpoint_falls_back_to_the_received_time_and_the_digest() {
-        let headers = BTreeMap::from([(
-            RECEIVED_AT_HEADER.to_owned(),
-            "2023-11-14T22:13:20Z".to_owned(),
-        )]);
+        let headers = BTreeMap::new();
         let request = request(&headers, b"body", "");
         let mail = InboundMail {
             from_email: Some("a@b.c".into()),
             ..InboundMail::default()
         };
-        let id = mail.delivery_id(request.body);
-        let touchpoint = mail.into_touchpoint(id, &request).unwrap();
+        let id = mail.external_id(request.body);
+        let touchpoint = mail.into_touchpoint(id, &request);
         assert_eq!(touchpoint.external_id, signature::body_digest(b"body"));
-        assert_eq!(
-            touchpoint.occurred_at,
-            DateTime::from_timestamp(1_700_000_000, 0).unwrap()
-        );
+        assert_eq!(touchpoint.occurred_at, request.received_at);
         assert!(touchpoint.provider_ids.is_empty());
 
-        let empty = BTreeMap::new();
-        let undated = InboundMail::default()
-            .into_touchpoint("x".into(), &super::tests::request(&empty, b"", ""));
-        assert!(matches!(undated, Err(ConnectorError::Malformed(_))));
+        let dated = InboundMail::from_mime(RAW)
+            .unwrap()
+            .into_touchpoint("x".into(), &request);
+        assert_eq!(
+            dated.occurred_at,
+            DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+        );
     }
 
     #[test]

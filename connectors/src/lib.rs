@@ -1,13 +1,14 @@
-//! Provider connectors: pure translation from a provider's request (headers and raw body bytes
-//! plus the connector's settings) to verified, normalized touchpoints. No database, no GraphQL,
-//! no HTTP server lives here; the gateway stores and processes what connectors return.
+//! Provider connectors: pure translation from a provider's request (headers, raw body bytes and
+//! the time the hub received it, plus the connector's settings) to verified, normalized
+//! touchpoints. No database, no GraphQL, no HTTP server lives here; the gateway stores and
+//! processes what connectors return.
 //!
 //! The gateway uses a connector at three moments. When an admin saves one it calls
 //! [`Connector::check_settings`] and [`Connector::check_secret`]. At intake it reads at most
-//! [`Connector::max_body_bytes`] and calls [`Connector::verify`] and [`Connector::delivery_id`]
+//! [`Connector::max_body_bytes`] and calls [`Connector::verify`] and [`Connector::external_id`]
 //! before it stores the request, its [`Connector::credentials`] masked; later its worker calls
-//! [`Connector::parse`] on the stored request. Both see the same settings, and parsing reads
-//! nothing masking changes.
+//! [`Connector::parse`] on the stored request and the time it was received. Both see the same
+//! settings, and parsing reads nothing masking changes.
 
 use std::collections::BTreeMap;
 
@@ -32,10 +33,6 @@ pub mod twilio;
 pub mod typeform;
 pub mod web_form;
 
-/// The header the hub adds to every request it stores: when it received it, RFC 3339. Parsing
-/// never reads the clock, so a payload without a time of its own is placed at this one.
-pub const RECEIVED_AT_HEADER: &str = "x-touchbase-received-at";
-
 /// A request as the provider sent it; signatures are checked over `body` exactly as received.
 #[derive(Debug, Clone, Copy)]
 pub struct InboundRequest<'a> {
@@ -44,6 +41,9 @@ pub struct InboundRequest<'a> {
     pub body: &'a [u8],
     /// The public URL the provider posted to, query string included, for schemes that sign it.
     pub url: &'a str,
+    /// When the hub received the request. Parsing never reads the clock, so a payload without
+    /// a time of its own is placed at this one.
+    pub received_at: DateTime<Utc>,
 }
 
 impl InboundRequest<'_> {
@@ -57,14 +57,6 @@ impl InboundRequest<'_> {
         self.header(name)
             .filter(|value| !value.trim().is_empty())
             .ok_or_else(|| ConnectorError::BadSignature(format!("missing {name} header")))
-    }
-
-    /// When the hub received the request, from [`RECEIVED_AT_HEADER`].
-    pub fn received_at(&self) -> Option<DateTime<Utc>> {
-        let value = self.header(RECEIVED_AT_HEADER)?;
-        DateTime::parse_from_rfc3339(value.trim())
-            .ok()
-            .map(|at| at.with_timezone(&Utc))
     }
 
     /// The decoded values of a query parameter of [`InboundRequest::url`], in order.
@@ -252,10 +244,10 @@ pub trait Connector: Send + Sync {
         settings: &serde_json::Value,
     ) -> Result<(), ConnectorError>;
 
-    /// The key under which this delivery is stored once: the provider's event id where it has
-    /// one, else a digest of what identifies the delivery (see [`signature::body_digest`]). The
-    /// same delivery sent again must give the same key.
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError>;
+    /// The provider's key for this delivery, under which it is stored once: the provider's
+    /// event id where it has one, else a digest of what identifies the delivery (see
+    /// [`signature::body_digest`]). The same delivery sent again must give the same key.
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError>;
 
     /// A value the provider promises never to repeat across deliveries (Mailgun's `token`); a
     /// second delivery carrying a value already seen is refused as a replay.

@@ -309,10 +309,10 @@ impl Connector for Mailgun {
         verify_signed_token(request, secrets, now, tolerance_secs)
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         match read(request)? {
             Delivery::Event(body) => Ok(event_id(body.event_data.as_ref(), request)),
-            Delivery::Route(form) => Ok(route_mail(&form)?.delivery_id(request.body)),
+            Delivery::Route(form) => Ok(route_mail(&form)?.external_id(request.body)),
         }
     }
 
@@ -336,8 +336,8 @@ impl Connector for Mailgun {
                 .collect()),
             Delivery::Route(form) => {
                 let mail = route_mail(&form)?;
-                let external_id = mail.delivery_id(request.body);
-                Ok(vec![mail.into_touchpoint(external_id, request)?])
+                let external_id = mail.external_id(request.body);
+                Ok(vec![mail.into_touchpoint(external_id, request)])
             }
         }
     }
@@ -346,7 +346,13 @@ impl Connector for Mailgun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RECEIVED_AT_HEADER;
+
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2023-11-14T22:13:30Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
 
     const KEY: &str = "mailgun-signing-key-test";
     const DELIVERED: &str = include_str!("../tests/fixtures/mailgun/event_delivered.json");
@@ -360,13 +366,7 @@ mod tests {
     const MULTIPART: &str = "multipart/form-data; boundary=----mailgun-boundary-3f1d";
 
     fn headers(content_type: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("content-type".to_owned(), content_type.to_owned()),
-            (
-                RECEIVED_AT_HEADER.to_owned(),
-                "2023-11-14T22:13:30Z".to_owned(),
-            ),
-        ])
+        BTreeMap::from([("content-type".to_owned(), content_type.to_owned())])
     }
 
     fn now() -> DateTime<Utc> {
@@ -379,6 +379,7 @@ mod tests {
             headers: &headers,
             body,
             url: "https://crm.example.com/hooks/mailgun",
+            received_at: received_at(),
         };
         Mailgun.verify(&request, secrets, now(), &Value::Null)
     }
@@ -480,6 +481,7 @@ mod tests {
             headers: &headers,
             body: body.as_bytes(),
             url: "",
+            received_at: received_at(),
         };
         let wide = serde_json::json!({ "tolerance_secs": 86400 });
         assert_eq!(Mailgun.verify(&request, &[KEY], now(), &wide), Ok(()));
@@ -498,6 +500,7 @@ mod tests {
             headers: &headers,
             body: body.as_bytes(),
             url: "",
+            received_at: received_at(),
         };
         let narrow = serde_json::json!({ "tolerance_secs": 60 });
         assert!(refused(Mailgun.verify(&request, &[KEY], now(), &narrow)));
@@ -546,6 +549,7 @@ mod tests {
             headers,
             body,
             url: "https://crm.example.com/hooks/mailgun",
+            received_at: received_at(),
         }
     }
 
@@ -557,11 +561,11 @@ mod tests {
     }
 
     #[test]
-    fn delivery_ids_and_replay_nonces() {
+    fn external_ids_and_replay_nonces() {
         let json = headers("application/json");
         let id = |content_type: &str, body: &[u8]| {
             let headers = headers(content_type);
-            Mailgun.delivery_id(&request(&headers, body)).unwrap()
+            Mailgun.external_id(&request(&headers, body)).unwrap()
         };
         assert_eq!(
             id("application/json", DELIVERED.as_bytes()),
@@ -734,7 +738,7 @@ mod tests {
         }
         let text = BTreeMap::from([("content-type".to_owned(), "text/plain".to_owned())]);
         assert!(matches!(
-            Mailgun.delivery_id(&request(&text, b"x")),
+            Mailgun.external_id(&request(&text, b"x")),
             Err(ConnectorError::Malformed(_))
         ));
     }

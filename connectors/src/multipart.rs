@@ -177,6 +177,7 @@ mod tests {
             headers: &headers,
             body: b"a=1&b=x+y%21",
             url: "",
+            received_at: chrono::DateTime::UNIX_EPOCH,
         };
         let form = Form::from_request(&request).unwrap();
         assert_eq!(form.text("b").as_deref(), Some("x y!"));
@@ -195,6 +196,7 @@ mod tests {
             headers: &headers,
             body: b"{}",
             url: "",
+            received_at: chrono::DateTime::UNIX_EPOCH,
         };
         assert!(matches!(
             Form::from_request(&request),

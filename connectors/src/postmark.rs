@@ -14,8 +14,7 @@
 //! event `inbound`, channel Email, direction Inbound, external id = `MessageID`, the person from
 //! `FromFull`, the subject, `StrippedTextReply` or else `TextBody` (the HTML converted when
 //! neither) cut to 500 characters as summary, occurred at `Date` or else when the hub received
-//! it (`x-touchbase-received-at`), provider ids `message_id` (the email's Message-ID header),
-//! `in_reply_to` and `to`.
+//! it, provider ids `message_id` (the email's Message-ID header), `in_reply_to` and `to`.
 //!
 //! Settings: none; any key is refused.
 
@@ -72,7 +71,8 @@ fn read(request: &InboundRequest<'_>) -> Result<Inbound, ConnectorError> {
     })
 }
 
-fn delivery_key(inbound: &Inbound, body: &[u8]) -> String {
+/// The delivery's external id: Postmark's `MessageID`, else the body digest.
+fn external_id_of(inbound: &Inbound, body: &[u8]) -> String {
     inbound
         .message_id
         .as_deref()
@@ -128,8 +128,8 @@ impl Connector for Postmark {
         signature::check_presented(presented.as_deref(), secrets)
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
-        Ok(delivery_key(&read(request)?, request.body))
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+        Ok(external_id_of(&read(request)?, request.body))
     }
 
     fn parse(
@@ -138,8 +138,8 @@ impl Connector for Postmark {
         _settings: &Value,
     ) -> Result<Vec<NormalizedTouchpoint>, ConnectorError> {
         let inbound = read(request)?;
-        let external_id = delivery_key(&inbound, request.body);
-        Ok(vec![mail(inbound).into_touchpoint(external_id, request)?])
+        let external_id = external_id_of(&inbound, request.body);
+        Ok(vec![mail(inbound).into_touchpoint(external_id, request)])
     }
 }
 
@@ -147,21 +147,23 @@ impl Connector for Postmark {
 mod tests {
     use std::collections::BTreeMap;
 
-    use crate::{Channel, Direction, RECEIVED_AT_HEADER};
+    use crate::{Channel, Direction};
 
     use super::*;
+
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2023-11-14T22:13:30Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
 
     const INBOUND: &[u8] = include_bytes!("../tests/fixtures/postmark/inbound.json");
     const SECRET: &str = "postmark:correct horse battery";
 
     fn headers(credentials: Option<&str>) -> BTreeMap<String, String> {
-        let mut headers = BTreeMap::from([
-            ("content-type".to_owned(), "application/json".to_owned()),
-            (
-                RECEIVED_AT_HEADER.to_owned(),
-                "2023-11-14T22:13:30Z".to_owned(),
-            ),
-        ]);
+        let mut headers =
+            BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);
         if let Some(credentials) = credentials {
             let value = format!("Basic {}", signature::encode_base64(credentials.as_bytes()));
             headers.insert("authorization".to_owned(), value);
@@ -174,6 +176,7 @@ mod tests {
             headers,
             body,
             url: "https://crm.example.com/hooks/postmark",
+            received_at: received_at(),
         }
     }
 
@@ -237,17 +240,17 @@ mod tests {
     }
 
     #[test]
-    fn the_delivery_id_is_postmarks_message_id() {
+    fn the_external_id_is_postmarks_message_id() {
         let headers = headers(None);
-        let id = Postmark.delivery_id(&request(&headers, INBOUND)).unwrap();
+        let id = Postmark.external_id(&request(&headers, INBOUND)).unwrap();
         assert_eq!(id, "73e6d360-66eb-11e1-8e72-a8904824019b");
         let without_id = br#"{"From":"a@b.c"}"#;
         let id = Postmark
-            .delivery_id(&request(&headers, without_id))
+            .external_id(&request(&headers, without_id))
             .unwrap();
         assert_eq!(id, signature::body_digest(without_id));
         assert!(matches!(
-            Postmark.delivery_id(&request(&headers, b"[1,2]")),
+            Postmark.external_id(&request(&headers, b"[1,2]")),
             Err(ConnectorError::Malformed(_))
         ));
     }

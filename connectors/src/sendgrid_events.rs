@@ -198,7 +198,7 @@ impl Connector for SendgridEvents {
     }
 
     /// A batch has no id of its own; its events are deduplicated by `sg_event_id` downstream.
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         Ok(signature::body_digest(request.body))
     }
 
@@ -222,6 +222,11 @@ mod tests {
     use p256::pkcs8::{EncodePublicKey, LineEnding};
 
     use super::*;
+
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
 
     const BATCH: &[u8] = include_bytes!("../tests/fixtures/sendgrid/events.json");
     const NOW: i64 = 1_700_000_000;
@@ -254,6 +259,7 @@ mod tests {
             headers,
             body,
             url: "https://crm.example.com/hooks/sendgrid",
+            received_at: received_at(),
         }
     }
 
@@ -434,7 +440,7 @@ mod tests {
     fn the_batch_is_stored_under_its_digest() {
         let headers = BTreeMap::new();
         let id = SendgridEvents
-            .delivery_id(&request(&headers, BATCH))
+            .external_id(&request(&headers, BATCH))
             .unwrap();
         assert_eq!(id, signature::body_digest(BATCH));
     }

@@ -15,8 +15,8 @@
 //! digest. It becomes one touchpoint: event `inbound`, channel Email, direction Inbound,
 //! external id = the same key, the person from the From address and name, the subject, the
 //! first 500 characters of the text body (the HTML converted when there is no text) as summary,
-//! occurred at the Date header or else when the hub received it (`x-touchbase-received-at`),
-//! and provider ids `message_id`, `in_reply_to` and `to`.
+//! occurred at the Date header or else when the hub received it, and provider ids
+//! `message_id`, `in_reply_to` and `to`.
 //!
 //! Settings: none; any key is refused.
 
@@ -104,8 +104,8 @@ impl Connector for SendgridInbound {
         signature::check_presented(presented.iter().map(String::as_str), secrets)
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
-        Ok(read_mail(request)?.delivery_id(request.body))
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+        Ok(read_mail(request)?.external_id(request.body))
     }
 
     fn parse(
@@ -114,16 +114,23 @@ impl Connector for SendgridInbound {
         _settings: &Value,
     ) -> Result<Vec<NormalizedTouchpoint>, ConnectorError> {
         let mail = read_mail(request)?;
-        let external_id = mail.delivery_id(request.body);
-        Ok(vec![mail.into_touchpoint(external_id, request)?])
+        let external_id = mail.external_id(request.body);
+        Ok(vec![mail.into_touchpoint(external_id, request)])
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Channel, Direction, RECEIVED_AT_HEADER};
+    use crate::{Channel, Direction};
 
     use super::*;
+
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2023-11-14T22:13:25Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
 
     const PARSED: &[u8] = include_bytes!("../tests/fixtures/sendgrid/inbound_parsed.multipart");
     const RAW: &[u8] = include_bytes!("../tests/fixtures/sendgrid/inbound_raw.multipart");
@@ -131,16 +138,10 @@ mod tests {
     const SECRET: &str = "parse-secret-1";
 
     fn headers(authorization: Option<&str>) -> BTreeMap<String, String> {
-        let mut headers = BTreeMap::from([
-            (
-                "content-type".to_owned(),
-                "multipart/form-data; boundary=xYzZY".to_owned(),
-            ),
-            (
-                RECEIVED_AT_HEADER.to_owned(),
-                "2023-11-14T22:13:25Z".to_owned(),
-            ),
-        ]);
+        let mut headers = BTreeMap::from([(
+            "content-type".to_owned(),
+            "multipart/form-data; boundary=xYzZY".to_owned(),
+        )]);
         if let Some(credentials) = authorization {
             let value = format!("Basic {}", signature::encode_base64(credentials.as_bytes()));
             headers.insert("authorization".to_owned(), value);
@@ -157,6 +158,7 @@ mod tests {
             headers,
             body: PARSED,
             url,
+            received_at: received_at(),
         };
         SendgridInbound.verify(&request, secrets, Utc::now(), &Value::Null)
     }
@@ -215,6 +217,7 @@ mod tests {
             headers: &headers,
             body: b"tampered",
             url: URL,
+            received_at: received_at(),
         };
         assert_eq!(
             SendgridInbound.verify(&request, &[SECRET], Utc::now(), &Value::Null),
@@ -228,6 +231,7 @@ mod tests {
             headers: &headers,
             body,
             url: URL,
+            received_at: received_at(),
         };
         let mut touchpoints = SendgridInbound.parse(&request, &Value::Null).unwrap();
         assert_eq!(touchpoints.len(), 1);
@@ -290,13 +294,14 @@ mod tests {
     }
 
     #[test]
-    fn the_delivery_id_is_the_message_id_else_the_digest() {
+    fn the_external_id_is_the_message_id_else_the_digest() {
         let headers = headers(None);
         let id = |body| {
-            SendgridInbound.delivery_id(&InboundRequest {
+            SendgridInbound.external_id(&InboundRequest {
                 headers: &headers,
                 body,
                 url: URL,
+                received_at: received_at(),
             })
         };
         assert_eq!(

@@ -85,8 +85,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// A delivery key for providers without an event id: the hex SHA-256 of the raw body, so the
-/// same bytes delivered again are stored once.
+/// A delivery's external id for providers without an event id: the hex SHA-256 of the raw
+/// body, so the same bytes delivered again are stored once.
 pub fn body_digest(body: &[u8]) -> String {
     format!("sha256:{}", sha256_hex(body))
 }

@@ -129,7 +129,7 @@ impl Connector for StandardWebhooks {
         check_timestamp(signed_at, now, TOLERANCE_SECS, true)
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         required_header(request, "id").map(str::to_owned)
     }
 
@@ -273,6 +273,11 @@ mod tests {
     use crate::signature::{encode_base64, hmac_sha256};
     use crate::{Attribution, Money, Person};
 
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
     const SECRET: &str = "whsec_a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
     const OLD_SECRET: &str = "whsec_cHJldmlvdXMtc2VjcmV0LWtleS0wMTIzNDU2Nzg5";
     const NOW: i64 = 1_700_000_000;
@@ -302,6 +307,7 @@ mod tests {
             headers,
             body,
             url: "https://crm.example.com/hooks/generic",
+            received_at: received_at(),
         }
     }
 
@@ -339,7 +345,7 @@ mod tests {
         let headers = headers("msg_1", NOW, signature);
         assert_eq!(verify(&headers, body), Ok(()));
         assert_eq!(
-            StandardWebhooks.delivery_id(&request(&headers, body)),
+            StandardWebhooks.external_id(&request(&headers, body)),
             Ok("msg_1".to_owned())
         );
     }
@@ -384,7 +390,7 @@ mod tests {
             .collect();
         assert_eq!(verify(&headers, LEAD.as_bytes()), Ok(()));
         assert_eq!(
-            StandardWebhooks.delivery_id(&request(&headers, LEAD.as_bytes())),
+            StandardWebhooks.external_id(&request(&headers, LEAD.as_bytes())),
             Ok("msg_2Lx9".to_owned())
         );
     }

@@ -4,7 +4,7 @@
 //! **What Stripe sends.** A JSON event envelope `{id: "evt_…", type, created, data: {object}}`
 //! whose `data.object` is the customer, Checkout Session, invoice, charge or subscription the
 //! event is about. Stripe delivers at least once and in no particular order, so the envelope's
-//! `id` is the delivery key and the touchpoint's external id.
+//! `id` is both the delivery's and the touchpoint's external id.
 //!
 //! **Verification.** `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]`: HMAC-SHA256 over
 //! `"{t}.{raw body}"`, keyed with the `whsec_…` string's UTF-8 bytes as they are (not decoded).
@@ -80,7 +80,7 @@ impl Connector for Stripe {
         )
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         read_event(request.body).map(|event| event.id)
     }
 
@@ -294,6 +294,11 @@ mod tests {
     use super::*;
     use crate::signature::hmac_sha256;
 
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
     const SECRET: &str = "whsec_test";
     const OLD_SECRET: &str = "whsec_previous";
     const NOW: i64 = 1_700_000_000;
@@ -320,6 +325,7 @@ mod tests {
             headers,
             body,
             url: "https://crm.example.com/hooks/stripe",
+            received_at: received_at(),
         }
     }
 
@@ -355,7 +361,7 @@ mod tests {
         let headers = headers(Some(header.to_owned()));
         assert_eq!(verify(&headers, body), Ok(()));
         assert_eq!(
-            Stripe.delivery_id(&request(&headers, body)).unwrap(),
+            Stripe.external_id(&request(&headers, body)).unwrap(),
             "evt_1"
         );
         assert_eq!(
@@ -475,15 +481,15 @@ mod tests {
     }
 
     #[test]
-    fn the_delivery_id_is_the_event_id_and_junk_is_malformed() {
+    fn the_external_id_is_the_event_id_and_junk_is_malformed() {
         let headers = BTreeMap::new();
         assert_eq!(
-            Stripe.delivery_id(&request(&headers, CHECKOUT.as_bytes())),
+            Stripe.external_id(&request(&headers, CHECKOUT.as_bytes())),
             Ok("evt_1PqR8sLkdIwHu7ix0aBcDeFg".to_owned())
         );
         for junk in [&b"not json"[..], br#"{"type":"invoice.paid"}"#, br#"[1]"#] {
             assert!(matches!(
-                Stripe.delivery_id(&request(&headers, junk)),
+                Stripe.external_id(&request(&headers, junk)),
                 Err(ConnectorError::Malformed(_))
             ));
         }

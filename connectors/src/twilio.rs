@@ -23,7 +23,7 @@
 //! (`:443` on https, `:80` on http). A JSON body is signed
 //! over the URL alone (with its `bodySHA256` parameter), and the body's hex SHA-256 must equal
 //! that parameter. There is no timestamp: replays are caught by the hub's dedupe on the
-//! delivery id.
+//! delivery's external id.
 //!
 //! **Touchpoints.**
 //! - Call status callback -> channel `Call`, external id `CallSid`, event = `CallStatus`,
@@ -43,12 +43,11 @@
 //!
 //! **`occurred_at`.** `parse` must be deterministic, so it never reads the clock: the `Timestamp`
 //! parameter (RFC 2822; a garbled one is `Malformed`), else the request's `Date` header (RFC 2822
-//! / HTTP date; Twilio is not known to send one, a proxy may), else `x-touchbase-received-at`
-//! (RFC 3339), which the hub adds to every stored request. Messages and recording callbacks
-//! carry no time of their own, so they take one of the two headers. With none of the three the
-//! payload is `Malformed`.
+//! / HTTP date; Twilio is not known to send one, a proxy may), else the time the hub received
+//! the request. Messages and recording callbacks carry no time of their own, so they take the
+//! header's or the receipt's.
 //!
-//! **Delivery id.** Calls `{CallSid}:{CallStatus}:{SequenceNumber}` (`{CallSid}:{CallStatus}`
+//! **External id of a delivery.** Calls `{CallSid}:{CallStatus}:{SequenceNumber}` (`{CallSid}:{CallStatus}`
 //! without a sequence), recordings `{CallSid}:recording:{RecordingSid}:{RecordingStatus}`,
 //! inbound messages `MessageSid`, outbound message status callbacks
 //! `{MessageSid}:{MessageStatus}`, anything else the body digest.
@@ -210,7 +209,7 @@ impl Connector for Twilio {
         }
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         let params = Params::from_request(request)?;
         Ok(match Event::of(&params) {
             Event::Call { sid, status } => match params.get("SequenceNumber") {
@@ -444,11 +443,7 @@ fn occurred_at(
         .header("date")
         .and_then(|value| DateTime::parse_from_rfc2822(value.trim()).ok())
         .map(|time| time.with_timezone(&Utc));
-    date.or_else(|| request.received_at()).ok_or_else(|| {
-        ConnectorError::Malformed(
-            "no Timestamp parameter, Date header or x-touchbase-received-at header".into(),
-        )
-    })
+    Ok(date.unwrap_or(request.received_at))
 }
 
 fn call_touchpoint(
@@ -601,7 +596,6 @@ fn phone_number(address: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RECEIVED_AT_HEADER;
 
     const TOKEN: &str = "12345";
     const CALL_COMPLETED: &str =
@@ -647,6 +641,7 @@ mod tests {
             headers,
             body: body.as_bytes(),
             url,
+            received_at: now(),
         }
     }
 
@@ -670,15 +665,22 @@ mod tests {
     }
 
     fn parse_one(body: &str, headers: &BTreeMap<String, String>) -> NormalizedTouchpoint {
-        let touchpoints = Twilio
-            .parse(&request(headers, body, HOOK_URL), &serde_json::Value::Null)
-            .unwrap();
-        assert_eq!(touchpoints.len(), 1, "{touchpoints:?}");
-        touchpoints.into_iter().next().unwrap()
+        parse_received(body, headers, now())
     }
 
-    fn received_at(value: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([(RECEIVED_AT_HEADER.to_owned(), value.to_owned())])
+    /// Parses a request the hub received at `received_at`, which must give one touchpoint.
+    fn parse_received(
+        body: &str,
+        headers: &BTreeMap<String, String>,
+        received_at: DateTime<Utc>,
+    ) -> NormalizedTouchpoint {
+        let request = InboundRequest {
+            received_at,
+            ..request(headers, body, HOOK_URL)
+        };
+        let touchpoints = Twilio.parse(&request, &serde_json::Value::Null).unwrap();
+        assert_eq!(touchpoints.len(), 1, "{touchpoints:?}");
+        touchpoints.into_iter().next().unwrap()
     }
 
     #[test]
@@ -834,7 +836,7 @@ mod tests {
             Err(ConnectorError::BadSignature(_))
         ));
         assert_eq!(
-            Twilio.delivery_id(&request(&headers, body, &url)),
+            Twilio.external_id(&request(&headers, body, &url)),
             Ok("SM1".into())
         );
     }
@@ -968,7 +970,7 @@ mod tests {
     fn outbound_call_files_the_called_party_as_the_customer() {
         let body = "CallSid=CA1&CallStatus=ringing&Direction=outbound-api&From=%2B15557654321\
             &To=%2B15551234567&SequenceNumber=1&CallerName=ACME";
-        let touchpoint = parse_one(body, &received_at("2023-11-14T22:13:20Z"));
+        let touchpoint = parse_one(body, &BTreeMap::new());
         assert_eq!(touchpoint.direction, Direction::Outbound);
         assert_eq!(touchpoint.person.phone.as_deref(), Some("+15551234567"));
         assert_eq!(touchpoint.person.name, None);
@@ -985,21 +987,25 @@ mod tests {
     fn browser_client_and_withheld_callers_are_not_phones() {
         let body = "CallSid=CA1&CallStatus=no-answer&Direction=outbound-dial\
             &From=%2B15557654321&To=client%3Aalice";
-        let touchpoint = parse_one(body, &received_at("2023-11-14T22:13:20Z"));
+        let touchpoint = parse_one(body, &BTreeMap::new());
         assert_eq!(touchpoint.person.phone, None);
         assert_eq!(touchpoint.provider_ids["customer_address"], "client:alice");
         assert!(touchpoint.call.unwrap().ended);
 
         let body =
             "CallSid=CA2&CallStatus=ringing&Direction=inbound&From=%2B266696687&To=%2B15557654321";
-        let touchpoint = parse_one(body, &received_at("2023-11-14T22:13:20Z"));
+        let touchpoint = parse_one(body, &BTreeMap::new());
         assert_eq!(touchpoint.person.phone, None);
         assert_eq!(touchpoint.provider_ids["customer_address"], "+266696687");
     }
 
     #[test]
     fn recording_callback_updates_the_same_call() {
-        let touchpoint = parse_one(RECORDING_COMPLETED, &received_at("2023-11-14T22:13:25Z"));
+        let touchpoint = parse_received(
+            RECORDING_COMPLETED,
+            &BTreeMap::new(),
+            now() + chrono::Duration::seconds(5),
+        );
         assert_eq!(touchpoint.external_id, CALL_SID);
         assert_eq!(touchpoint.event, "recording.completed");
         assert_eq!(touchpoint.sequence, None);
@@ -1024,7 +1030,7 @@ mod tests {
 
     #[test]
     fn inbound_sms_is_parsed_field_by_field() {
-        let touchpoint = parse_one(SMS_INBOUND, &received_at("2023-11-14T23:13:20+01:00"));
+        let touchpoint = parse_one(SMS_INBOUND, &BTreeMap::new());
         assert_eq!(touchpoint.external_id, MESSAGE_SID);
         assert_eq!(touchpoint.sequence, None);
         assert_eq!(touchpoint.event, "received");
@@ -1060,26 +1066,26 @@ mod tests {
     #[test]
     fn whatsapp_sender_keeps_its_number() {
         let body = "MessageSid=SM1&SmsStatus=received&From=whatsapp%3A%2B15551234567&Body=hola";
-        let touchpoint = parse_one(body, &received_at("2023-11-14T22:13:20Z"));
+        let touchpoint = parse_one(body, &BTreeMap::new());
         assert_eq!(touchpoint.person.phone.as_deref(), Some("+15551234567"));
     }
 
     #[test]
     fn outbound_message_status_callbacks_record_nothing() {
         let body = "MessageSid=SM1&MessageStatus=delivered&SmsStatus=delivered&To=%2B15551234567";
-        let headers = received_at("2023-11-14T22:13:20Z");
+        let headers = BTreeMap::new();
         let request = request(&headers, body, HOOK_URL);
         assert_eq!(
             Twilio.parse(&request, &serde_json::Value::Null),
             Ok(Vec::new())
         );
-        assert_eq!(Twilio.delivery_id(&request), Ok("SM1:delivered".into()));
+        assert_eq!(Twilio.external_id(&request), Ok("SM1:delivered".into()));
     }
 
     #[test]
-    fn delivery_ids_name_the_event() {
+    fn external_ids_name_the_event() {
         let empty = BTreeMap::new();
-        let id = |body: &str| Twilio.delivery_id(&request(&empty, body, HOOK_URL));
+        let id = |body: &str| Twilio.external_id(&request(&empty, body, HOOK_URL));
         assert_eq!(id(CALL_COMPLETED), Ok(format!("{CALL_SID}:completed:3")));
         assert_eq!(
             id("CallSid=CA1&CallStatus=ringing"),
@@ -1097,34 +1103,34 @@ mod tests {
     #[test]
     fn occurred_at_falls_back_from_timestamp_to_date_to_receipt() {
         let body = "CallSid=CA1&CallStatus=ringing&Direction=inbound&From=%2B15551234567";
-        let mut headers = received_at("2023-11-14T22:13:29Z");
+        let received = now() + chrono::Duration::seconds(9);
+        let mut headers = BTreeMap::new();
         assert_eq!(
-            parse_one(body, &headers).occurred_at,
-            now() + chrono::Duration::seconds(9)
+            parse_received(body, &headers, received).occurred_at,
+            received
         );
         headers.insert("date".into(), "Tue, 14 Nov 2023 22:13:21 GMT".into());
         assert_eq!(
-            parse_one(body, &headers).occurred_at,
+            parse_received(body, &headers, received).occurred_at,
             now() + chrono::Duration::seconds(1)
         );
         let stamped = format!("{body}&Timestamp=Tue%2C+14+Nov+2023+22%3A13%3A20+%2B0000");
-        assert_eq!(parse_one(&stamped, &headers).occurred_at, now());
+        assert_eq!(
+            parse_received(&stamped, &headers, received).occurred_at,
+            now()
+        );
     }
 
     #[test]
-    fn payload_without_any_time_or_with_garbage_is_malformed() {
+    fn payload_with_a_garbled_time_or_sequence_is_malformed() {
         let empty = BTreeMap::new();
         let parse =
             |body: &str| Twilio.parse(&request(&empty, body, HOOK_URL), &serde_json::Value::Null);
         assert!(matches!(
-            parse("MessageSid=SM1&SmsStatus=received&From=%2B15551234567"),
-            Err(ConnectorError::Malformed(_))
-        ));
-        assert!(matches!(
             parse("CallSid=CA1&CallStatus=ringing&Timestamp=yesterday"),
             Err(ConnectorError::Malformed(_))
         ));
-        let headers = received_at("2023-11-14T22:13:20Z");
+        let headers = BTreeMap::new();
         let body = "CallSid=CA1&CallStatus=ringing&SequenceNumber=two";
         assert!(matches!(
             Twilio.parse(&request(&headers, body, HOOK_URL), &serde_json::Value::Null),

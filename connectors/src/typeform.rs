@@ -8,7 +8,8 @@
 //!
 //! **Verification.** `Typeform-Signature: sha256=<base64>`: HMAC-SHA256 over the raw body,
 //! keyed with the webhook's secret, base64-encoded (not hex). There is no timestamp, so replays
-//! are caught only by the delivery key, Typeform's `event_id` (the body's digest if absent).
+//! are caught only by the delivery's external id, Typeform's `event_id` (the body's digest if
+//! absent).
 //!
 //! **Touchpoints.** `form_response` gives one (channel `web_form`, direction `inbound`,
 //! external_id = `form_response.token`, occurred at `submitted_at`, subject = the form's title,
@@ -92,7 +93,7 @@ impl Connector for Typeform {
         }
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         let payload = read_payload(request.body)?;
         Ok(text_at(&payload, "event_id").unwrap_or_else(|| signature::body_digest(request.body)))
     }
@@ -210,6 +211,11 @@ mod tests {
     use crate::signature::{encode_base64, hmac_sha256};
     use crate::{Attribution, Person};
 
+    /// When the hub received the tests' requests.
+    fn received_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
     const SECRET: &str = "tf-webhook-secret-2024";
     const OLD_SECRET: &str = "tf-webhook-secret-2023";
     const BODY: &str = include_str!("../tests/fixtures/typeform/form_response.json");
@@ -229,6 +235,7 @@ mod tests {
             headers,
             body: body.as_bytes(),
             url: "https://crm.example.com/hooks/typeform",
+            received_at: received_at(),
         }
     }
 
@@ -289,19 +296,19 @@ mod tests {
     }
 
     #[test]
-    fn the_delivery_id_is_the_event_id() {
+    fn the_external_id_is_the_event_id() {
         let headers = BTreeMap::new();
         assert_eq!(
-            Typeform.delivery_id(&request(&headers, BODY)),
+            Typeform.external_id(&request(&headers, BODY)),
             Ok("01HX3K8Q4M2N7P5R9S3T6V8W0Y".to_owned())
         );
         let no_id = r#"{"event_type":"form_response"}"#;
         assert_eq!(
-            Typeform.delivery_id(&request(&headers, no_id)),
+            Typeform.external_id(&request(&headers, no_id)),
             Ok(signature::body_digest(no_id.as_bytes()))
         );
         assert!(matches!(
-            Typeform.delivery_id(&request(&headers, "event_id=1")),
+            Typeform.external_id(&request(&headers, "event_id=1")),
             Err(ConnectorError::Malformed(_))
         ));
     }

@@ -15,8 +15,7 @@
 //! change nothing on existing ones, since anyone can post someone else's email address.
 //!
 //! **Touchpoints.** One per submission: channel `WebForm`, Inbound, event from the settings,
-//! occurred at the `x-touchbase-received-at` header the hub adds (RFC 3339; a form carries no
-//! trustworthy time of its own, and without the header the request is `Malformed`). A filled
+//! occurred when the hub received it (a form carries no trustworthy time of its own). A filled
 //! honeypot field gives none. Each field goes where the settings map it, else where its common
 //! name says (`email`, `e-mail`, `email_address`; `phone`, `phone_number`; `first_name`,
 //! `firstname`, `given_name`; `last_name`, `lastname`, `family_name`; `name`, `full_name`;
@@ -36,7 +35,7 @@
 //! `_secret` is never used. Any other field is dropped unless `keep_unmapped` is set, then it
 //! is kept as `custom.<field name>`.
 //!
-//! **Delivery id and external id.** A `submission_id` field when the form sends one (a
+//! **External ids.** A `submission_id` field when the form sends one (a
 //! double-clicked submit then counts once), else the body digest (the delivery's of the body as
 //! received, the touchpoint's of the body as stored, its secret masked).
 //!
@@ -59,7 +58,7 @@ use crate::credentials::Places;
 use crate::mapping::{ATTRIBUTION_TARGETS, CUSTOM_PREFIX, Mapped, check_target};
 use crate::{
     Channel, Connector, ConnectorError, Direction, FormEncoding, InboundRequest, KIB,
-    NormalizedTouchpoint, RECEIVED_AT_HEADER,
+    NormalizedTouchpoint,
 };
 use crate::{settings, signature};
 
@@ -272,7 +271,7 @@ impl Connector for WebForm {
         signature::check_presented(presented.as_deref(), secrets)
     }
 
-    fn delivery_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
+    fn external_id(&self, request: &InboundRequest<'_>) -> Result<String, ConnectorError> {
         Ok(FormFields::read(request)?.submission_id(request.body))
     }
 
@@ -291,9 +290,7 @@ impl Connector for WebForm {
             settings.event.trim(),
             Channel::WebForm,
             Direction::Inbound,
-            request.received_at().ok_or_else(|| {
-                ConnectorError::Malformed(format!("missing or unreadable {RECEIVED_AT_HEADER}"))
-            })?,
+            request.received_at,
         );
         let mut mapped = Mapped::default();
         for (name, value) in &form.0 {
@@ -358,10 +355,6 @@ mod tests {
     fn headers(content_type: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("content-type".to_owned(), content_type.to_owned()),
-            (
-                RECEIVED_AT_HEADER.to_owned(),
-                "2023-11-14T22:13:20Z".to_owned(),
-            ),
             ("referer".to_owned(), FORM_PAGE.to_owned()),
         ])
     }
@@ -379,6 +372,7 @@ mod tests {
             headers,
             body: body.as_bytes(),
             url: URL,
+            received_at: now(),
         }
     }
 
@@ -643,16 +637,16 @@ mod tests {
     }
 
     #[test]
-    fn delivery_id_is_the_submission_id_or_the_digest() {
+    fn external_id_is_the_submission_id_or_the_digest() {
         let json = json_headers();
         assert_eq!(
-            WebForm.delivery_id(&request(&json, DEMO_REQUEST)),
+            WebForm.external_id(&request(&json, DEMO_REQUEST)),
             Ok("sub_8f14e45f".into())
         );
         let form = form_headers();
-        let id = WebForm.delivery_id(&request(&form, CONTACT));
+        let id = WebForm.external_id(&request(&form, CONTACT));
         assert_eq!(id, Ok(signature::body_digest(CONTACT.as_bytes())));
-        assert_eq!(id, WebForm.delivery_id(&request(&form, CONTACT)));
+        assert_eq!(id, WebForm.external_id(&request(&form, CONTACT)));
     }
 
     #[test]
@@ -689,9 +683,6 @@ mod tests {
             &headers("multipart/form-data; boundary=x"),
             "--x--"
         ));
-        let mut no_clock = form_headers();
-        no_clock.remove(RECEIVED_AT_HEADER);
-        assert!(malformed(&no_clock, CONTACT));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Fuzzes every connector kind the way the hub calls it: verification with a configured
-//! secret, then the delivery key, the replay nonce, masking and parsing, on bodies mutated from
+//! secret, then the external id, the replay nonce, masking and parsing, on bodies mutated from
 //! the provider fixtures and the committed corpus (`fuzz/corpus/connectors/`), with random
 //! headers and URLs. Each call must answer `Ok` or `Err`; a panic fails the test with the input.
 //! Every kind in [`Kind::ALL`] runs on every input, so a new kind is fuzzed once it is listed.
@@ -7,7 +7,7 @@
 use std::{collections::BTreeMap, path::Path};
 
 use chrono::{DateTime, Utc};
-use connectors::{Kind, RECEIVED_AT_HEADER, credentials::StoredRequest};
+use connectors::{Kind, credentials::StoredRequest};
 use fuzz::proptest::{self, prelude::*, sample::Index};
 use serde_json::Value;
 
@@ -41,7 +41,6 @@ const HEADER_NAMES: &[&str] = &[
     "x-touchbase-form-secret",
     "x-mailgun-signature",
     "x-postmark-signature",
-    RECEIVED_AT_HEADER,
 ];
 
 /// Header values shaped like each scheme's, with hostile numbers and encodings in them.
@@ -142,6 +141,18 @@ struct Case {
     headers: Vec<(Index, HeaderValue)>,
     url: Index,
     settings: Index,
+    /// When the hub received the request, as a Unix time within chrono's range.
+    received_at: i64,
+}
+
+/// Receive times: mostly the test's clock, else any time chrono can hold.
+fn received_times() -> impl Strategy<Value = i64> {
+    let earliest = DateTime::<Utc>::MIN_UTC.timestamp();
+    let latest = DateTime::<Utc>::MAX_UTC.timestamp();
+    prop_oneof![
+        3 => Just(NOW),
+        1 => prop_oneof![Just(earliest), Just(latest), earliest..=latest],
+    ]
 }
 
 fn cases() -> impl Strategy<Value = Case> {
@@ -154,14 +165,18 @@ fn cases() -> impl Strategy<Value = Case> {
         proptest::collection::vec((any::<Index>(), header_values()), 0..6),
         any::<Index>(),
         any::<Index>(),
+        received_times(),
     )
-        .prop_map(|(body, content_type, headers, url, settings)| Case {
-            body,
-            content_type,
-            headers,
-            url,
-            settings,
-        })
+        .prop_map(
+            |(body, content_type, headers, url, settings, received_at)| Case {
+                body,
+                content_type,
+                headers,
+                url,
+                settings,
+                received_at,
+            },
+        )
 }
 
 fn value(value: &HeaderValue) -> String {
@@ -186,6 +201,7 @@ impl Case {
             headers,
             body: self.body.clone(),
             url: self.url.get(URLS).to_string(),
+            received_at: DateTime::from_timestamp(self.received_at, 0).unwrap_or_default(),
         }
     }
 }
@@ -206,7 +222,7 @@ fn deliver(kind: Kind, request: &StoredRequest, settings: &Value, now: DateTime<
     let inbound = request.inbound();
     let _ = connector.verify(&inbound, &secrets, now, settings);
     let _ = connector.verify(&inbound, &[], now, settings);
-    let _ = connector.delivery_id(&inbound);
+    let _ = connector.external_id(&inbound);
     let _ = connector.replay_nonce(&inbound);
     let _ = connector.parse(&inbound, settings);
     let stored = request.clone().without_credentials(connector.credentials());

@@ -4,7 +4,7 @@ use serde::Serialize;
 use crate::enums::ConnectorKind;
 
 /// A configured provider integration: where its webhooks post and how they are verified.
-/// Delivery health is read from its `inbound_events`; only refused requests, which are never
+/// Delivery health is read from its `deliveries`; only refused requests, which are never
 /// stored, are counted here.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "connectors")]

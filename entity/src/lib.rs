@@ -12,7 +12,7 @@ pub mod campaign;
 pub mod connector;
 pub mod contact;
 pub mod contact_point;
-pub mod inbound_event;
+pub mod delivery;
 pub mod lead;
 pub mod opportunity;
 pub mod pipeline_stage;

@@ -8,8 +8,9 @@ pub struct Model {
     pub id: Uuid,
     pub connector_id: Uuid,
     pub nonce: String,
-    /// The delivery that carried it: the same delivery again is a retry, not a replay.
-    pub delivery_id: String,
+    /// The external id of the delivery that carried it: the same delivery again is a retry,
+    /// not a replay.
+    pub external_id: String,
     pub seen_at: DateTimeUtc,
 }
 

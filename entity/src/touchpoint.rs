@@ -37,7 +37,7 @@ pub struct Model {
     /// Set on touchpoints the integrations hub recorded: the connector and delivery they came
     /// from, the provider's id for the event (unique per connector), its name and order.
     pub connector_id: Option<Uuid>,
-    pub inbound_event_id: Option<Uuid>,
+    pub delivery_id: Option<Uuid>,
     pub external_id: Option<String>,
     pub event: Option<String>,
     pub sequence: Option<i64>,

@@ -13,6 +13,7 @@ mod m20261125_000001_initial_schema;
 mod m20261125_000002_full_text_search;
 mod m20261125_000003_integrations_hub;
 mod m20261201_000001_verified_deliveries;
+mod m20261201_000002_delivery_names;
 mod m20261201_000003_transitions;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_full_text_search::Migration),
             Box::new(m20261125_000003_integrations_hub::Migration),
             Box::new(m20261201_000001_verified_deliveries::Migration),
+            Box::new(m20261201_000002_delivery_names::Migration),
             Box::new(m20261201_000003_transitions::Migration),
         ]
     }

@@ -3,9 +3,8 @@
 use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
-    connector,
+    connector, delivery,
     enums::{ConnectorKind, DeliveryStatus},
-    inbound_event,
 };
 
 use crate::{
@@ -183,7 +182,7 @@ pub struct ConnectorHealth {
 }
 
 /// One request a provider made, as stored, and how processing it went.
-pub struct Delivery(pub inbound_event::Model);
+pub struct Delivery(pub delivery::Model);
 
 #[Object]
 impl Delivery {
@@ -201,7 +200,7 @@ impl Delivery {
     }
     /// The provider's id for the delivery (its event id, or a digest of the body).
     async fn external_id(&self) -> &str {
-        &self.0.delivery_id
+        &self.0.external_id
     }
     async fn status(&self) -> DeliveryStatus {
         self.0.status
@@ -294,7 +293,7 @@ impl HubQuery {
     }
 
     async fn delivery(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
-        records::get::<inbound_event::Entity>(&ctx.services().db, ctx.actor()?, uuid("id", &id)?)
+        records::get::<delivery::Entity>(&ctx.services().db, ctx.actor()?, uuid("id", &id)?)
             .await
             .map(Delivery)
     }

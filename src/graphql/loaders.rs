@@ -6,8 +6,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    account, activity, campaign, connector, contact, contact_point, inbound_event, lead,
-    opportunity, pipeline_stage, touchpoint, user,
+    account, activity, campaign, connector, contact, contact_point, delivery, lead, opportunity,
+    pipeline_stage, touchpoint, user,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -160,7 +160,7 @@ pub struct Loaders {
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
     pub campaigns: DataLoader<ById<campaign::Entity>>,
     pub connectors: DataLoader<ById<connector::Entity>>,
-    pub deliveries: DataLoader<ById<inbound_event::Entity>>,
+    pub deliveries: DataLoader<ById<delivery::Entity>>,
     pub lead_contact_points: DataLoader<ContactPoints>,
     pub contact_contact_points: DataLoader<ContactPoints>,
     pub lead_touchpoints: DataLoader<FirstPages<touchpoint::Entity>>,
@@ -266,7 +266,7 @@ impl Referenced for connector::Entity {
     }
 }
 
-impl Referenced for inbound_event::Entity {
+impl Referenced for delivery::Entity {
     fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>> {
         &loaders.deliveries
     }

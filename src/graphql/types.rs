@@ -868,11 +868,9 @@ impl Touchpoint {
     }
     /// The stored provider request it came from; admins only, null for others.
     async fn delivery(&self, ctx: &Context<'_>) -> Result<Option<super::hub::Delivery>> {
-        Ok(
-            related::<entity::inbound_event::Entity>(ctx, self.0.inbound_event_id)
-                .await?
-                .map(super::hub::Delivery),
-        )
+        Ok(related::<entity::delivery::Entity>(ctx, self.0.delivery_id)
+            .await?
+            .map(super::hub::Delivery))
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
@@ -912,7 +910,7 @@ impl Projected for Touchpoint {
             "matchedCampaign" => &[CampaignId],
             "event" => &[Event],
             "externalId" => &[ExternalId],
-            "delivery" => &[InboundEventId],
+            "delivery" => &[DeliveryId],
             "occurredAt" => &[OccurredAt],
             "verified" => &[Verified],
             _ => return None,

@@ -1,5 +1,7 @@
 //! `POST /hooks/{connector_id}`: where providers deliver webhooks. The answer is 2xx only once
-//! the raw request is committed to the inbox; everything after that happens in the worker.
+//! the delivery (the raw request) is committed to the inbox, and names it: `id`, which
+//! `delivery(id:)` takes, and `externalId`, the provider's key it is stored under once.
+//! Everything after that happens in the worker.
 //! Before anything is read, a request is throttled per client address and per connector (429
 //! with `Retry-After`), more tightly per address where the connector takes unsigned requests,
 //! and its body is refused unread when it is larger than the connector's kind takes (413).
@@ -20,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     error::AppError,
     http::AppState,
-    hub::inbox::{self, Arrival, Refusal},
+    hub::inbox::{self, NewDelivery, Refusal},
 };
 
 #[tracing::instrument(skip_all, fields(connector = %connector_id))]
@@ -66,18 +68,19 @@ pub async fn receive(
         "{}/hooks/{connector_id}{query}",
         services.config.public_url()
     );
-    let arrival = Arrival {
+    let delivery = NewDelivery {
         headers: lowercase_headers(&parts.headers),
         body: body.into(),
         url,
         received_at: Utc::now(),
     };
-    match inbox::receive(&services.db, &state.hub, &connector, arrival).await {
+    match inbox::receive(&services.db, &state.hub, &connector, delivery).await {
         Ok(receipt) => (
             StatusCode::OK,
             Json(json!({
                 "status": if receipt.duplicate { "duplicate" } else { "accepted" },
-                "deliveryId": receipt.delivery_id,
+                "id": receipt.id,
+                "externalId": receipt.external_id,
             })),
         )
             .into_response(),

@@ -5,9 +5,8 @@
 
 use chrono::{Duration, Utc};
 use entity::{
-    connector,
+    connector, delivery,
     enums::{ConnectorKind, DeliveryStatus, Role},
-    inbound_event,
 };
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -58,24 +57,24 @@ impl Record for connector::Entity {
     }
 }
 
-impl Record for inbound_event::Entity {
-    type OrderField = ArrivalOrder;
+impl Record for delivery::Entity {
+    type OrderField = ReceivedOrder;
     const KIND: &'static str = "delivery";
     const READERS: &'static [Role] = &[Role::Admin];
     const WRITERS: &'static [Role] = &[Role::Admin];
-    fn default_order() -> Vec<(ArrivalOrder, SortDirection)> {
-        vec![(ArrivalOrder, SortDirection::Desc)]
+    fn default_order() -> Vec<(ReceivedOrder, SortDirection)> {
+        vec![(ReceivedOrder, SortDirection::Desc)]
     }
-    fn id_column() -> inbound_event::Column {
-        inbound_event::Column::Id
+    fn id_column() -> delivery::Column {
+        delivery::Column::Id
     }
-    fn owner_column() -> Option<inbound_event::Column> {
+    fn owner_column() -> Option<delivery::Column> {
         None
     }
-    fn archived_at_column() -> Option<inbound_event::Column> {
+    fn archived_at_column() -> Option<delivery::Column> {
         None
     }
-    fn updated_at_column() -> Option<inbound_event::Column> {
+    fn updated_at_column() -> Option<delivery::Column> {
         None
     }
 }
@@ -98,14 +97,14 @@ impl SortField<connector::Model> for CreationOrder {
 
 /// Deliveries list newest first.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ArrivalOrder;
+pub struct ReceivedOrder;
 
-impl SortField<inbound_event::Model> for ArrivalOrder {
+impl SortField<delivery::Model> for ReceivedOrder {
     fn expr(self) -> SimpleExpr {
-        col(inbound_event::Column::ReceivedAt)
+        col(delivery::Column::ReceivedAt)
     }
-    fn value(self, event: &inbound_event::Model) -> SortValue {
-        SortValue::Time(event.received_at)
+    fn value(self, delivery: &delivery::Model) -> SortValue {
+        SortValue::Time(delivery.received_at)
     }
     fn kind(self) -> SortKind {
         SortKind::Time
@@ -279,20 +278,15 @@ pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> Result<connector
 
 /// Puts one delivery back in the queue, whatever its state: replaying a processed delivery
 /// records nothing twice, as touchpoints are unique per provider event.
-pub async fn replay(
-    svc: &Services,
-    hub: &Hub,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<inbound_event::Model> {
-    let event = records::get::<inbound_event::Entity>(&svc.db, actor, id).await?;
+pub async fn replay(svc: &Services, hub: &Hub, actor: &Actor, id: Uuid) -> Result<delivery::Model> {
+    let delivery = records::get::<delivery::Entity>(&svc.db, actor, id).await?;
     inbox::requeue(
         &svc.db,
-        Condition::all().add(inbound_event::Column::Id.eq(event.id)),
+        Condition::all().add(delivery::Column::Id.eq(delivery.id)),
     )
     .await?;
     hub.wake_worker();
-    records::get::<inbound_event::Entity>(&svc.db, actor, id).await
+    records::get::<delivery::Entity>(&svc.db, actor, id).await
 }
 
 /// Puts every dead delivery of a connector back in the queue; answers how many.
@@ -306,8 +300,8 @@ pub async fn replay_dead(
     let count = inbox::requeue(
         &svc.db,
         Condition::all()
-            .add(inbound_event::Column::ConnectorId.eq(connector.id))
-            .add(inbound_event::Column::Status.eq(DeliveryStatus::Dead)),
+            .add(delivery::Column::ConnectorId.eq(connector.id))
+            .add(delivery::Column::Status.eq(DeliveryStatus::Dead)),
     )
     .await?;
     hub.wake_worker();
@@ -334,24 +328,24 @@ pub async fn health(db: &DatabaseConnection, connector_id: Uuid) -> Result<Healt
         count: i64,
     }
     let since = Utc::now() - Duration::hours(HEALTH_WINDOW_HOURS);
-    let rows = inbound_event::Entity::find()
+    let rows = delivery::Entity::find()
         .select_only()
-        .column(inbound_event::Column::Status)
-        .column_as(Expr::col(inbound_event::Column::Id).count(), "count")
-        .filter(inbound_event::Column::ConnectorId.eq(connector_id))
-        .filter(inbound_event::Column::ReceivedAt.gte(since))
-        .group_by(inbound_event::Column::Status)
+        .column(delivery::Column::Status)
+        .column_as(Expr::col(delivery::Column::Id).count(), "count")
+        .filter(delivery::Column::ConnectorId.eq(connector_id))
+        .filter(delivery::Column::ReceivedAt.gte(since))
+        .group_by(delivery::Column::Status)
         .into_model::<Row>()
         .all(db)
         .await?;
-    let last_success_at = inbound_event::Entity::find()
+    let last_success_at = delivery::Entity::find()
         .select_only()
         .column_as(
-            Expr::col(inbound_event::Column::ProcessedAt).max(),
+            Expr::col(delivery::Column::ProcessedAt).max(),
             "last_processed",
         )
-        .filter(inbound_event::Column::ConnectorId.eq(connector_id))
-        .filter(inbound_event::Column::Status.eq(DeliveryStatus::Processed))
+        .filter(delivery::Column::ConnectorId.eq(connector_id))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Processed))
         .into_tuple::<Option<chrono::DateTime<Utc>>>()
         .one(db)
         .await?
@@ -381,8 +375,8 @@ pub async fn deliveries(
     connector_id: Uuid,
     statuses: Option<Vec<DeliveryStatus>>,
     request: PageRequest,
-) -> Result<crate::services::page::Page<inbound_event::Model>> {
-    use inbound_event::Column as C;
+) -> Result<crate::services::page::Page<delivery::Model>> {
+    use delivery::Column as C;
     let of_connector = IdFilter {
         eq: Some(connector_id),
         ..Default::default()
@@ -398,7 +392,7 @@ pub async fn deliveries(
             C::Status,
             statuses.map(|s| FieldTest::Enum(EnumFilter::any_of(&s))),
         );
-    records::list::<inbound_event::Entity>(db, actor, &filter, Vec::new(), request).await
+    records::list::<delivery::Entity>(db, actor, &filter, Vec::new(), request).await
 }
 
 fn checked_settings(

@@ -1,18 +1,19 @@
-//! Intake: a provider's request is verified with its connector's scheme over the raw bytes and
-//! stored (headers, body, URL) before anyone answers the provider. What is stored is the request
+//! Intake: a provider's request, a delivery, is verified with its connector's scheme over the
+//! raw bytes and stored (headers, body, URL, the time it was received, which parsing reads as
+//! the request's own) before anyone answers the provider. What is stored is the request
 //! with its credentials masked (a basic-auth password, a key in the URL, a form's secret: see
 //! `connectors::credentials`), after verification has used them; everything parsing reads is
-//! kept. The same delivery stored twice is one row, because `(connector, delivery id)` is
-//! unique; the answer to a repeat is the same as to the first. Refused requests are never
+//! kept. The same delivery stored twice is one row, because `(connector, external id)` is
+//! unique; a repeat is answered with the delivery stored first. Refused requests are never
 //! stored, only counted.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use connectors::{ConnectorError, InboundRequest, credentials::StoredRequest};
-use entity::{connector, enums::DeliveryStatus, inbound_event, replay_nonce};
+use entity::{connector, delivery, enums::DeliveryStatus, replay_nonce};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
     TryInsertResult,
     sea_query::{Expr, ExprTrait},
 };
@@ -23,7 +24,7 @@ use crate::{
     hub::{Hub, bounds, secrets::SecretBox},
 };
 
-/// Why a request was not stored.
+/// Why a delivery was refused and not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     #[error("no such connector")]
@@ -45,15 +46,17 @@ impl From<sea_orm::DbErr> for Refusal {
     }
 }
 
-/// A stored delivery: its id, and whether this request was a repeat of one stored before.
+/// A stored delivery: its id, the provider's key for it, and whether this request was a repeat
+/// of one stored before (then `id` is the first one's).
 #[derive(Debug)]
 pub struct Receipt {
-    pub delivery_id: String,
+    pub id: Uuid,
+    pub external_id: String,
     pub duplicate: bool,
 }
 
-/// A request as it reached the hook route.
-pub struct Arrival {
+/// A delivery as it reached the hook route, before it is verified and stored.
+pub struct NewDelivery {
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
     /// The public URL the provider posted to, query included.
@@ -85,22 +88,28 @@ pub async fn receive(
     db: &DatabaseConnection,
     hub: &Hub,
     connector: &connector::Model,
-    arrival: Arrival,
+    delivery: NewDelivery,
 ) -> Result<Receipt, Refusal> {
     let provider = super::provider(connector.kind).connector();
     let request = InboundRequest {
-        headers: &arrival.headers,
-        body: &arrival.body,
-        url: &arrival.url,
+        headers: &delivery.headers,
+        body: &delivery.body,
+        url: &delivery.url,
+        received_at: delivery.received_at,
     };
-    let secrets = live_secrets(&hub.secrets, connector, arrival.received_at)?;
+    let secrets = live_secrets(&hub.secrets, connector, delivery.received_at)?;
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     // Only a connector that needs no secret accepts a request while it has none (a public web
     // form): the delivery is stored, but it proves nothing about who sent it.
     let verified = !secrets.is_empty();
-    let mut delivery_id = match provider
-        .verify(&request, &secrets, arrival.received_at, &connector.settings)
-        .and_then(|()| provider.delivery_id(&request))
+    let mut external_id = match provider
+        .verify(
+            &request,
+            &secrets,
+            delivery.received_at,
+            &connector.settings,
+        )
+        .and_then(|()| provider.external_id(&request))
     {
         Ok(id) => id,
         Err(ConnectorError::Malformed(reason)) => return Err(Refusal::Malformed(reason)),
@@ -109,31 +118,19 @@ pub async fn receive(
             return Err(Refusal::Unverified(error.to_string()));
         }
     };
-    bounds::key(&mut delivery_id);
+    bounds::key(&mut external_id);
     let nonce = provider.replay_nonce(&request);
 
-    let mut stored = StoredRequest {
-        headers: arrival.headers,
-        body: arrival.body,
-        url: arrival.url,
+    let stored = StoredRequest {
+        headers: delivery.headers,
+        body: delivery.body,
+        url: delivery.url,
+        received_at: delivery.received_at,
     }
     .without_credentials(provider.credentials());
-    stored.headers.insert(
-        connectors::RECEIVED_AT_HEADER.into(),
-        arrival
-            .received_at
-            .to_rfc3339_opts(SecondsFormat::Micros, true),
-    );
     let txn = crate::db::begin_write(db).await?;
     if let Some(nonce) = nonce
-        && !nonce_is_fresh(
-            &txn,
-            connector.id,
-            &nonce,
-            &delivery_id,
-            arrival.received_at,
-        )
-        .await?
+        && !nonce_is_fresh(&txn, connector.id, &nonce, &external_id, stored.received_at).await?
     {
         txn.rollback().await?;
         count_refusal(db, connector.id).await?;
@@ -141,39 +138,64 @@ pub async fn receive(
             "this request's token was used before".into(),
         ));
     }
-    let inserted = inbound_event::Entity::insert(inbound_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    let id = Uuid::now_v7();
+    let inserted = delivery::Entity::insert(delivery::ActiveModel {
+        id: Set(id),
         connector_id: Set(connector.id),
-        delivery_id: Set(delivery_id.clone()),
+        external_id: Set(external_id.clone()),
         headers: Set(serde_json::to_value(&stored.headers).map_err(AppError::internal)?),
         body: Set(stored.body),
         url: Set(stored.url),
         verified: Set(verified),
         status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
-        next_attempt_at: Set(arrival.received_at),
+        next_attempt_at: Set(stored.received_at),
         last_error: Set(None),
         touchpoint_count: Set(0),
-        received_at: Set(arrival.received_at),
+        received_at: Set(stored.received_at),
         processed_at: Set(None),
     })
-    .on_conflict_do_nothing_on([
-        inbound_event::Column::ConnectorId,
-        inbound_event::Column::DeliveryId,
-    ])
+    .on_conflict_do_nothing_on([delivery::Column::ConnectorId, delivery::Column::ExternalId])
     .exec_without_returning(&txn)
     .await?;
-    txn.commit().await?;
     let duplicate = !matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0);
+    let id = if duplicate {
+        stored_id(&txn, connector.id, &external_id).await?
+    } else {
+        id
+    };
+    txn.commit().await?;
     if !duplicate {
         hub.wake_worker();
     }
     metrics::counter!("hub_deliveries_received_total", "duplicate" => duplicate.to_string())
         .increment(1);
     Ok(Receipt {
-        delivery_id,
+        id,
+        external_id,
         duplicate,
     })
+}
+
+/// The id of the delivery stored before under the provider's key.
+async fn stored_id<C: ConnectionTrait>(
+    conn: &C,
+    connector_id: Uuid,
+    external_id: &str,
+) -> Result<Uuid> {
+    delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(delivery::Column::ConnectorId.eq(connector_id))
+        .filter(delivery::Column::ExternalId.eq(external_id))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "a duplicate delivery's first copy is not stored"
+            ))
+        })
 }
 
 /// The secrets a request may be signed with now: the current one, and the one a rotation
@@ -206,19 +228,19 @@ fn live_secrets(
 }
 
 /// Records the nonce; false when another delivery already used it (a replay). The same
-/// delivery sent again (a provider's retry) may carry it again.
+/// delivery sent again (a provider's retry, with the same external id) may carry it again.
 async fn nonce_is_fresh<C: ConnectionTrait>(
     conn: &C,
     connector_id: Uuid,
     nonce: &str,
-    delivery_id: &str,
+    external_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     replay_nonce::Entity::insert(replay_nonce::ActiveModel {
         id: Set(Uuid::now_v7()),
         connector_id: Set(connector_id),
         nonce: Set(nonce.to_owned()),
-        delivery_id: Set(delivery_id.to_owned()),
+        external_id: Set(external_id.to_owned()),
         seen_at: Set(now),
     })
     .on_conflict_do_nothing_on([
@@ -232,7 +254,7 @@ async fn nonce_is_fresh<C: ConnectionTrait>(
         .filter(replay_nonce::Column::Nonce.eq(nonce))
         .one(conn)
         .await?;
-    Ok(seen.is_some_and(|seen| seen.delivery_id == delivery_id))
+    Ok(seen.is_some_and(|seen| seen.external_id == external_id))
 }
 
 /// Counts a refused request in the connector's health; its own statement, as nothing else of
@@ -254,18 +276,16 @@ async fn count_refusal(db: &DatabaseConnection, connector_id: Uuid) -> Result<()
     Ok(())
 }
 
-/// Lets an event be processed again: one dead (or any) delivery, or all dead ones of a connector.
+/// Lets deliveries be processed again: one dead (or any) delivery, or all dead ones of a
+/// connector.
 pub async fn requeue<C: ConnectionTrait>(conn: &C, filter: sea_orm::Condition) -> Result<u64> {
-    let result = inbound_event::Entity::update_many()
+    let result = delivery::Entity::update_many()
         .col_expr(
-            inbound_event::Column::Status,
+            delivery::Column::Status,
             Expr::value(DeliveryStatus::Pending.as_str()),
         )
-        .col_expr(inbound_event::Column::Attempts, Expr::value(0))
-        .col_expr(
-            inbound_event::Column::NextAttemptAt,
-            Expr::value(Utc::now()),
-        )
+        .col_expr(delivery::Column::Attempts, Expr::value(0))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(Utc::now()))
         .filter(filter)
         .exec(conn)
         .await?;

@@ -1,12 +1,13 @@
-//! The integrations hub: the one path every touchpoint takes. A provider's request is verified
-//! and stored whole by [`inbox`] before the provider hears back; the [`worker`] later claims it
-//! and [`process`] turns it into touchpoints on the right lead or contact ([`identity`]), with
-//! its source classified ([`attribution`]), its texts cut to size ([`bounds`]) and fit for
-//! either store ([`storable`]), and hands each lead to the scoring and lifecycle seam
-//! ([`lifecycle`]). Admins configure connectors and replay deliveries through [`admin`].
-//! Provider formats live in the `connectors` crate; nothing here knows one. Nor does anything
-//! here write a record itself: every lead, contact point, touchpoint and activity goes through
-//! `services::records`, inside the worker's transaction.
+//! The integrations hub: the one path every touchpoint takes. A provider's request, a delivery,
+//! is verified and stored whole, with the time it was received, by [`inbox`] before the
+//! provider hears back; the [`worker`] later claims the delivery and [`process`] turns it into
+//! touchpoints on the right lead or contact ([`identity`]), with its source classified
+//! ([`attribution`]), its texts cut to size ([`bounds`]) and fit for either store
+//! ([`storable`]), and hands each lead to the scoring and lifecycle seam ([`lifecycle`]).
+//! Admins configure connectors and replay deliveries through [`admin`]. Provider formats live
+//! in the `connectors` crate; nothing here knows one. Nor does anything here write a record
+//! itself: every lead, contact point, touchpoint and activity goes through `services::records`,
+//! inside the worker's transaction.
 
 pub mod admin;
 pub mod attribution;

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use connectors::{ContactFlag, InboundRequest, NormalizedTouchpoint};
 use entity::{
-    activity, campaign, connector, contact_point,
+    activity, campaign, connector, contact_point, delivery,
     enums::{ActivityKind, ContactPointKind, Direction, SourceCategory, TouchpointChannel},
-    inbound_event, lead, touchpoint,
+    lead, touchpoint,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
@@ -54,19 +54,20 @@ pub struct Context<'a> {
     pub phone_region: &'a str,
 }
 
-#[tracing::instrument(skip_all, fields(delivery = %event.id, connector = %connector.id))]
+#[tracing::instrument(skip_all, fields(delivery = %delivery.id, connector = %connector.id))]
 pub async fn delivery(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     connector: &connector::Model,
-    event: &inbound_event::Model,
+    delivery: &delivery::Model,
 ) -> Result<Processed> {
     let headers: BTreeMap<String, String> =
-        serde_json::from_value(event.headers.clone()).map_err(AppError::internal)?;
+        serde_json::from_value(delivery.headers.clone()).map_err(AppError::internal)?;
     let request = InboundRequest {
         headers: &headers,
-        body: &event.body,
-        url: &event.url,
+        body: &delivery.body,
+        url: &delivery.url,
+        received_at: delivery.received_at,
     };
     let kind = super::provider(connector.kind);
     let parsed = kind
@@ -93,7 +94,7 @@ pub async fn delivery(
     let mut processed = Processed::default();
     let mut events = Vec::new();
     for (normalized, keys) in touches {
-        if record(txn, cx, connector, event, normalized, keys, &mut events).await? {
+        if record(txn, cx, connector, delivery, normalized, keys, &mut events).await? {
             processed.touchpoints += 1;
         }
     }
@@ -125,7 +126,7 @@ async fn record(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     connector: &connector::Model,
-    event: &inbound_event::Model,
+    delivery: &delivery::Model,
     mut normalized: NormalizedTouchpoint,
     keys: Keys,
     events: &mut Vec<Event>,
@@ -138,10 +139,10 @@ async fn record(
         .await?
     {
         // Only the provider itself may move a touch it reported on.
-        if !event.verified {
+        if !delivery.verified {
             return Ok(false);
         }
-        return update_existing(txn, cx, existing, event, &normalized, events).await;
+        return update_existing(txn, cx, existing, delivery, &normalized, events).await;
     }
 
     let party = match identity::find(txn, provider, &keys).await? {
@@ -153,15 +154,15 @@ async fn record(
     // Anyone may send an unverified delivery: it may make a new lead, but not change a record
     // that was there before it (fields, sources, activities). Nor may it link a provider's
     // customer id or flag an address, which later verified events would trust.
-    let may_change = event.verified || party.created;
-    if event.verified
+    let may_change = delivery.verified || party.created;
+    if delivery.verified
         && let Some(customer_id) = &keys.customer_id
     {
         identity::link_customer_id(txn, cx.actor, provider, customer_id, &party, events).await?;
     }
 
     let claimed_at = normalized.occurred_at;
-    normalized.occurred_at = placed_in_time(claimed_at, event.received_at);
+    normalized.occurred_at = placed_in_time(claimed_at, delivery.received_at);
     let category = attribution::classify(&normalized.attribution, normalized.channel);
     let campaign_id = matching_campaign(txn, normalized.attribution.campaign.as_deref()).await?;
     let mut details = details_of(&normalized);
@@ -205,19 +206,19 @@ async fn record(
         created_by: Set(None),
         created_at: Set(Utc::now()),
         connector_id: Set(Some(connector.id)),
-        inbound_event_id: Set(Some(event.id)),
+        delivery_id: Set(Some(delivery.id)),
         external_id: Set(Some(normalized.external_id.clone())),
         event: Set(Some(normalized.event.clone())),
         sequence: Set(normalized.sequence),
         details: Set(Some(details)),
-        verified: Set(event.verified),
+        verified: Set(delivery.verified),
     };
     let created = records::insert_in::<touchpoint::Entity>(txn, cx.actor, touchpoint)
         .await?
         .keep_event_in(events);
 
     if let Some(flag) = normalized.flag
-        && event.verified
+        && delivery.verified
     {
         flag_contact_point(txn, cx, &party, &keys, flag, normalized.occurred_at, events).await?;
     }
@@ -265,7 +266,7 @@ async fn update_existing(
     txn: &DatabaseTransaction,
     cx: &Context<'_>,
     existing: touchpoint::Model,
-    event: &inbound_event::Model,
+    delivery: &delivery::Model,
     normalized: &NormalizedTouchpoint,
     events: &mut Vec<Event>,
 ) -> Result<bool> {
@@ -312,7 +313,7 @@ async fn update_existing(
             if newer {
                 active.event = Set(Some(normalized.event.clone()));
                 active.sequence = Set(normalized.sequence);
-                active.inbound_event_id = Set(Some(event.id));
+                active.delivery_id = Set(Some(delivery.id));
                 if normalized.summary.is_some() {
                     active.summary = Set(normalized.summary.clone());
                 }

@@ -10,7 +10,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use entity::{connector, enums::DeliveryStatus, inbound_event};
+use entity::{connector, delivery, enums::DeliveryStatus};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, FromQueryResult, IntoActiveModel, Set, Statement, TransactionTrait,
@@ -97,11 +97,11 @@ pub async fn run(svc: WorkerContext, stopping: CancellationToken) {
 pub async fn process_next(svc: &WorkerContext) -> Result<bool> {
     let now = Utc::now();
     let txn = crate::db::begin_write(&svc.db).await?;
-    let Some(event) = claim(&txn, now).await? else {
+    let Some(delivery) = claim(&txn, now).await? else {
         txn.rollback().await?;
         return Ok(false);
     };
-    let connector = connector::Entity::find_by_id(event.connector_id)
+    let connector = connector::Entity::find_by_id(delivery.connector_id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("a delivery's connector is gone")))?;
@@ -112,8 +112,8 @@ pub async fn process_next(svc: &WorkerContext) -> Result<bool> {
     };
     let started = std::time::Instant::now();
     let savepoint = txn.begin().await?;
-    let outcome = process::delivery(&savepoint, &cx, &connector, &event).await;
-    let mut row = event.clone().into_active_model();
+    let outcome = process::delivery(&savepoint, &cx, &connector, &delivery).await;
+    let mut row = delivery.clone().into_active_model();
     let (status, published) = match outcome {
         Ok(processed) => {
             savepoint.commit().await?;
@@ -124,9 +124,9 @@ pub async fn process_next(svc: &WorkerContext) -> Result<bool> {
         }
         Err(error) => {
             savepoint.rollback().await?;
-            let (status, next) = after_failure(&svc.config, event.attempts, now);
+            let (status, next) = after_failure(&svc.config, delivery.attempts, now);
             let error = error_text(&error);
-            tracing::warn!(delivery = %event.id, attempts = event.attempts, ?status, error, "a delivery failed");
+            tracing::warn!(delivery = %delivery.id, attempts = delivery.attempts, ?status, error, "a delivery failed");
             row.next_attempt_at = Set(next);
             row.last_error = Set(Some(error));
             (status, Vec::new())
@@ -144,24 +144,21 @@ pub async fn process_next(svc: &WorkerContext) -> Result<bool> {
 }
 
 /// Takes the oldest due delivery and counts the attempt, as the transaction's first statement.
-async fn claim(
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-) -> Result<Option<inbound_event::Model>> {
+async fn claim(txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<Option<delivery::Model>> {
     let backend = txn.get_database_backend();
     let (placeholder, skip_locked) = match backend {
         DbBackend::Postgres => ("$1", "FOR UPDATE SKIP LOCKED"),
         _ => ("?", ""),
     };
     let sql = format!(
-        "UPDATE inbound_events SET attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM inbound_events \
+        "UPDATE deliveries SET attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM deliveries \
                      WHERE status IN ('pending', 'retrying') AND next_attempt_at <= {placeholder} \
                      ORDER BY next_attempt_at, id LIMIT 1 {skip_locked}) \
          RETURNING *"
     );
     let statement = Statement::from_sql_and_values(backend, sql, [now.into()]);
-    Ok(inbound_event::Model::find_by_statement(statement)
+    Ok(delivery::Model::find_by_statement(statement)
         .one(txn)
         .await?)
 }

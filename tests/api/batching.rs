@@ -3,8 +3,9 @@
 
 use chrono::Utc;
 use entity::{
+    delivery,
     enums::{DeliveryStatus, Direction, SourceCategory, TouchpointChannel},
-    inbound_event, touchpoint,
+    touchpoint,
 };
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
@@ -174,10 +175,10 @@ async fn each_touchpoint_field_reads_alike_from_a_pruned_page_and_from_whole_row
         .unwrap();
     let (connector, _) = crate::hub::connector(&app, &admin, "WEB_FORM", None, json!({})).await;
     let now = Utc::now();
-    let delivery = inbound_event::ActiveModel {
+    let delivery = delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         connector_id: Set(connector.parse().unwrap()),
-        delivery_id: Set("form-1".into()),
+        external_id: Set("form-1".into()),
         headers: Set(json!({})),
         body: Set(b"name=Ada".to_vec()),
         url: Set("http://127.0.0.1/hooks/form".into()),
@@ -225,7 +226,7 @@ async fn each_touchpoint_field_reads_alike_from_a_pruned_page_and_from_whole_row
         occurred_at: Set(now),
         created_at: Set(now),
         connector_id: Set(Some(connector.parse().unwrap())),
-        inbound_event_id: Set(Some(delivery.id)),
+        delivery_id: Set(Some(delivery.id)),
         external_id: text("form-1"),
         event: text("submitted"),
         sequence: Set(Some(1)),

@@ -182,10 +182,7 @@ async fn sigterm_stops_the_inbox_workers_between_deliveries_and_loses_none() {
     let db = sea_orm::Database::connect(&store.url).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let rows = entity::inbound_event::Entity::find()
-            .all(&db)
-            .await
-            .unwrap();
+        let rows = entity::delivery::Entity::find().all(&db).await.unwrap();
         let processed = rows
             .iter()
             .filter(|r| r.status == entity::enums::DeliveryStatus::Processed)

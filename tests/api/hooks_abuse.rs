@@ -2,7 +2,7 @@
 //! larger than a connector's kind takes are refused unread, and a large accepted body is
 //! stored once (in its delivery) while what is recorded from it stays small.
 
-use entity::{audit_log, inbound_event, touchpoint};
+use entity::{audit_log, delivery, touchpoint};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,7 +35,7 @@ async fn post_form(app: &TestApp, connector_id: &str, n: usize) -> (u16, Option<
 }
 
 async fn stored_deliveries(app: &TestApp) -> u64 {
-    inbound_event::Entity::find().count(&app.db).await.unwrap()
+    delivery::Entity::find().count(&app.db).await.unwrap()
 }
 
 #[tokio::test]
@@ -183,7 +183,7 @@ async fn a_large_accepted_body_is_stored_once_and_recorded_cut_to_size() {
     let deliveries = settled_deliveries(&app, &admin, &form, 1).await;
     assert_eq!(deliveries[0]["status"], "PROCESSED", "{deliveries:?}");
 
-    let stored = inbound_event::Entity::find().all(&app.db).await.unwrap();
+    let stored = delivery::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(
         stored[0].body,
@@ -224,7 +224,7 @@ async fn a_large_accepted_body_is_stored_once_and_recorded_cut_to_size() {
 }
 
 #[tokio::test]
-async fn a_delivery_id_too_long_to_index_is_stored_under_its_digest() {
+async fn an_external_id_too_long_to_index_is_stored_under_its_digest() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (form, _) = connector(&app, &admin, "WEB_FORM", None, json!({})).await;
@@ -236,7 +236,7 @@ async fn a_delivery_id_too_long_to_index_is_stored_under_its_digest() {
     let (status, answer) = deliver(&app, &form, FORM, &[], body.clone()).await;
     assert_eq!(status, 200, "{answer}");
     assert!(
-        answer["deliveryId"]
+        answer["externalId"]
             .as_str()
             .is_some_and(|id| id.starts_with("sha256:")),
         "{answer}"

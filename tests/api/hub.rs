@@ -166,7 +166,7 @@ async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source
     let (status, answer) = deliver(&app, &id, "application/json", &headers, CHECKOUT).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["status"], "accepted");
-    assert_eq!(answer["deliveryId"], "evt_1PqR8sLkdIwHu7ix0aBcDeFg");
+    assert_eq!(answer["externalId"], "evt_1PqR8sLkdIwHu7ix0aBcDeFg");
 
     let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
     assert_eq!(deliveries[0]["status"], "PROCESSED", "{deliveries:?}");
@@ -206,7 +206,7 @@ async fn a_stripe_checkout_signed_by_the_sdk_lands_on_a_new_lead_with_its_source
     assert_eq!(touchpoint["occurredAt"], "2024-06-10T16:00:00+00:00");
     assert_eq!(
         touchpoint["delivery"]["id"], deliveries[0]["id"],
-        "the raw-event link"
+        "the link to the delivery it came from"
     );
     // Only admins follow it; a sales rep who sees the (unassigned) lead sees no raw request.
     let rep = app.user(&admin, "rep@example.com", "SALES", None).await;
@@ -343,7 +343,7 @@ async fn tampered_stale_and_wrongly_signed_requests_are_refused_and_nothing_is_s
             deliver(&app, &id, "application/json", &headers, body.to_owned()).await;
         assert_eq!(status, 401, "{answer}");
     }
-    let count = entity::inbound_event::Entity::find()
+    let count = entity::delivery::Entity::find()
         .all(&app.db)
         .await
         .unwrap()
@@ -374,6 +374,12 @@ async fn the_same_delivery_ten_times_at_once_is_one_row_and_one_touchpoint() {
     assert_eq!(
         accepted, 1,
         "one stored, nine answered as duplicates: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(_, a)| a["id"] == answers[0].1["id"] && a["id"].is_string()),
+        "all ten answered with the stored delivery: {answers:?}"
     );
 
     let deliveries = settled_deliveries(&app, &admin, &id, 1).await;
@@ -838,7 +844,7 @@ async fn a_failing_delivery_is_retried_dead_lettered_and_replayed_once_fixed() {
     .await;
     let (status, answer) = deliver(&app, &id, "application/json", &headers, payload.clone()).await;
     assert_eq!(
-        (status, answer["deliveryId"].as_str()),
+        (status, answer["externalId"].as_str()),
         (200, Some("msg_2f9a"))
     );
 
@@ -1180,7 +1186,7 @@ async fn standard_webhooks_signed_by_the_sdk_are_accepted_and_tampered_stale_or_
         );
     }
     assert_eq!(
-        entity::inbound_event::Entity::find()
+        entity::delivery::Entity::find()
             .all(&app.db)
             .await
             .unwrap()

@@ -3,7 +3,7 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use entity::{enums::DeliveryStatus, inbound_event, touchpoint};
+use entity::{delivery, enums::DeliveryStatus, touchpoint};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
@@ -55,10 +55,9 @@ fn worker_gateway(app: &TestApp) -> Gateway {
 /// Waits until no stored delivery is waiting.
 async fn drained(app: &TestApp) {
     for _ in 0..600 {
-        let waiting = inbound_event::Entity::find()
+        let waiting = delivery::Entity::find()
             .filter(
-                inbound_event::Column::Status
-                    .is_in([DeliveryStatus::Pending, DeliveryStatus::Retrying]),
+                delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Retrying]),
             )
             .count(&app.db)
             .await
@@ -114,7 +113,7 @@ async fn two_gateways_share_the_inbox_and_process_every_delivery_once() {
     assert_eq!(acknowledged.len(), EVENTS);
     drained(&app).await;
 
-    let events = inbound_event::Entity::find().all(&app.db).await.unwrap();
+    let events = delivery::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(events.len(), EVENTS);
     assert!(
         events
@@ -179,8 +178,8 @@ async fn a_gateway_killed_mid_burst_loses_no_acknowledged_delivery() {
     let _restarted = worker_gateway(&app);
     drained(&app).await;
     for id in &acknowledged {
-        let stored = inbound_event::Entity::find()
-            .filter(inbound_event::Column::DeliveryId.eq(id.as_str()))
+        let stored = delivery::Entity::find()
+            .filter(delivery::Column::ExternalId.eq(id.as_str()))
             .one(&app.db)
             .await
             .unwrap()
@@ -193,7 +192,7 @@ async fn a_gateway_killed_mid_burst_loses_no_acknowledged_delivery() {
             .unwrap();
         assert_eq!(recorded, 1, "{id} recorded once");
     }
-    let stored = inbound_event::Entity::find().count(&app.db).await.unwrap();
+    let stored = delivery::Entity::find().count(&app.db).await.unwrap();
     assert_eq!(
         touchpoint::Entity::find().count(&app.db).await.unwrap(),
         stored,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use entity::{contact_point, enums::DeliveryStatus, inbound_event, lead, touchpoint};
+use entity::{contact_point, delivery, enums::DeliveryStatus, lead, touchpoint};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -46,9 +46,9 @@ async fn post_stripe(app: &TestApp, connector_id: &str, event: Value) {
 }
 
 /// Waits until every stored delivery has settled (processed or dead); returns them all.
-async fn settled(app: &TestApp, count: usize) -> Vec<inbound_event::Model> {
+async fn settled(app: &TestApp, count: usize) -> Vec<delivery::Model> {
     for _ in 0..1_200 {
-        let all = inbound_event::Entity::find().all(&app.db).await.unwrap();
+        let all = delivery::Entity::find().all(&app.db).await.unwrap();
         let done = all
             .iter()
             .all(|d| matches!(d.status, DeliveryStatus::Processed | DeliveryStatus::Dead));
@@ -261,7 +261,7 @@ async fn workers_racing_on_the_same_new_people_make_one_lead_each_on_the_first_a
     let retried: Vec<_> = deliveries
         .iter()
         .filter(|d| d.status != DeliveryStatus::Processed || d.attempts != 1)
-        .map(|d| (&d.delivery_id, d.attempts, &d.last_error))
+        .map(|d| (&d.external_id, d.attempts, &d.last_error))
         .collect();
     assert!(
         retried.is_empty(),
@@ -358,7 +358,7 @@ async fn a_provider_time_after_receipt_or_before_2000_is_placed_at_the_receipt()
     }
     let deliveries = settled(&app, 3).await;
     for (id, created, email) in cases {
-        let delivery = deliveries.iter().find(|d| d.delivery_id == id).unwrap();
+        let delivery = deliveries.iter().find(|d| d.external_id == id).unwrap();
         assert_eq!(delivery.status, DeliveryStatus::Processed, "{delivery:?}");
         let touch = touchpoint::Entity::find()
             .filter(touchpoint::Column::ExternalId.eq(id))

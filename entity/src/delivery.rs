@@ -3,16 +3,18 @@ use serde::Serialize;
 
 use crate::enums::DeliveryStatus;
 
-/// One provider request exactly as it arrived (headers and raw body), and how processing it
-/// went. Stored before the provider is answered, so an acknowledged event is never lost.
+/// A delivery: one provider request exactly as it was received (headers and raw body), and how
+/// processing it went. Stored before the provider is answered, so an acknowledged delivery is
+/// never lost.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
-#[sea_orm(table_name = "inbound_events")]
+#[sea_orm(table_name = "deliveries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub connector_id: Uuid,
-    /// The provider's key for the delivery; unique per connector.
-    pub delivery_id: String,
+    /// The provider's key for the delivery (its event id, or a digest of the body); unique per
+    /// connector, so a repeat is stored once.
+    pub external_id: String,
     /// Lowercase header names to values.
     pub headers: Json,
     #[serde(skip)]
@@ -27,6 +29,7 @@ pub struct Model {
     pub next_attempt_at: DateTimeUtc,
     pub last_error: Option<String>,
     pub touchpoint_count: i32,
+    /// When the hub received it; connectors place touches without a time of their own here.
     pub received_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
 }

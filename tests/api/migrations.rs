@@ -1,0 +1,304 @@
+//! Migrations keep what was stored before them, on both stores: a store migrated up to a
+//! release, given rows as that release wrote them, and migrated on keeps every row, index and
+//! link under the new names, and rolls back to the old ones.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use entity::{delivery, replay_nonce, touchpoint};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait, Statement,
+    sea_query::{Expr, ExprTrait, Query},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::TestStore;
+
+/// Migrations before the one that named deliveries once.
+const BEFORE_DELIVERY_NAMES: u32 = 4;
+
+const RECEIVED_AT_HEADER: &str = "x-touchbase-received-at";
+
+/// The rows the release before wrote for one web form delivery.
+struct OldRows {
+    connector: Uuid,
+    delivery: Uuid,
+    touchpoint: Uuid,
+    nonce: Uuid,
+    received_at: DateTime<Utc>,
+}
+
+async fn write_old_rows(db: &DatabaseConnection) -> OldRows {
+    let rows = OldRows {
+        connector: Uuid::now_v7(),
+        delivery: Uuid::now_v7(),
+        touchpoint: Uuid::now_v7(),
+        nonce: Uuid::now_v7(),
+        received_at: "2026-11-20T08:00:00.123Z".parse().unwrap(),
+    };
+    let at = rows.received_at;
+    let statements = [
+        Query::insert()
+            .into_table("connectors")
+            .columns([
+                "id",
+                "kind",
+                "name",
+                "enabled",
+                "settings",
+                "created_at",
+                "updated_at",
+            ])
+            .values_panic([
+                rows.connector.into(),
+                "web_form".into(),
+                "Contact form".into(),
+                true.into(),
+                json!({}).into(),
+                at.into(),
+                at.into(),
+            ])
+            .take(),
+        Query::insert()
+            .into_table("inbound_events")
+            .columns([
+                "id",
+                "connector_id",
+                "delivery_id",
+                "headers",
+                "body",
+                "url",
+                "status",
+                "next_attempt_at",
+                "received_at",
+                "verified",
+            ])
+            .values_panic([
+                rows.delivery.into(),
+                rows.connector.into(),
+                "form-1".into(),
+                json!({
+                    "content-type": "application/x-www-form-urlencoded",
+                    RECEIVED_AT_HEADER: "2026-11-20T08:00:00.123000Z",
+                })
+                .into(),
+                b"email=ada%40example.com".to_vec().into(),
+                "https://crm.example.test/hooks/form".into(),
+                "processed".into(),
+                at.into(),
+                at.into(),
+                false.into(),
+            ])
+            .take(),
+        Query::insert()
+            .into_table("touchpoints")
+            .columns([
+                "id",
+                "channel",
+                "occurred_at",
+                "created_at",
+                "connector_id",
+                "inbound_event_id",
+                "external_id",
+            ])
+            .values_panic([
+                rows.touchpoint.into(),
+                "web_form".into(),
+                at.into(),
+                at.into(),
+                rows.connector.into(),
+                rows.delivery.into(),
+                "form-1".into(),
+            ])
+            .take(),
+        Query::insert()
+            .into_table("replay_nonces")
+            .columns(["id", "connector_id", "nonce", "delivery_id", "seen_at"])
+            .values_panic([
+                rows.nonce.into(),
+                rows.connector.into(),
+                "token-1".into(),
+                "form-1".into(),
+                at.into(),
+            ])
+            .take(),
+    ];
+    for statement in statements {
+        db.execute(&statement).await.expect("an old row is written");
+    }
+    rows
+}
+
+/// The names of the store's indexes on `tables` (PostgreSQL's primary keys included).
+async fn indexes(db: &DatabaseConnection, tables: &[&str]) -> BTreeSet<String> {
+    let backend = db.get_database_backend();
+    let list = tables
+        .iter()
+        .map(|table| format!("'{table}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = match backend {
+        DbBackend::Postgres => {
+            format!("SELECT indexname AS name FROM pg_indexes WHERE tablename IN ({list})")
+        }
+        _ => format!(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({list}) \
+             AND name NOT LIKE 'sqlite_autoindex%'"
+        ),
+    };
+    names(db, sql).await
+}
+
+async fn names(db: &DatabaseConnection, sql: String) -> BTreeSet<String> {
+    let backend = db.get_database_backend();
+    db.query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect()
+}
+
+/// A row `Query` can insert into `deliveries` for `connector` under `external_id`.
+async fn insert_delivery(
+    db: &DatabaseConnection,
+    connector: Uuid,
+    external_id: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let now = Utc::now();
+    let insert = Query::insert()
+        .into_table("deliveries")
+        .columns([
+            "id",
+            "connector_id",
+            "external_id",
+            "headers",
+            "body",
+            "url",
+            "status",
+            "next_attempt_at",
+            "received_at",
+        ])
+        .values_panic([
+            Uuid::now_v7().into(),
+            connector.into(),
+            external_id.into(),
+            json!({}).into(),
+            Vec::<u8>::new().into(),
+            "".into(),
+            "pending".into(),
+            now.into(),
+            now.into(),
+        ])
+        .take();
+    db.execute(&insert).await.map(drop)
+}
+
+#[tokio::test]
+async fn deliveries_get_one_name_and_keep_their_rows_indexes_and_links() {
+    let store = TestStore::new().await;
+    let db = Database::connect(&store.url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_DELIVERY_NAMES))
+        .await
+        .unwrap();
+    let old = write_old_rows(&db).await;
+
+    // Only the renaming, so rolling back one step below undoes it whatever comes after.
+    Migrator::up(&db, Some(1)).await.unwrap();
+
+    let delivery = delivery::Entity::find_by_id(old.delivery)
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("the delivery is kept");
+    assert_eq!(delivery.connector_id, old.connector);
+    assert_eq!(delivery.external_id, "form-1");
+    assert_eq!(delivery.received_at, old.received_at);
+    assert_eq!(
+        delivery.headers,
+        json!({ "content-type": "application/x-www-form-urlencoded" }),
+        "the made-up receive time header is gone, the provider's headers stay"
+    );
+    assert_eq!(delivery.body, b"email=ada%40example.com");
+    let touch = touchpoint::Entity::find_by_id(old.touchpoint)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touch.delivery_id, Some(old.delivery));
+    let nonce = replay_nonce::Entity::find_by_id(old.nonce)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(nonce.external_id, "form-1");
+
+    let found = indexes(&db, &["deliveries", "touchpoints", "inbound_events"]).await;
+    for index in [
+        "idx_deliveries_due",
+        "uq_deliveries_external",
+        "idx_deliveries_connector_received",
+        "idx_touchpoints_delivery",
+    ] {
+        assert!(found.contains(index), "{index} in {found:?}");
+    }
+    assert!(
+        found.iter().all(|name| !name.contains("inbound_event")),
+        "{found:?}"
+    );
+    if db.get_database_backend() == DbBackend::Postgres {
+        let constraints = names(
+            &db,
+            "SELECT conname::text AS name FROM pg_constraint \
+             WHERE conrelid = 'deliveries'::regclass"
+                .into(),
+        )
+        .await;
+        assert!(
+            constraints.contains("deliveries_pkey")
+                && constraints.contains("fk_deliveries_connector_id"),
+            "{constraints:?}"
+        );
+    }
+    assert!(
+        insert_delivery(&db, old.connector, "form-1").await.is_err(),
+        "the provider's key is still unique per connector"
+    );
+    assert!(
+        insert_delivery(&db, Uuid::now_v7(), "form-2")
+            .await
+            .is_err(),
+        "a delivery still needs its connector"
+    );
+    insert_delivery(&db, old.connector, "form-2").await.unwrap();
+    assert_eq!(delivery::Entity::find().all(&db).await.unwrap().len(), 2);
+
+    Migrator::down(&db, Some(1)).await.unwrap();
+    let headers = db
+        .query_one(
+            &Query::select()
+                .column("headers")
+                .from("inbound_events")
+                .and_where(Expr::col("delivery_id").eq("form-1"))
+                .take(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<serde_json::Value>("", "headers")
+        .unwrap();
+    let restored = headers[RECEIVED_AT_HEADER]
+        .as_str()
+        .and_then(|value| DateTime::parse_from_rfc3339(value).ok())
+        .unwrap_or_else(|| panic!("rolling back restores the header: {headers}"));
+    assert_eq!(restored, old.received_at);
+    let found = indexes(&db, &["inbound_events", "touchpoints"]).await;
+    assert!(
+        found.contains("uq_inbound_events_delivery") && found.contains("idx_inbound_events_due"),
+        "{found:?}"
+    );
+    Migrator::up(&db, None).await.unwrap();
+    db.close().await.unwrap();
+}
