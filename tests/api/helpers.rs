@@ -375,6 +375,30 @@ impl Drop for Gateway {
     }
 }
 
+/// `dir/node_modules`, installed from `dir/package-lock.json`. As with [`python_with`], the
+/// first test process to need it installs it under a lock while the others wait, and it counts
+/// as ready only once `node_modules/.installed-lock.json` (written last) matches the lock file,
+/// so an install cut off halfway is done again.
+pub fn node_modules_in(dir: &std::path::Path) {
+    let wanted = std::fs::read(dir.join("package-lock.json")).expect("package-lock.json");
+    let installed = dir.join("node_modules/.installed-lock.json");
+    let ready = || std::fs::read(&installed).is_ok_and(|have| have == wanted);
+    if ready() {
+        return;
+    }
+    let lock = std::fs::File::create(dir.join(".npm.lock")).expect("lock file");
+    lock.lock().expect("lock taken");
+    if !ready() {
+        let done = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(done, "npm ci in {} failed", dir.display());
+        std::fs::write(&installed, &wanted).expect("install recorded");
+    }
+}
+
 /// The Python of `dir/.venv`, with `dir/requirements.txt` installed. Test processes run in
 /// parallel and each may be the first to need it: one builds it under a lock while the others
 /// wait, and it counts as ready only once `.venv/requirements.txt` (written last) matches the

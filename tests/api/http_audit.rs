@@ -1,23 +1,14 @@
 //! The official GraphQL-over-HTTP audit (npm `graphql-http`, pinned in tests/graphql-http)
 //! against the running server: no error, no warning, no notice.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{node_modules_in, spawn_app};
 
 #[tokio::test]
 async fn graphql_over_http_audit_passes_cleanly() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-http");
-    if !dir.join("node_modules/graphql-http").exists() {
-        let installed = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status();
-        assert!(
-            installed.is_ok_and(|s| s.success()),
-            "npm ci in tests/graphql-http failed"
-        );
-    }
+    node_modules_in(&dir);
     let app = spawn_app().await;
     let url = app.url("/graphql");
     let output = tokio::process::Command::new("node")

@@ -25,7 +25,9 @@ use tokio_tungstenite::{
 use touchbase::{auth::system_actor, config::Config, services::records};
 use uuid::Uuid;
 
-use crate::helpers::{Gateway, Session, TestApp, UPDATE_USER, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Gateway, Session, TestApp, UPDATE_USER, node_modules_in, spawn_app, spawn_app_with,
+};
 
 /// Long enough for a busy two-core machine, short enough to fail a broken test quickly.
 const WAIT: Duration = Duration::from_secs(15);
@@ -539,17 +541,10 @@ struct NodeClient {
 impl NodeClient {
     async fn start(app: &TestApp, token: &str, query: &str) -> Self {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-ws");
-        if !dir.join("node_modules/graphql-ws").exists() {
-            let installed = tokio::process::Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir)
-                .status()
-                .await;
-            assert!(
-                installed.is_ok_and(|s| s.success()),
-                "npm ci in tests/graphql-ws failed"
-            );
-        }
+        let modules = dir.clone();
+        tokio::task::spawn_blocking(move || node_modules_in(&modules))
+            .await
+            .expect("npm install finished");
         let mut child = tokio::process::Command::new("node")
             .arg("subscribe.mjs")
             .arg(format!("ws://{}/graphql/ws", app.addr))
@@ -858,4 +853,34 @@ async fn a_socket_is_closed_with_4403_when_its_token_expires() {
     let (code, reason) = socket.closed().await;
     assert_eq!(code, 4403);
     assert!(reason.contains("expired"), "{reason}");
+}
+
+#[test]
+fn node_packages_needed_by_many_tests_at_once_are_installed_once_and_whole() {
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-ws");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(pinned.join(file), dir.path().join(file)).unwrap();
+    }
+    // What an install cut off halfway leaves: the package's folder, nothing in it.
+    std::fs::create_dir_all(dir.path().join("node_modules/graphql-ws")).unwrap();
+    let installs: Vec<_> = (0..4)
+        .map(|_| {
+            let dir = dir.path().to_owned();
+            std::thread::spawn(move || node_modules_in(&dir))
+        })
+        .collect();
+    for install in installs {
+        install.join().expect("no waiter saw a broken install");
+    }
+    let imported = std::process::Command::new("node")
+        .args([
+            "--input-type=module",
+            "-e",
+            "await import('graphql-ws'); await import('ws');",
+        ])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(imported.success());
 }
