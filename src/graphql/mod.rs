@@ -9,6 +9,7 @@ mod errors;
 mod filters;
 #[cfg(test)]
 mod fuzz;
+mod history;
 mod hub;
 mod inputs;
 mod limits;

@@ -20,6 +20,7 @@ use crate::{
     graphql::{
         ContextExt,
         connection::{Conn, Paging, connection},
+        history::{self, Change},
         loaders::{ContactPoints, FirstPage, FirstPages, Loaders, Referenced},
         projection::{self, Projected},
     },
@@ -262,6 +263,14 @@ impl Lead {
         let deal = related::<opportunity::Entity>(ctx, self.0.converted_opportunity_id).await?;
         Ok(deal.map(Opportunity))
     }
+    /// Every status the lead has had, oldest first.
+    async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<LeadStatus>>> {
+        history::of_enum::<lead::Entity, _>(ctx, self.0.id, lead::Column::Status).await
+    }
+    /// Every lifecycle stage the lead has been in, oldest first.
+    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<LifecycleStage>>> {
+        history::of_enum::<lead::Entity, _>(ctx, self.0.id, lead::Column::LifecycleStage).await
+    }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
@@ -396,6 +405,11 @@ impl Contact {
         let (db, actor) = (&ctx.services().db, ctx.actor()?);
         let page = touchpoints::of_contact(db, actor, self.0.id, request).await?;
         Ok(connection(page, Touchpoint))
+    }
+    /// Every lifecycle stage the contact has been in, oldest first.
+    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<LifecycleStage>>> {
+        history::of_enum::<contact::Entity, _>(ctx, self.0.id, contact::Column::LifecycleStage)
+            .await
     }
     /// The contact's activities with those of the leads converted into it.
     #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
@@ -576,6 +590,11 @@ impl Opportunity {
         Ok(visible
             .then(|| Money::from_minor(Some(self.0.amount_minor), Some(&self.0.currency)))
             .flatten())
+    }
+    /// Every pipeline stage the deal has been in, oldest first: the data of velocity and
+    /// forecast reports.
+    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<PipelineStage>>> {
+        history::of_stage::<opportunity::Entity>(ctx, self.0.id, opportunity::Column::StageId).await
     }
     async fn stage(&self, ctx: &Context<'_>) -> Result<PipelineStage> {
         let stage = ctx.loaders()?.stages.load_one(self.0.stage_id).await?;

@@ -29,4 +29,5 @@ mod schema;
 mod search;
 mod security_decisions;
 mod subscriptions;
+mod transitions;
 mod write_rules;
