@@ -9,7 +9,6 @@ mod errors;
 mod filters;
 #[cfg(test)]
 mod fuzz;
-mod history;
 mod hub;
 mod inputs;
 mod limits;

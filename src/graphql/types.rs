@@ -15,17 +15,20 @@ use entity::{
 };
 use uuid::Uuid;
 
+mod history;
+
+use history::Change;
+
 use crate::{
     error::{AppError, Result},
     graphql::{
         ContextExt,
         connection::{Conn, Paging, connection},
-        history::{self, Change},
         loaders::{ContactPoints, FirstPage, FirstPages, Loaders, Referenced},
         projection::{self, Projected},
     },
     services::{
-        activities,
+        activities, leads,
         page::Window,
         projection::Columns,
         records::{self, Record},
@@ -405,6 +408,13 @@ impl Contact {
         let (db, actor) = (&ctx.services().db, ctx.actor()?);
         let page = touchpoints::of_contact(db, actor, self.0.id, request).await?;
         Ok(connection(page, Touchpoint))
+    }
+    /// The leads converted into the contact: where it came from, with their first and latest
+    /// touch.
+    async fn converted_from(&self, ctx: &Context<'_>) -> Result<Vec<Lead>> {
+        let (db, actor) = (&ctx.services().db, ctx.actor()?);
+        let leads = leads::converted_into_contact(db, actor, self.0.id).await?;
+        Ok(leads.into_iter().map(Lead).collect())
     }
     /// Every lifecycle stage the contact has been in, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<LifecycleStage>>> {

@@ -6,7 +6,7 @@ use entity::{
     lead,
 };
 use sea_orm::{
-    ColumnTrait, Set,
+    ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Set,
     sea_query::{Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
@@ -102,6 +102,20 @@ pub fn converted_into(contact: Uuid) -> SelectStatement {
         .from(lead::Entity)
         .and_where(lead::Column::ConvertedContactId.eq(contact))
         .to_owned()
+}
+
+/// The leads the actor can see that were converted into `contact`, oldest first: where the
+/// contact came from, with their sources.
+pub async fn converted_into_contact(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    contact: Uuid,
+) -> Result<Vec<lead::Model>> {
+    Ok(scope::visible::<lead::Entity>(actor)?
+        .filter(lead::Column::ConvertedContactId.eq(contact))
+        .order_by_asc(lead::Column::ConvertedAt)
+        .all(db)
+        .await?)
 }
 
 /// A new lead as every lead starts: not contacted, in the lead stage, unscored, with empty

@@ -310,6 +310,7 @@ async fn only_who_may_write_the_lead_and_what_it_becomes_may_convert_it() {
 }
 
 const HISTORY: &str = "query($id: ID!) { contact(id: $id) {
+    convertedFrom { id firstTouch { source } }
     touchpoints(first: 10) { totalCount edges { node { channel subject } } }
     activities(first: 10) { totalCount edges { node { subject } } } } }";
 
