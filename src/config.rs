@@ -78,6 +78,12 @@ pub struct Config {
     pub ws_init_timeout_ms: u64,
     /// How often open activities whose due time has passed are looked for and announced.
     pub activity_due_interval_ms: u64,
+    /// The currency RFM's monetary value is summed in (ISO 4217). Payments in other currencies
+    /// count toward recency and frequency but not toward the monetary value: no rate is
+    /// guessed.
+    pub rfm_currency: String,
+    /// How often every account's RFM scores are computed again.
+    pub rfm_interval_ms: u64,
     /// Largest webhook body any provider may post. Unset, each connector kind has its own cap:
     /// 64 KiB for a web form or Twilio, 40 MiB for inbound mail with its attachments, 1 MiB for
     /// most event notifications.
@@ -148,6 +154,8 @@ impl Default for Config {
             db_acquire_timeout_ms: 1_500,
             ws_init_timeout_ms: 3_000,
             activity_due_interval_ms: 5_000,
+            rfm_currency: "USD".into(),
+            rfm_interval_ms: 3_600_000,
             max_webhook_body_bytes: None,
             hook_requests_per_minute_per_connector: 3_000,
             hook_burst_per_connector: 500,
@@ -167,7 +175,7 @@ impl Default for Config {
 }
 
 /// The settings that hold text, read from the environment as written.
-const TEXT_SETTINGS: [&str; 15] = [
+const TEXT_SETTINGS: [&str; 16] = [
     "database_url",
     "public_url",
     "jwt_secret",
@@ -181,6 +189,7 @@ const TEXT_SETTINGS: [&str; 15] = [
     "admin_email",
     "admin_password",
     "default_phone_region",
+    "rfm_currency",
     "metrics_token",
     "log_format",
 ];

@@ -22,6 +22,7 @@ use crate::{
         worker::{WorkerContext, Workers},
     },
     rate_limit::{HookLimiter, LoginLimiter, Throttle},
+    sales,
     services::{Services, reminders, users},
 };
 
@@ -96,6 +97,11 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
     let auth = services.auth.clone();
     let changes = services.events.subscribe();
     background.spawn(async move { auth.rights.follow(changes).await });
+    background.spawn(sales::rfm::run(
+        services.db.clone(),
+        services.config.clone(),
+        Duration::from_millis(services.config.rfm_interval_ms),
+    ));
     background.spawn(reminders::run(
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-use crate::enums::AccountStatus;
+use crate::enums::{AccountStatus, RfmSegment};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "accounts")]
@@ -23,6 +23,11 @@ pub struct Model {
     /// Revenue in the scoring window, in minor units of `rfm_currency`.
     pub rfm_monetary_minor: Option<i64>,
     pub rfm_currency: Option<String>,
+    /// 1 (worst) to 5 (best) against every paying account, by recency.
+    pub rfm_recency_score: Option<i16>,
+    pub rfm_frequency_score: Option<i16>,
+    pub rfm_monetary_score: Option<i16>,
+    pub rfm_segment: Option<RfmSegment>,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

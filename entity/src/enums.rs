@@ -143,3 +143,20 @@ text_enum!(
     /// What a contact point is: an email address, a phone number or a provider's customer id.
     ContactPointKind { Email = "email", Phone = "phone", CustomerId = "customer_id" }
 );
+
+text_enum!(
+    /// The standard RFM segments of a paying customer, tried in this order.
+    RfmSegment {
+        Champions = "champions",
+        LoyalCustomers = "loyal_customers",
+        PotentialLoyalist = "potential_loyalist",
+        NewCustomers = "new_customers",
+        Promising = "promising",
+        NeedAttention = "need_attention",
+        AboutToSleep = "about_to_sleep",
+        AtRisk = "at_risk",
+        CantLoseThem = "cant_lose_them",
+        Hibernating = "hibernating",
+        Lost = "lost",
+    }
+);

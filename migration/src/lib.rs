@@ -15,6 +15,7 @@ mod m20261125_000003_integrations_hub;
 mod m20261201_000001_verified_deliveries;
 mod m20261201_000002_delivery_names;
 mod m20261201_000003_transitions;
+mod m20261201_000004_rfm_scores;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_verified_deliveries::Migration),
             Box::new(m20261201_000002_delivery_names::Migration),
             Box::new(m20261201_000003_transitions::Migration),
+            Box::new(m20261201_000004_rfm_scores::Migration),
         ]
     }
 }

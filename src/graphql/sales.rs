@@ -1,16 +1,20 @@
-//! The sales engine's API: converting leads.
+//! The sales engine's API: converting leads, scoring customers.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
+use entity::enums::Role;
 
 use crate::{
-    error::Result,
+    error::{AppError, Result},
     graphql::{
         ContextExt,
         changes::{MoneyInput, uuid},
         types::{Account, Contact, Lead, Opportunity},
     },
-    sales::conversion::{self, Conversion},
+    sales::{
+        conversion::{self, Conversion},
+        rfm,
+    },
     services::{input::Patch, opportunities::OpportunityChanges},
 };
 
@@ -73,6 +77,20 @@ pub struct SalesMutation;
 
 #[Object]
 impl SalesMutation {
+    /// Computes every account's RFM scores and segment now rather than at the next scheduled
+    /// run (admins only); answers how many paying accounts were scored.
+    async fn recompute_rfm(&self, ctx: &Context<'_>) -> Result<i32> {
+        let actor = ctx.actor()?;
+        if !actor.is(Role::Admin) {
+            return Err(AppError::forbidden(
+                "only an admin can recompute RFM scores",
+            ));
+        }
+        let svc = ctx.services();
+        let scored = rfm::recompute(&svc.db, &svc.config.rfm_currency, Utc::now()).await?;
+        Ok(i32::try_from(scored).unwrap_or(i32::MAX))
+    }
+
     /// Converts a lead into a contact, an account and optionally a deal, in one step; the lead
     /// keeps status CONVERTED and links to what it became. Converting a lead twice is CONFLICT.
     async fn convert_lead(

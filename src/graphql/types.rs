@@ -9,7 +9,7 @@ use entity::{
     account, activity, campaign, contact,
     enums::{
         AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadStatus,
-        LifecycleStage, Role, SourceCategory, TouchpointChannel,
+        LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
     },
     lead, opportunity, pipeline_stage, team, touchpoint, user,
 };
@@ -535,10 +535,15 @@ impl Account {
         }
         let visible = scope::can_see_amounts(ctx.actor()?);
         let monetary = Money::from_minor(self.0.rfm_monetary_minor, self.0.rfm_currency.as_deref());
+        let score = |s: Option<i16>| s.map(i32::from);
         Ok(Some(Rfm {
             recency_days: self.0.rfm_recency_days,
             frequency: self.0.rfm_frequency,
             monetary: monetary.filter(|_| visible),
+            recency_score: score(self.0.rfm_recency_score),
+            frequency_score: score(self.0.rfm_frequency_score),
+            monetary_score: score(self.0.rfm_monetary_score).filter(|_| visible),
+            segment: self.0.rfm_segment,
         }))
     }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
@@ -557,6 +562,15 @@ pub struct Rfm {
     pub recency_days: Option<i32>,
     pub frequency: Option<i32>,
     pub monetary: Option<Money>,
+    /// 1 to 5 against every paying account: 5 for the most recent fifth.
+    pub recency_score: Option<i32>,
+    /// 1 to 5: 5 for the fifth that bought most often in the last 365 days.
+    pub frequency_score: Option<i32>,
+    /// 1 to 5: 5 for the fifth that paid most; hidden (null) like the amount.
+    pub monetary_score: Option<i32>,
+    /// The standard segment the three scores fall in; null for the few combinations none
+    /// covers.
+    pub segment: Option<RfmSegment>,
 }
 
 pub struct PipelineStage(pub pipeline_stage::Model);

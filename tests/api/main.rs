@@ -25,6 +25,7 @@ mod oidc;
 mod ops;
 mod outage;
 mod records;
+mod rfm;
 mod schema;
 mod search;
 mod security_decisions;

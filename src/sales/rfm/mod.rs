@@ -7,6 +7,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+mod recompute;
+
+pub use recompute::{recompute, run};
+
 /// How far back purchases count towards frequency and monetary value.
 pub const WINDOW_DAYS: i64 = 365;
 
@@ -130,6 +134,25 @@ impl Segment {
                     .all(|((low, high), v)| (*low..=*high).contains(&v))
             })
             .map(|(segment, _)| *segment)
+    }
+}
+
+impl From<Segment> for entity::enums::RfmSegment {
+    fn from(segment: Segment) -> Self {
+        use entity::enums::RfmSegment as S;
+        match segment {
+            Segment::Champions => S::Champions,
+            Segment::LoyalCustomers => S::LoyalCustomers,
+            Segment::PotentialLoyalist => S::PotentialLoyalist,
+            Segment::NewCustomers => S::NewCustomers,
+            Segment::Promising => S::Promising,
+            Segment::NeedAttention => S::NeedAttention,
+            Segment::AboutToSleep => S::AboutToSleep,
+            Segment::AtRisk => S::AtRisk,
+            Segment::CantLoseThem => S::CantLoseThem,
+            Segment::Hibernating => S::Hibernating,
+            Segment::Lost => S::Lost,
+        }
     }
 }
 

@@ -1,0 +1,216 @@
+//! RFM over the store: every account's purchases read, scored against all paying accounts and
+//! written back in one transaction.
+//!
+//! A purchase is a Stripe payment recorded on the account (`checkout.session.completed`,
+//! `invoice.paid`, `charge.succeeded`) or a won deal. Stripe reports one payment several ways
+//! (an invoice's charge, a Checkout's payment intent), so payments are counted once per
+//! payment intent, else per invoice, charge or Checkout session. The monetary value sums the
+//! purchases in the configured `rfm_currency`; purchases in other currencies count toward
+//! recency and frequency only.
+//!
+//! The scores are derived values, recomputed wholesale from the purchases: they are written
+//! directly, without an audit row per account per run, and can always be computed again.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    account,
+    enums::{RfmSegment, TouchpointChannel},
+    opportunity, pipeline_stage, touchpoint,
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    prelude::Expr,
+    sea_query::{Query, SimpleExpr},
+};
+use uuid::Uuid;
+
+use super::{Measures, Purchase, Scores, Segment, score};
+use crate::{config::Config, error::Result};
+
+/// The Stripe events that are a payment.
+const PAYMENTS: [&str; 3] = [
+    "checkout.session.completed",
+    "invoice.paid",
+    "charge.succeeded",
+];
+
+/// Which payment a touchpoint reports, strongest identity first.
+const PAYMENT_IDS: [&str; 4] = ["payment_intent", "invoice", "charge", "checkout_session"];
+
+/// Scores every paying account and clears the scores of those that no longer are; answers how
+/// many were scored.
+pub async fn recompute(
+    db: &DatabaseConnection,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let purchases = purchases(db, currency).await?;
+    let mut accounts = Vec::with_capacity(purchases.len());
+    let mut measures = Vec::with_capacity(purchases.len());
+    for (account, bought) in purchases {
+        let bought: Vec<Purchase> = bought.into_values().collect();
+        if let Some(m) = Measures::of(&bought, now) {
+            accounts.push(account);
+            measures.push(m);
+        }
+    }
+    let scores = score(&measures);
+    let txn = crate::db::begin_write(db).await?;
+    account::Entity::update_many()
+        .col_expr(account::Column::RfmRecencyDays, null())
+        .col_expr(account::Column::RfmFrequency, null())
+        .col_expr(account::Column::RfmMonetaryMinor, null())
+        .col_expr(account::Column::RfmCurrency, null())
+        .col_expr(account::Column::RfmRecencyScore, null())
+        .col_expr(account::Column::RfmFrequencyScore, null())
+        .col_expr(account::Column::RfmMonetaryScore, null())
+        .col_expr(account::Column::RfmSegment, null())
+        .filter(account::Column::RfmRecencyDays.is_not_null())
+        .exec(&txn)
+        .await?;
+    for ((id, m), s) in accounts.iter().zip(&measures).zip(&scores) {
+        store(&txn, *id, m, s, currency).await?;
+    }
+    txn.commit().await?;
+    Ok(accounts.len())
+}
+
+/// Recomputes every `every` until the process stops; a failed run is logged and tried again.
+pub async fn run(db: DatabaseConnection, config: std::sync::Arc<Config>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(error) = recompute(&db, &config.rfm_currency, Utc::now()).await {
+            tracing::error!(?error, "computing RFM scores failed");
+        }
+    }
+}
+
+fn null() -> SimpleExpr {
+    Expr::value(sea_orm::Value::Int(None))
+}
+
+async fn store(
+    txn: &sea_orm::DatabaseTransaction,
+    id: Uuid,
+    m: &Measures,
+    s: &Scores,
+    currency: &str,
+) -> Result<()> {
+    let small = |score: u8| Expr::value(i16::from(score));
+    let segment = Segment::of(*s).map(|segment| RfmSegment::from(segment).as_str());
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::RfmRecencyDays,
+            Expr::value(clamp(m.recency_days)),
+        )
+        .col_expr(
+            account::Column::RfmFrequency,
+            Expr::value(clamp(m.frequency)),
+        )
+        .col_expr(
+            account::Column::RfmMonetaryMinor,
+            Expr::value(m.monetary_minor),
+        )
+        .col_expr(account::Column::RfmCurrency, Expr::value(currency))
+        .col_expr(account::Column::RfmRecencyScore, small(s.recency))
+        .col_expr(account::Column::RfmFrequencyScore, small(s.frequency))
+        .col_expr(account::Column::RfmMonetaryScore, small(s.monetary))
+        .col_expr(account::Column::RfmSegment, Expr::value(segment))
+        .filter(account::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+fn clamp(n: i64) -> i32 {
+    n.clamp(0, i64::from(i32::MAX)) as i32
+}
+
+/// Each account's purchases, by the payment they are; amounts outside `currency` count 0.
+async fn purchases(
+    db: &DatabaseConnection,
+    currency: &str,
+) -> Result<HashMap<Uuid, HashMap<String, Purchase>>> {
+    let mut purchases: HashMap<Uuid, HashMap<String, Purchase>> = HashMap::new();
+    let in_currency = |amount: i64, code: Option<&str>| {
+        if code.is_some_and(|code| code.eq_ignore_ascii_case(currency)) {
+            amount
+        } else {
+            0
+        }
+    };
+    let payments = touchpoint::Entity::find()
+        .select_only()
+        .columns([
+            touchpoint::Column::AccountId,
+            touchpoint::Column::Id,
+            touchpoint::Column::OccurredAt,
+            touchpoint::Column::AmountMinor,
+            touchpoint::Column::Currency,
+            touchpoint::Column::Details,
+        ])
+        .filter(touchpoint::Column::Channel.eq(TouchpointChannel::Billing))
+        .filter(touchpoint::Column::Event.is_in(PAYMENTS))
+        .filter(touchpoint::Column::AccountId.is_not_null())
+        .filter(touchpoint::Column::AmountMinor.is_not_null())
+        .into_tuple::<(
+            Uuid,
+            Uuid,
+            DateTime<Utc>,
+            i64,
+            Option<String>,
+            Option<serde_json::Value>,
+        )>()
+        .all(db)
+        .await?;
+    for (account, id, at, amount, code, details) in payments {
+        let key = payment_of(details.as_ref()).unwrap_or_else(|| format!("touchpoint {id}"));
+        let amount_minor = in_currency(amount, code.as_deref());
+        purchases
+            .entry(account)
+            .or_default()
+            .entry(key)
+            .or_insert(Purchase { at, amount_minor });
+    }
+    let won = Query::select()
+        .column(pipeline_stage::Column::Id)
+        .from(pipeline_stage::Entity)
+        .and_where(pipeline_stage::Column::IsWon.eq(true))
+        .to_owned();
+    let deals = opportunity::Entity::find()
+        .select_only()
+        .columns([
+            opportunity::Column::AccountId,
+            opportunity::Column::Id,
+            opportunity::Column::ClosedAt,
+            opportunity::Column::AmountMinor,
+            opportunity::Column::Currency,
+        ])
+        .filter(opportunity::Column::StageId.in_subquery(won))
+        .filter(opportunity::Column::AccountId.is_not_null())
+        .filter(opportunity::Column::ClosedAt.is_not_null())
+        .filter(opportunity::Column::ArchivedAt.is_null())
+        .into_tuple::<(Uuid, Uuid, DateTime<Utc>, i64, String)>()
+        .all(db)
+        .await?;
+    for (account, id, at, amount, code) in deals {
+        let amount_minor = in_currency(amount, Some(&code));
+        purchases
+            .entry(account)
+            .or_default()
+            .insert(format!("deal {id}"), Purchase { at, amount_minor });
+    }
+    Ok(purchases)
+}
+
+/// The payment a touchpoint reports, from the provider ids it kept.
+fn payment_of(details: Option<&serde_json::Value>) -> Option<String> {
+    let ids = details?.get("provider_ids")?;
+    PAYMENT_IDS.iter().find_map(|kind| {
+        let id = ids.get(kind)?.as_str()?;
+        Some(format!("{kind} {id}"))
+    })
+}
