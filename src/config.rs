@@ -84,6 +84,9 @@ pub struct Config {
     pub rfm_currency: String,
     /// How often every account's RFM scores are computed again.
     pub rfm_interval_ms: u64,
+    /// A paying account whose last purchase is older than this many days becomes an inactive
+    /// customer, and an active one again when it buys.
+    pub rfm_quiet_days: i64,
     /// Largest webhook body any provider may post. Unset, each connector kind has its own cap:
     /// 64 KiB for a web form or Twilio, 40 MiB for inbound mail with its attachments, 1 MiB for
     /// most event notifications.
@@ -156,6 +159,7 @@ impl Default for Config {
             activity_due_interval_ms: 5_000,
             rfm_currency: "USD".into(),
             rfm_interval_ms: 3_600_000,
+            rfm_quiet_days: 180,
             max_webhook_body_bytes: None,
             hook_requests_per_minute_per_connector: 3_000,
             hook_burst_per_connector: 500,

@@ -99,6 +99,7 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
     background.spawn(async move { auth.rights.follow(changes).await });
     background.spawn(sales::rfm::run(
         services.db.clone(),
+        services.events.clone(),
         services.config.clone(),
         Duration::from_millis(services.config.rfm_interval_ms),
     ));

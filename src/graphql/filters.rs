@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, LeadStatus, LifecycleStage, SourceCategory,
+        AccountStatus, ActivityKind, CampaignStatus, LeadStatus, LifecycleStage, RfmSegment,
+        SourceCategory,
     },
     lead, opportunity,
 };
@@ -175,6 +176,7 @@ impl TestInput for IdFilter {
 #[graphql(concrete(name = "AccountStatusFilter", params(entity::enums::AccountStatus)))]
 #[graphql(concrete(name = "ActivityKindFilter", params(entity::enums::ActivityKind)))]
 #[graphql(concrete(name = "CampaignStatusFilter", params(entity::enums::CampaignStatus)))]
+#[graphql(concrete(name = "RfmSegmentFilter", params(entity::enums::RfmSegment)))]
 pub struct EnumFilter<T: EnumType + InputType> {
     pub eq: Option<T>,
     pub ne: Option<T>,
@@ -356,6 +358,12 @@ pub struct AccountFilter {
     pub parent_id: Option<IdFilter>,
     pub owner_id: Option<IdFilter>,
     pub created_at: Option<DateTimeFilter>,
+    pub rfm_segment: Option<EnumFilter<RfmSegment>>,
+    /// 1 to 5; null for accounts that never paid.
+    pub rfm_recency_score: Option<IntFilter>,
+    pub rfm_frequency_score: Option<IntFilter>,
+    /// Only for roles that may see amounts.
+    pub rfm_monetary_score: Option<IntFilter>,
 }
 
 impl FilterInput for AccountFilter {
@@ -371,6 +379,22 @@ impl FilterInput for AccountFilter {
             .on(self.parent_id, "parentId", C::ParentId)?
             .on(self.owner_id, "ownerId", C::OwnerId)?
             .on(self.created_at, "createdAt", C::CreatedAt)?
+            .on(self.rfm_segment, "rfmSegment", C::RfmSegment)?
+            .on(
+                self.rfm_recency_score,
+                "rfmRecencyScore",
+                C::RfmRecencyScore,
+            )?
+            .on(
+                self.rfm_frequency_score,
+                "rfmFrequencyScore",
+                C::RfmFrequencyScore,
+            )?
+            .on(
+                self.rfm_monetary_score,
+                "rfmMonetaryScore",
+                C::RfmMonetaryScore,
+            )?
             .logic(self.and, self.or, self.not)
     }
 }
@@ -537,6 +561,11 @@ pub enum AccountOrderField {
     CreatedAt,
     UpdatedAt,
     Name,
+    /// Accounts that never paid sort as 0.
+    RfmRecencyScore,
+    RfmFrequencyScore,
+    /// Only for roles that may see amounts.
+    RfmMonetaryScore,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -564,4 +593,56 @@ pub enum ActivityOrderField {
 pub enum CampaignOrderField {
     CreatedAt,
     Name,
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::registry::{MetaType, Registry};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A value for an input field that any test of its type accepts.
+    fn any_test(type_name: &str) -> Value {
+        match type_name.trim_end_matches('!') {
+            "Boolean" => json!(true),
+            "[CustomFieldFilter!]" => json!([{ "key": "tier", "isNull": true }]),
+            _ => json!({ "isNull": true }),
+        }
+    }
+
+    /// Every field of the filter's GraphQL type, given alone, becomes a test: a field declared
+    /// but never translated would silently match every record.
+    fn every_field_is_applied<F: FilterInput + InputType>() {
+        let mut registry = Registry::default();
+        F::create_type_info(&mut registry);
+        let Some(MetaType::InputObject { input_fields, .. }) = registry.types.get(&*F::type_name())
+        else {
+            panic!("{} is not an input object", F::type_name());
+        };
+        for (name, field) in input_fields {
+            if ["and", "or", "not"].contains(&name.as_str()) {
+                continue;
+            }
+            let value = json!({ name.as_str(): any_test(&field.ty) });
+            let input = F::parse(async_graphql::Value::from_json(value).ok())
+                .unwrap_or_else(|_| panic!("{}.{name} takes {}", F::type_name(), field.ty));
+            let filter = input.into_filter().unwrap();
+            assert!(
+                !filter.is_empty(),
+                "{}.{name} is never applied",
+                F::type_name()
+            );
+        }
+    }
+
+    #[test]
+    fn every_filter_field_becomes_a_test() {
+        every_field_is_applied::<LeadFilter>();
+        every_field_is_applied::<ContactFilter>();
+        every_field_is_applied::<AccountFilter>();
+        every_field_is_applied::<OpportunityFilter>();
+        every_field_is_applied::<ActivityFilter>();
+        every_field_is_applied::<CampaignFilter>();
+    }
 }

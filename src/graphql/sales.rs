@@ -87,7 +87,9 @@ impl SalesMutation {
             ));
         }
         let svc = ctx.services();
-        let scored = rfm::recompute(&svc.db, &svc.config.rfm_currency, Utc::now()).await?;
+        let config = &svc.config;
+        let (currency, quiet) = (&config.rfm_currency, config.rfm_quiet_days);
+        let scored = rfm::recompute(&svc.db, &svc.events, currency, quiet, Utc::now()).await?;
         Ok(i32::try_from(scored).unwrap_or(i32::MAX))
     }
 

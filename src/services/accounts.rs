@@ -9,8 +9,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, QuerySelect, Se
 use uuid::Uuid;
 
 use crate::services::{
-    filter::col,
-    page::{SortField, SortKind, SortValue},
+    filter::{Filter, col},
+    page::{SortDirection, SortField, SortKind, SortValue, int_key},
 };
 use crate::{
     actor::Actor,
@@ -19,6 +19,7 @@ use crate::{
         Services,
         input::{Patch, SHORT_TEXT},
         records::{self, Parent, Record, Written},
+        scope,
     },
     validate,
 };
@@ -49,6 +50,28 @@ impl Record for account::Entity {
     }
     fn updated_at_column() -> Option<account::Column> {
         Some(account::Column::UpdatedAt)
+    }
+    fn tracked() -> Vec<account::Column> {
+        vec![account::Column::Status]
+    }
+    /// Field rule on lists: a role that may not see amounts may not filter or order by the
+    /// monetary score either, which would rank accounts by what they paid.
+    fn ensure_listable(
+        actor: &Actor,
+        filter: &Filter<account::Column>,
+        order: &[(AccountOrderField, SortDirection)],
+    ) -> Result<()> {
+        let by_money = filter.tests_column(account::Column::RfmMonetaryScore)
+            || order
+                .iter()
+                .any(|(field, _)| *field == AccountOrderField::RfmMonetaryScore);
+        if by_money && !scope::can_see_amounts(actor) {
+            return Err(AppError::forbidden(format!(
+                "the {} role cannot filter or order accounts by monetary score",
+                actor.role.as_str()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -161,6 +184,10 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
+fn score(value: Option<i16>) -> SortValue {
+    SortValue::Int(value.map_or(0, i64::from))
+}
+
 /// Walks up from `parent`; meeting `child` on the way means the new link would close a loop.
 async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid) -> Result<()> {
     let mut cursor = Some(parent);
@@ -191,6 +218,10 @@ pub enum AccountOrderField {
     CreatedAt,
     UpdatedAt,
     Name,
+    /// Accounts that never paid sort as 0.
+    RfmRecencyScore,
+    RfmFrequencyScore,
+    RfmMonetaryScore,
 }
 
 impl SortField<account::Model> for AccountOrderField {
@@ -199,6 +230,9 @@ impl SortField<account::Model> for AccountOrderField {
             Self::CreatedAt => col(account::Column::CreatedAt),
             Self::UpdatedAt => col(account::Column::UpdatedAt),
             Self::Name => col(account::Column::Name),
+            Self::RfmRecencyScore => int_key(account::Column::RfmRecencyScore),
+            Self::RfmFrequencyScore => int_key(account::Column::RfmFrequencyScore),
+            Self::RfmMonetaryScore => int_key(account::Column::RfmMonetaryScore),
         }
     }
 
@@ -207,6 +241,9 @@ impl SortField<account::Model> for AccountOrderField {
             Self::CreatedAt => SortValue::Time(account.created_at),
             Self::UpdatedAt => SortValue::Time(account.updated_at),
             Self::Name => SortValue::Text(account.name.clone()),
+            Self::RfmRecencyScore => score(account.rfm_recency_score),
+            Self::RfmFrequencyScore => score(account.rfm_frequency_score),
+            Self::RfmMonetaryScore => score(account.rfm_monetary_score),
         }
     }
 
@@ -214,6 +251,9 @@ impl SortField<account::Model> for AccountOrderField {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Name => SortKind::Text,
+            Self::RfmRecencyScore | Self::RfmFrequencyScore | Self::RfmMonetaryScore => {
+                SortKind::Int
+            }
         }
     }
 }

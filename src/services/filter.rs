@@ -84,6 +84,11 @@ impl<C: ColumnTrait> Filter<C> {
         self
     }
 
+    /// Whether the filter tests nothing at all (every record passes).
+    pub fn is_empty(&self) -> bool {
+        self.tests.is_empty() && self.and.is_empty() && self.or.is_none() && self.not.is_none()
+    }
+
     /// Whether any part of the filter, however nested, tests `column`.
     pub fn tests_column(&self, column: C) -> bool {
         let mut pending = vec![self];

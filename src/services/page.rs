@@ -284,6 +284,11 @@ fn beyond(
     any
 }
 
+/// A nullable number column sorted as 0.
+pub fn int_key<C: ColumnTrait>(column: C) -> SimpleExpr {
+    sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), 0.into()]).into()
+}
+
 /// A nullable text column sorted as the empty string.
 pub fn text_key<C: ColumnTrait>(column: C) -> SimpleExpr {
     sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), "".into()]).into()

@@ -213,6 +213,68 @@ async fn paying_accounts_are_scored_against_each_other_and_segmented() {
     }
     assert!(rfm(&app, &admin, &never).await.is_null());
 
+    // Buying within the quiet period (180 days) makes an active customer, not since an inactive
+    // one; an account that never paid stays a prospect. Each move is kept with no person.
+    let status = async |account: &str| {
+        let data = app
+            .ok(
+                &admin.access,
+                "query($id: ID!) { account(id: $id) { status } }",
+                json!({ "id": account }),
+            )
+            .await;
+        data["account"]["status"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(status(&loyal).await, "ACTIVE_CUSTOMER");
+    assert_eq!(status(&foreign).await, "ACTIVE_CUSTOMER");
+    assert_eq!(status(&sleepy).await, "INACTIVE_CUSTOMER");
+    assert_eq!(status(&never).await, "PROSPECT");
+    let moves = crate::hub::audit_of(&app, &sleepy).await;
+    assert_eq!(moves.last().unwrap().action, "account.rfm_status");
+    assert_eq!(moves.last().unwrap().actor_id, None);
+
+    // Lists filter and order by segment and scores.
+    let list = async |who: &Session, filter: Value, order: Value| {
+        app.gql(
+            Some(&who.access),
+            "query($f: AccountFilter, $o: [AccountOrder!]) { accounts(filter: $f, orderBy: $o) { edges { node { name } } } }",
+            json!({ "f": filter, "o": order }),
+        )
+        .await
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["data"]["accounts"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let body = list(
+        &admin,
+        json!({ "rfmSegment": { "in": ["LOYAL_CUSTOMERS", "HIBERNATING"] } }),
+        json!([]),
+    )
+    .await;
+    assert_eq!(names(&body), ["Loyal", "Sleepy"]);
+    let body = list(
+        &admin,
+        json!({ "rfmRecencyScore": { "gte": 2 } }),
+        json!([{ "field": "RFM_RECENCY_SCORE", "direction": "DESC" }]),
+    )
+    .await;
+    assert_eq!(names(&body), ["Big deal", "Loyal", "Foreign"]);
+    let body = list(
+        &admin,
+        json!({}),
+        json!([{ "field": "RFM_MONETARY_SCORE", "direction": "DESC" }]),
+    )
+    .await;
+    assert_eq!(
+        names(&body),
+        ["Big deal", "Loyal", "Sleepy", "Foreign", "Never paid"]
+    );
+
     // Marketing sees the scores but not what was paid.
     let marketing = app.user(&admin, "mkt@example.com", "MARKETING", None).await;
     let seen = rfm(&app, &marketing, &loyal).await;

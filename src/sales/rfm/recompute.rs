@@ -16,18 +16,24 @@ use std::{collections::HashMap, time::Duration};
 use chrono::{DateTime, Utc};
 use entity::{
     account,
-    enums::{RfmSegment, TouchpointChannel},
+    enums::{AccountStatus, RfmSegment, TouchpointChannel},
     opportunity, pipeline_stage, touchpoint,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    Set,
     prelude::Expr,
     sea_query::{Query, SimpleExpr},
 };
 use uuid::Uuid;
 
 use super::{Measures, Purchase, Scores, Segment, score};
-use crate::{config::Config, error::Result};
+use crate::{
+    config::Config,
+    error::Result,
+    events::{Event, Events},
+    services::records,
+};
 
 /// The Stripe events that are a payment.
 const PAYMENTS: [&str; 3] = [
@@ -39,11 +45,14 @@ const PAYMENTS: [&str; 3] = [
 /// Which payment a touchpoint reports, strongest identity first.
 const PAYMENT_IDS: [&str; 4] = ["payment_intent", "invoice", "charge", "checkout_session"];
 
-/// Scores every paying account and clears the scores of those that no longer are; answers how
-/// many were scored.
+/// Scores every paying account and clears the scores of those that no longer are, and moves a
+/// paying account between active and inactive customer by whether it bought within
+/// `quiet_days`; answers how many were scored.
 pub async fn recompute(
     db: &DatabaseConnection,
+    announce: &Events,
     currency: &str,
+    quiet_days: i64,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let purchases = purchases(db, currency).await?;
@@ -73,16 +82,67 @@ pub async fn recompute(
     for ((id, m), s) in accounts.iter().zip(&measures).zip(&scores) {
         store(&txn, *id, m, s, currency).await?;
     }
+    let events = move_statuses(&txn, quiet_days).await?;
     txn.commit().await?;
+    for event in events {
+        announce.publish(event).await;
+    }
     Ok(accounts.len())
 }
 
+/// Moves each scored account whose customer status no longer fits its recency, through the
+/// record lifecycle, so the move is audited and kept as a transition.
+async fn move_statuses(txn: &DatabaseTransaction, quiet_days: i64) -> Result<Vec<Event>> {
+    let scored = account::Entity::find()
+        .select_only()
+        .columns([
+            account::Column::Id,
+            account::Column::Status,
+            account::Column::RfmRecencyDays,
+        ])
+        .filter(account::Column::RfmRecencyDays.is_not_null())
+        .into_tuple::<(Uuid, AccountStatus, i32)>()
+        .all(txn)
+        .await?;
+    let system = crate::auth::system_actor();
+    let mut events = Vec::new();
+    for (id, status, recency_days) in scored {
+        let fitting = if i64::from(recency_days) > quiet_days {
+            AccountStatus::InactiveCustomer
+        } else {
+            AccountStatus::ActiveCustomer
+        };
+        if status == fitting {
+            continue;
+        }
+        records::update_in::<account::Entity, _>(
+            txn,
+            &system,
+            id,
+            "rfm_status",
+            async |_, _, account| {
+                account.status = Set(fitting);
+                Ok(())
+            },
+        )
+        .await?
+        .keep_event_in(&mut events);
+    }
+    Ok(events)
+}
+
 /// Recomputes every `every` until the process stops; a failed run is logged and tried again.
-pub async fn run(db: DatabaseConnection, config: std::sync::Arc<Config>, every: Duration) {
+pub async fn run(
+    db: DatabaseConnection,
+    events: Events,
+    config: std::sync::Arc<Config>,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        if let Err(error) = recompute(&db, &config.rfm_currency, Utc::now()).await {
+        let quiet = config.rfm_quiet_days;
+        if let Err(error) = recompute(&db, &events, &config.rfm_currency, quiet, Utc::now()).await {
             tracing::error!(?error, "computing RFM scores failed");
         }
     }
