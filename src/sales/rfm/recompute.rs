@@ -20,10 +20,10 @@ use entity::{
     opportunity, pipeline_stage, touchpoint,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, Set,
     prelude::Expr,
-    sea_query::{Query, SimpleExpr},
+    sea_query::{Alias, ColumnDef, Query, SimpleExpr, Table},
 };
 use uuid::Uuid;
 
@@ -79,9 +79,7 @@ pub async fn recompute(
         .filter(account::Column::RfmRecencyDays.is_not_null())
         .exec(&txn)
         .await?;
-    for ((id, m), s) in accounts.iter().zip(&measures).zip(&scores) {
-        store(&txn, *id, m, s, currency).await?;
-    }
+    store(&txn, &accounts, &measures, &scores, currency).await?;
     let events = move_statuses(&txn, quiet_days).await?;
     txn.commit().await?;
     for event in events {
@@ -152,38 +150,98 @@ fn null() -> SimpleExpr {
     Expr::value(sea_orm::Value::Int(None))
 }
 
+/// Writes the scores with one UPDATE from a temporary table filled a chunk at a time, rather
+/// than one statement per account: on SQLite the write lock is held for as short as it can be.
 async fn store(
-    txn: &sea_orm::DatabaseTransaction,
-    id: Uuid,
-    m: &Measures,
-    s: &Scores,
+    txn: &DatabaseTransaction,
+    accounts: &[Uuid],
+    measures: &[Measures],
+    scores: &[Scores],
     currency: &str,
 ) -> Result<()> {
-    let small = |score: u8| Expr::value(i16::from(score));
-    let segment = Segment::of(*s).map(|segment| RfmSegment::from(segment).as_str());
-    account::Entity::update_many()
-        .col_expr(
-            account::Column::RfmRecencyDays,
-            Expr::value(clamp(m.recency_days)),
+    let scratch = Alias::new(SCRATCH);
+    let columns = [
+        "id",
+        "rfm_recency_days",
+        "rfm_frequency",
+        "rfm_monetary_minor",
+        "rfm_recency_score",
+        "rfm_frequency_score",
+        "rfm_monetary_score",
+        "rfm_segment",
+    ];
+    txn.execute_unprepared(&format!("DROP TABLE IF EXISTS {SCRATCH}"))
+        .await?;
+    let mut create = Table::create();
+    create
+        .table(scratch.clone())
+        .temporary()
+        .col(
+            ColumnDef::new(Alias::new("id"))
+                .uuid()
+                .not_null()
+                .primary_key(),
         )
-        .col_expr(
-            account::Column::RfmFrequency,
-            Expr::value(clamp(m.frequency)),
-        )
-        .col_expr(
-            account::Column::RfmMonetaryMinor,
-            Expr::value(m.monetary_minor),
-        )
-        .col_expr(account::Column::RfmCurrency, Expr::value(currency))
-        .col_expr(account::Column::RfmRecencyScore, small(s.recency))
-        .col_expr(account::Column::RfmFrequencyScore, small(s.frequency))
-        .col_expr(account::Column::RfmMonetaryScore, small(s.monetary))
-        .col_expr(account::Column::RfmSegment, Expr::value(segment))
-        .filter(account::Column::Id.eq(id))
-        .exec(txn)
+        .col(ColumnDef::new(Alias::new(columns[1])).integer())
+        .col(ColumnDef::new(Alias::new(columns[2])).integer())
+        .col(ColumnDef::new(Alias::new(columns[3])).big_integer())
+        .col(ColumnDef::new(Alias::new(columns[4])).small_integer())
+        .col(ColumnDef::new(Alias::new(columns[5])).small_integer())
+        .col(ColumnDef::new(Alias::new(columns[6])).small_integer())
+        .col(ColumnDef::new(Alias::new(columns[7])).string());
+    txn.execute(&create).await?;
+    let rows = accounts.iter().zip(measures).zip(scores);
+    let rows: Vec<_> = rows.collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(scratch.clone())
+            .columns(columns.map(Alias::new));
+        for ((id, m), s) in chunk {
+            let segment = Segment::of(**s).map(|segment| RfmSegment::from(segment).as_str());
+            insert
+                .values([
+                    (**id).into(),
+                    clamp(m.recency_days).into(),
+                    clamp(m.frequency).into(),
+                    m.monetary_minor.into(),
+                    i16::from(s.recency).into(),
+                    i16::from(s.frequency).into(),
+                    i16::from(s.monetary).into(),
+                    segment.into(),
+                ])
+                .map_err(crate::error::AppError::internal)?;
+        }
+        txn.execute(&insert).await?;
+    }
+    let mut update = Query::update();
+    update.table(account::Entity);
+    for column in &columns[1..] {
+        let from_scratch =
+            format!("(SELECT s.{column} FROM {SCRATCH} s WHERE s.id = \"accounts\".\"id\")");
+        update.value(Alias::new(*column), Expr::cust(from_scratch));
+    }
+    update
+        .value(account::Column::RfmCurrency, currency)
+        .and_where(
+            account::Column::Id.in_subquery(
+                Query::select()
+                    .column(Alias::new("id"))
+                    .from(scratch)
+                    .take(),
+            ),
+        );
+    txn.execute(&update).await?;
+    txn.execute_unprepared(&format!("DROP TABLE {SCRATCH}"))
         .await?;
     Ok(())
 }
+
+/// The temporary table the scores pass through.
+const SCRATCH: &str = "tb_rfm_scores";
+
+/// Rows per INSERT into it, within both stores' limits on bound values.
+const CHUNK: usize = 1_000;
 
 fn clamp(n: i64) -> i32 {
     n.clamp(0, i64::from(i32::MAX)) as i32
