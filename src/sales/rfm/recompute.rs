@@ -129,14 +129,17 @@ async fn move_statuses(txn: &DatabaseTransaction, quiet_days: i64) -> Result<Vec
     Ok(events)
 }
 
-/// Recomputes every `every` until the process stops; a failed run is logged and tried again.
+/// Recomputes every `every` until the process stops; a failed run is logged and tried again at
+/// the next.
 pub async fn run(
     db: DatabaseConnection,
     events: Events,
     config: std::sync::Arc<Config>,
     every: Duration,
 ) {
-    let mut tick = tokio::time::interval(every);
+    // The scores are kept in the store, so a start (or a test's server) need not recompute them
+    // at once: the first run is one interval in.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tick.tick().await;
         let quiet = config.rfm_quiet_days;
