@@ -9,6 +9,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use sha2::{Digest, Sha256};
 
 /// A pool of at most `max_connections`; a request waits at most `acquire_timeout` for one of
 /// them (or for a new connection to open), so an unreachable database fails requests quickly.
@@ -73,4 +74,36 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Holds `names` until the transaction ends. On PostgreSQL, whose replicas and workers run side
+/// by side, each name is a transaction-scoped advisory lock, taken in one sorted order so two
+/// holders never wait on each other in a circle: a worker resolving a person another is
+/// creating waits, then finds the lead the other committed. SQLite has one writer at a time and
+/// needs none.
+pub async fn lock(txn: &DatabaseTransaction, names: &[String]) -> crate::error::Result<()> {
+    if txn.get_database_backend() != DbBackend::Postgres || names.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = names.iter().map(|name| lock_id(name)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    // The ids are numbers computed here, so they are written into the statement as they are.
+    let sql = format!(
+        "SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[{}]::bigint[]) AS id",
+        ids.join(",")
+    );
+    txn.execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// A name's advisory lock number; two names sharing one only wait for each other needlessly.
+/// The prefix is the one identity resolution's locks were first made with, so replicas of
+/// different versions agree on them during a rolling deploy.
+fn lock_id(name: &str) -> i64 {
+    let digest = Sha256::digest(format!("touchbase identity {name}").as_bytes());
+    let mut first = [0; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }

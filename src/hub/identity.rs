@@ -9,10 +9,7 @@
 
 use connectors::Person;
 use entity::{contact, contact_point, enums::ContactPointKind, lead};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, Set,
-};
-use sha2::{Digest, Sha256};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -92,33 +89,10 @@ impl Keys {
     }
 }
 
-/// Holds `names` until the transaction ends. On PostgreSQL, whose workers run side by side, each
-/// name is a transaction-scoped advisory lock, taken in one sorted order so two deliveries never
-/// wait on each other in a circle; a worker resolving a person another is creating waits, then
-/// finds the lead the other committed. SQLite has one writer at a time and needs none.
+/// Holds `names` until the transaction ends, so deliveries that share a key about one person
+/// wait for each other; see [`crate::db::lock`].
 pub async fn lock(txn: &DatabaseTransaction, names: &[String]) -> Result<()> {
-    if txn.get_database_backend() != DbBackend::Postgres || names.is_empty() {
-        return Ok(());
-    }
-    let mut ids: Vec<i64> = names.iter().map(|name| lock_id(name)).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    // The ids are numbers computed here, so they are written into the statement as they are.
-    let sql = format!(
-        "SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[{}]::bigint[]) AS id",
-        ids.join(",")
-    );
-    txn.execute_unprepared(&sql).await?;
-    Ok(())
-}
-
-/// A name's advisory lock number; two names sharing one only wait for each other needlessly.
-fn lock_id(name: &str) -> i64 {
-    let digest = Sha256::digest(format!("touchbase identity {name}").as_bytes());
-    let mut first = [0; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(first)
+    crate::db::lock(txn, names).await
 }
 
 /// Finds the lead or contact behind `keys`; `None` when nobody matches.

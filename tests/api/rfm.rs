@@ -304,3 +304,36 @@ async fn paying_accounts_are_scored_against_each_other_and_segmented() {
     assert!(rfm(&app, &admin, &big_deal).await.is_null());
     assert_eq!(rfm(&app, &admin, &loyal).await["recencyScore"], 4);
 }
+
+#[tokio::test]
+async fn recomputes_running_at_once_move_each_account_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut accounts = Vec::new();
+    for n in 0..20 {
+        let id = account(&app, &admin, &format!("Account {n}")).await;
+        payment(
+            &app,
+            &id,
+            "invoice.paid",
+            n * 20,
+            1_000,
+            "USD",
+            json!({ "invoice": format!("in_{n}") }),
+        )
+        .await;
+        accounts.push(id);
+    }
+    let runs = (0..4).map(|_| recompute(&app, &admin));
+    let scored = futures_util::future::join_all(runs).await;
+    assert_eq!(scored, [20; 4]);
+    for id in &accounts {
+        let moves: Vec<String> = crate::hub::audit_of(&app, id)
+            .await
+            .into_iter()
+            .map(|row| row.action)
+            .filter(|action| action == "account.rfm_status")
+            .collect();
+        assert_eq!(moves.len(), 1, "{id}");
+    }
+}

@@ -67,6 +67,9 @@ pub async fn recompute(
     }
     let scores = score(&measures);
     let txn = crate::db::begin_write(db).await?;
+    // Replicas run this job side by side: one recompute at a time, each seeing the last one's
+    // statuses, so no account is moved twice.
+    crate::db::lock(&txn, &[RECOMPUTING.to_owned()]).await?;
     account::Entity::update_many()
         .col_expr(account::Column::RfmRecencyDays, null())
         .col_expr(account::Column::RfmFrequency, null())
@@ -239,6 +242,9 @@ async fn store(
         .await?;
     Ok(())
 }
+
+/// The lock a recompute holds (see [`crate::db::lock`]).
+const RECOMPUTING: &str = "rfm recompute";
 
 /// The temporary table the scores pass through.
 const SCRATCH: &str = "tb_rfm_scores";
