@@ -1,6 +1,7 @@
 //! The record lifecycle every CRM type shares: find within the row rules, insert, update and
-//! archive inside one transaction that also writes the audit row, and tell subscribers once it
-//! is committed. Every write is checked against [`scope::authorize`] on what it changes.
+//! archive inside one transaction that also writes the audit row and the moves of the type's
+//! tracked columns ([`transitions`]), and tell subscribers once it is committed. Every write is
+//! checked against [`scope::authorize`] on what it changes.
 //!
 //! Each write comes twice: `insert`, `update`, `archive` and `restore` run in a transaction of
 //! their own and publish the change event after committing it, for a caller writing one record
@@ -25,6 +26,7 @@ use crate::{
 
 pub use super::record_type::{Change, Parent, Record};
 
+/// The record with `id`, if the actor may see it; NOT_FOUND alike for a missing and a hidden one.
 pub async fn get<E: Record>(
     db: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
