@@ -63,12 +63,16 @@ pub async fn convert(
     let mut events = Vec::new();
     let lead = claim(&txn, actor, lead_id).await?;
     let account = match conversion.account_id {
-        Some(id) => Some(linked::<account::Entity>(&txn, actor, id, "accountId").await?),
+        Some(id) => {
+            Some(records::ensure_reference::<account::Entity>(&txn, actor, id, "accountId").await?)
+        }
         None => account_for(svc, &txn, actor, &lead, &mut events).await?,
     };
     let account_id = account.as_ref().map(|a| a.id);
     let contact = match conversion.contact_id {
-        Some(id) => linked::<contact::Entity>(&txn, actor, id, "contactId").await?,
+        Some(id) => {
+            records::ensure_reference::<contact::Entity>(&txn, actor, id, "contactId").await?
+        }
         None => contact_for(svc, &txn, actor, &lead, account_id, &mut events).await?,
     };
     let opportunity = match conversion.opportunity {
@@ -126,21 +130,6 @@ async fn claim(txn: &DatabaseTransaction, actor: &Actor, id: Uuid) -> Result<lea
         return Err(AppError::conflict("id", "the lead is already converted"));
     }
     Ok(lead)
-}
-
-/// A record the caller names and may see; an unknown id and an invisible one answer alike.
-async fn linked<E: records::Record>(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    id: Uuid,
-    field: &str,
-) -> Result<E::Model> {
-    records::get::<E>(txn, actor, id)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(kind) => AppError::bad_input(field, format!("no such {kind}")),
-            other => other,
-        })
 }
 
 /// The account the lead's company is: one the caller can see whose domain is the lead's

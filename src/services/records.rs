@@ -262,21 +262,19 @@ async fn set_archived_at<E: Record>(
     .await
 }
 
-/// Refuses a reference to a record the actor cannot see, naming the input field; an unknown id
-/// and an invisible one answer alike.
+/// The record an input field refers to, or a refusal naming the field when the actor cannot see
+/// it; an unknown id and an invisible one answer alike.
 pub async fn ensure_reference<E: Record>(
     conn: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
     id: Uuid,
     field: &str,
-) -> Result<()> {
+) -> Result<E::Model> {
     let found = scope::visible::<E>(actor)?
         .filter(E::id_column().eq(id))
         .one(conn)
         .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| AppError::bad_input(field, format!("no such {}", E::KIND)))
+    found.ok_or_else(|| AppError::bad_input(field, format!("no such {}", E::KIND)))
 }
 
 /// What an edit does to a record, read from the row rather than from the input: moving the
