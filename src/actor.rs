@@ -13,6 +13,9 @@ pub struct Actor {
     pub session_id: Option<Uuid>,
     /// Correlates audit rows and log lines with the HTTP request.
     pub request_id: Option<String>,
+    /// Why the actor makes the change, when it says: the rule or touch behind an automatic
+    /// move, the reason a rep gives for a manual one. Kept with the transitions it causes.
+    pub cause: Option<String>,
 }
 
 impl Actor {
@@ -28,5 +31,14 @@ impl Actor {
     /// user: no user has the nil id, and no token can name one that does not exist.
     pub fn is_system(&self) -> bool {
         self.user_id.is_nil()
+    }
+
+    /// The same actor, giving `cause` as the reason for what it changes next.
+    #[must_use]
+    pub fn because(&self, cause: impl Into<String>) -> Actor {
+        Actor {
+            cause: Some(cause.into()),
+            ..self.clone()
+        }
     }
 }

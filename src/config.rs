@@ -78,6 +78,8 @@ pub struct Config {
     pub ws_init_timeout_ms: u64,
     /// How often open activities whose due time has passed are looked for and announced.
     pub activity_due_interval_ms: u64,
+    /// How often every lead is scored again, so engagement follows its touches' age.
+    pub rescore_interval_ms: u64,
     /// The currency RFM's monetary value is summed in (ISO 4217). Payments in other currencies
     /// count toward recency and frequency but not toward the monetary value: no rate is
     /// guessed.
@@ -159,6 +161,7 @@ impl Default for Config {
             activity_due_interval_ms: 5_000,
             rfm_currency: "USD".into(),
             rfm_interval_ms: 3_600_000,
+            rescore_interval_ms: 3_600_000,
             rfm_quiet_days: 180,
             max_webhook_body_bytes: None,
             hook_requests_per_minute_per_connector: 3_000,

@@ -103,6 +103,11 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services.config.clone(),
         Duration::from_millis(services.config.rfm_interval_ms),
     ));
+    background.spawn(sales::scoring::periodically(
+        services.db.clone(),
+        services.events.clone(),
+        Duration::from_millis(services.config.rescore_interval_ms),
+    ));
     background.spawn(reminders::run(
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),

@@ -169,3 +169,8 @@ text_enum!(
         Lost = "lost",
     }
 );
+
+text_enum!(
+    /// Where a background run stands.
+    RunState { Running = "running", Done = "done", Failed = "failed" }
+);

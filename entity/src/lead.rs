@@ -44,6 +44,10 @@ pub struct Model {
     pub score: i32,
     /// Fit band × engagement band; `None` until the lead is first scored.
     pub grade: Option<LeadGrade>,
+    /// When the scores were last computed: the moment their decay was measured at.
+    pub scored_at: Option<DateTimeUtc>,
+    /// The scoring model version that computed them.
+    pub score_version: Option<i32>,
     // First touch attribution.
     pub first_source: Option<String>,
     pub first_medium: Option<String>,

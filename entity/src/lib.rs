@@ -18,6 +18,8 @@ pub mod opportunity;
 pub mod pipeline_stage;
 pub mod refresh_token;
 pub mod replay_nonce;
+pub mod scoring_model;
+pub mod scoring_run;
 pub mod setting;
 pub mod team;
 pub mod touchpoint;

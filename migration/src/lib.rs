@@ -17,6 +17,7 @@ mod m20261201_000002_delivery_names;
 mod m20261201_000003_transitions;
 mod m20261201_000004_rfm_scores;
 mod m20261202_000001_lead_profile;
+mod m20261202_000002_scoring;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_transitions::Migration),
             Box::new(m20261201_000004_rfm_scores::Migration),
             Box::new(m20261202_000001_lead_profile::Migration),
+            Box::new(m20261202_000002_scoring::Migration),
         ]
     }
 }

@@ -63,6 +63,7 @@ impl Authenticator {
                 team_id: standing.team_id,
                 session_id,
                 request_id: None,
+                cause: None,
             },
             expires_at,
         })
@@ -76,6 +77,7 @@ pub fn actor_for(user: &user::Model, session_id: Option<Uuid>) -> Actor {
         team_id: user.team_id,
         session_id,
         request_id: None,
+        cause: None,
     }
 }
 
@@ -88,5 +90,6 @@ pub fn system_actor() -> Actor {
         team_id: None,
         session_id: None,
         request_id: None,
+        cause: None,
     }
 }

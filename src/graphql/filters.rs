@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, LeadGrade, LeadStatus, LifecycleStage, RfmSegment,
-        SourceCategory,
+        AccountStatus, ActivityKind, CampaignStatus, LeadGrade, LeadStatus, LifecycleStage,
+        RfmSegment, SourceCategory,
     },
     lead, opportunity,
 };

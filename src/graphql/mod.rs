@@ -20,6 +20,7 @@ mod mutation;
 mod projection;
 mod query;
 mod sales;
+mod scoring;
 mod subscription;
 mod types;
 
@@ -40,13 +41,14 @@ pub use limits::{Operation, admit, refused};
 
 /// Every read: the CRM records and the integrations hub.
 #[derive(MergedObject, Default)]
-pub struct Query(query::RecordsQuery, hub::HubQuery);
+pub struct Query(query::RecordsQuery, scoring::ScoringQuery, hub::HubQuery);
 
 /// Every write: sessions, users, CRM records, the sales engine and the integrations hub.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::RecordsMutation,
     sales::SalesMutation,
+    scoring::ScoringMutation,
     hub::HubMutation,
 );
 

@@ -14,8 +14,9 @@ use crate::{
         },
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, Team, User},
     },
+    sales,
     services::{
-        accounts, activities, campaigns, contacts, leads, opportunities, records, sessions, users,
+        accounts, activities, campaigns, contacts, opportunities, records, sessions, users,
     },
 };
 
@@ -144,7 +145,8 @@ impl RecordsMutation {
     }
 
     async fn create_lead(&self, ctx: &Context<'_>, input: LeadInput) -> Result<LeadPayload> {
-        let lead = leads::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
+        let changes = input.into_changes()?;
+        let lead = sales::leads::create(ctx.services(), ctx.actor()?, changes).await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
@@ -154,7 +156,7 @@ impl RecordsMutation {
         id: ID,
         input: LeadInput,
     ) -> Result<LeadPayload> {
-        let lead = leads::update(
+        let lead = sales::leads::update(
             ctx.services(),
             ctx.actor()?,
             uuid("id", &id)?,

@@ -8,15 +8,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadGrade, LeadStatus,
-        LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
+        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadGrade,
+        LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
     },
     lead, opportunity, pipeline_stage, team, touchpoint, user,
 };
 use uuid::Uuid;
 
+mod breakdown;
 mod history;
 
+pub use breakdown::{ScoreBreakdown, TouchKind};
 use history::Change;
 
 use crate::{
@@ -240,6 +242,12 @@ impl Lead {
     /// Fit band (A best) × engagement band (1 most engaged); null until first scored.
     async fn grade(&self) -> Option<LeadGrade> {
         self.0.grade
+    }
+    /// Why the lead scores what it does: every rule and touch that counted; null until first
+    /// scored.
+    async fn score_breakdown(&self, ctx: &Context<'_>) -> Result<Option<ScoreBreakdown>> {
+        let breakdown = crate::sales::scoring::explain(&ctx.services().db, &self.0).await?;
+        Ok(breakdown.map(ScoreBreakdown::from))
     }
     /// Where the lead first came from.
     async fn first_touch(&self) -> Option<Attribution> {

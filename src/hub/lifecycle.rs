@@ -1,20 +1,21 @@
 //! The seam between the hub and the lead's scores and lifecycle stage. Every touchpoint the hub
 //! records on a lead it may change passes through here inside its transaction, so scoring and
-//! MQL/SQL rules, when they are written, see each touch once and commit with it. An unverified
-//! touch on a lead that existed before it does not pass: it may not move a score or a stage.
+//! the MQL/SQL criteria see each touch once and commit with it. An unverified touch on a lead
+//! that existed before it does not pass: it may not move a score or a stage (and rescoring
+//! leaves it out for the same reason).
 
 use entity::{lead, touchpoint};
 use sea_orm::DatabaseTransaction;
 
-use crate::error::Result;
+use crate::{error::Result, events::Event, sales::scoring};
 
-/// Called once per recorded touchpoint on a lead. Scores and lifecycle stages are not derived
-/// from touches yet, so there is nothing to change.
+/// Called once per recorded touchpoint on a lead: rescores it with the touch and moves it
+/// forward through the lifecycle where the criteria say so; answers the lead as stored.
 pub async fn touchpoint_recorded(
     txn: &DatabaseTransaction,
-    lead: &lead::Model,
+    lead: lead::Model,
     touchpoint: &touchpoint::Model,
-) -> Result<()> {
-    let _ = (txn, lead, touchpoint);
-    Ok(())
+    events: &mut Vec<Event>,
+) -> Result<lead::Model> {
+    scoring::lead_in(txn, lead, scoring::Trigger::Touch(touchpoint.id), events).await
 }

@@ -169,6 +169,10 @@ async fn record(
     if claimed_at != normalized.occurred_at {
         details["claimed_occurred_at"] = json!(claimed_at);
     }
+    if party.created {
+        // Scoring counts an unverified touch only on the lead it made.
+        details["created_lead"] = json!(true);
+    }
     let activity_id = match &normalized.call {
         Some(call) if call.ended && may_change => {
             Some(log_call(txn, cx, &party, &normalized, None, events).await?)
@@ -231,7 +235,7 @@ async fn record(
             category,
         };
         let lead = touch_lead(txn, cx, lead, &party, &touch, events).await?;
-        lifecycle::touchpoint_recorded(txn, &lead, &created).await?;
+        lifecycle::touchpoint_recorded(txn, lead, &created, events).await?;
     }
     Ok(true)
 }

@@ -6,7 +6,7 @@ use entity::{
     lead,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Set,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, QueryFilter, QueryOrder, Set,
     sea_query::{Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use crate::{
         filter::col,
         input::{self, LONG_TEXT, MoneyText, Patch, SHORT_TEXT},
         page::{SortField, SortKind, SortValue, text_key},
-        records::{self, Change, Record},
+        records::{self, Change, Record, Written},
         scope,
     },
     validate,
@@ -86,7 +86,14 @@ pub struct LeadChanges {
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result<lead::Model> {
+/// Creates a lead inside the caller's transaction; see [`records::insert_in`]. The sales engine
+/// wraps it (`sales::leads`) so every new lead is scored as it is written.
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    svc: &Services,
+    actor: &Actor,
+    input: LeadChanges,
+) -> Result<Written<lead::Model>> {
     let identified = [&input.email, &input.phone, &input.last_name, &input.company]
         .iter()
         .any(|field| field.has_text());
@@ -99,7 +106,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result
     let mut lead = blank();
     lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
     apply(svc, actor, input, &mut lead)?;
-    records::insert::<lead::Entity>(svc, actor, lead).await
+    records::insert_in::<lead::Entity>(txn, actor, lead).await
 }
 
 /// The ids of the leads converted into `contact`, as a subquery.
@@ -146,13 +153,16 @@ pub fn blank() -> lead::ActiveModel {
     }
 }
 
-pub async fn update(
+/// Changes a lead inside the caller's transaction; see [`records::update_in`] and
+/// `sales::leads`, which scores it again.
+pub async fn update_in(
+    txn: &DatabaseTransaction,
     svc: &Services,
     actor: &Actor,
     id: Uuid,
     input: LeadChanges,
-) -> Result<lead::Model> {
-    records::update::<lead::Entity, _>(svc, actor, id, "update", async |_, _, lead| {
+) -> Result<Written<lead::Model>> {
+    records::update_in::<lead::Entity, _>(txn, actor, id, "update", async |_, _, lead| {
         apply(svc, actor, input, lead)
     })
     .await
@@ -253,7 +263,10 @@ fn head_count(field: &str, n: i32) -> Result<i32> {
     if (0..=10_000_000).contains(&n) {
         Ok(n)
     } else {
-        Err(AppError::bad_input(field, "must be between 0 and 10,000,000"))
+        Err(AppError::bad_input(
+            field,
+            "must be between 0 and 10,000,000",
+        ))
     }
 }
 

@@ -37,7 +37,7 @@ pub async fn record<E: Record>(
             from_value: Set(from),
             to_value: Set(to),
             actor_id: Set((!actor.is_system()).then_some(actor.user_id)),
-            cause: Set(None),
+            cause: Set(actor.cause.clone()),
             at: Set(now),
         }
         .insert(conn)

@@ -282,7 +282,7 @@ async fn filters_combine_and_match_case_insensitively() {
             vec!["Globex", "100% Organic"],
         ),
         (
-            json!({ "score": { "gte": 0, "lt": 1 } }),
+            json!({ "score": { "gte": 0, "lte": 100 } }),
             vec!["Acme", "ACME Labs", "Globex", "100% Organic"],
         ),
         (

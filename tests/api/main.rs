@@ -27,6 +27,7 @@ mod outage;
 mod records;
 mod rfm;
 mod schema;
+mod scoring;
 mod search;
 mod security_decisions;
 mod subscriptions;
