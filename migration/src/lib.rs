@@ -16,6 +16,8 @@ mod m20261201_000001_verified_deliveries;
 mod m20261201_000002_delivery_names;
 mod m20261201_000003_transitions;
 mod m20261201_000004_rfm_scores;
+mod m20261202_000004_pipelines;
+mod m20261202_000005_contact_rfm;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_delivery_names::Migration),
             Box::new(m20261201_000003_transitions::Migration),
             Box::new(m20261201_000004_rfm_scores::Migration),
+            Box::new(m20261202_000004_pipelines::Migration),
+            Box::new(m20261202_000005_contact_rfm::Migration),
         ]
     }
 }
