@@ -226,7 +226,7 @@ impl Related {
         let keys = sea_orm::sea_query::Query::select()
             .column((table.clone(), Alias::new(self.key)))
             .from(table)
-            .cond_where(self.test.on_value(field, there.into())?)
+            .cond_where(self.test.on_value(field, there)?)
             .take();
         Ok(Condition::all().add(expr.in_subquery(keys)))
     }
