@@ -202,7 +202,7 @@ async fn stage_named<C: ConnectionTrait>(
     let current = opportunity.stage_id.try_as_ref().copied();
     let stage = match (input.stage_id, input.pipeline_id) {
         (None, None) => return Ok(None),
-        (Some(stage), _) if Some(stage) == current => return Ok(None),
+        (Some(stage), None) if Some(stage) == current => return Ok(None),
         (Some(stage), pipeline) => {
             let stage = pipeline::stage(conn, stage, "stageId").await?;
             if pipeline.is_some_and(|pipeline| pipeline != stage.pipeline_id) {
@@ -210,6 +210,9 @@ async fn stage_named<C: ConnectionTrait>(
                     "stageId",
                     "this stage is not in the pipeline named by pipelineId",
                 ));
+            }
+            if Some(stage.id) == current {
+                return Ok(None);
             }
             stage
         }
