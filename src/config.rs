@@ -84,7 +84,7 @@ pub struct Config {
     /// count toward recency and frequency but not toward the monetary value: no rate is
     /// guessed.
     pub rfm_currency: String,
-    /// How often every account's RFM scores are computed again.
+    /// How often every account's and contact's RFM scores are computed again.
     pub rfm_interval_ms: u64,
     /// A paying account whose last purchase is older than this many days becomes an inactive
     /// customer, and an active one again when it buys.

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-use crate::enums::LifecycleStage;
+use crate::enums::{LifecycleStage, RfmSegment};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "contacts")]
@@ -17,6 +17,18 @@ pub struct Model {
     pub account_id: Option<Uuid>,
     pub owner_id: Option<Uuid>,
     pub lifecycle_stage: LifecycleStage,
+    /// Days since the last purchase.
+    pub rfm_recency_days: Option<i32>,
+    /// Purchases in the scoring window.
+    pub rfm_frequency: Option<i32>,
+    /// Revenue in the scoring window, in minor units of `rfm_currency`.
+    pub rfm_monetary_minor: Option<i64>,
+    pub rfm_currency: Option<String>,
+    /// 1 (worst) to 5 (best) against every paying contact, by recency.
+    pub rfm_recency_score: Option<i16>,
+    pub rfm_frequency_score: Option<i16>,
+    pub rfm_monetary_score: Option<i16>,
+    pub rfm_segment: Option<RfmSegment>,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -15,6 +15,7 @@ pub mod contact_point;
 pub mod delivery;
 pub mod lead;
 pub mod opportunity;
+pub mod pipeline;
 pub mod pipeline_stage;
 pub mod refresh_token;
 pub mod replay_nonce;

@@ -198,12 +198,16 @@ impl AccountInput {
 }
 
 /// Fields of an opportunity a user may set. `name` and `amount` are required on create; the
-/// stage defaults to the pipeline's first.
+/// stage defaults to the first open stage of `pipelineId`, or of the default pipeline.
 #[derive(InputObject, Default)]
 pub struct OpportunityInput {
     pub name: Option<String>,
     pub amount: Option<MoneyInput>,
+    /// Archived stages, and stages of archived pipelines, take no deals.
     pub stage_id: Option<ID>,
+    /// Without `stageId`, moves the deal to this pipeline's first open stage (unless it is in
+    /// this pipeline already); with it, the pipeline that stage must be in.
+    pub pipeline_id: Option<ID>,
     pub account_id: MaybeUndefined<ID>,
     pub contact_id: MaybeUndefined<ID>,
     pub lead_id: MaybeUndefined<ID>,
@@ -218,6 +222,10 @@ impl OpportunityInput {
             name: self.name,
             amount: self.amount.map(MoneyText::from),
             stage_id: self.stage_id.map(|id| uuid("stageId", &id)).transpose()?,
+            pipeline_id: self
+                .pipeline_id
+                .map(|id| uuid("pipelineId", &id))
+                .transpose()?,
             account_id: id_patch("accountId", self.account_id)?,
             contact_id: id_patch("contactId", self.contact_id)?,
             lead_id: id_patch("leadId", self.lead_id)?,

@@ -21,7 +21,7 @@ use crate::{
     services::{
         accounts, activities, campaigns, contacts,
         filter::{self, FieldTest, Filter},
-        leads, opportunities, page,
+        leads, opportunities, page, pipeline,
     },
 };
 
@@ -153,10 +153,10 @@ pub struct IdFilter {
     pub is_null: Option<bool>,
 }
 
-impl TestInput for IdFilter {
-    fn into_test(self, field: &'static str) -> Result<FieldTest> {
+impl IdFilter {
+    fn into_ids(self, field: &'static str) -> Result<filter::IdFilter> {
         let id = |id: ID| uuid(field, &id);
-        Ok(FieldTest::Id(filter::IdFilter {
+        Ok(filter::IdFilter {
             eq: self.eq.map(id).transpose()?,
             ne: self.ne.map(id).transpose()?,
             in_: self
@@ -164,7 +164,13 @@ impl TestInput for IdFilter {
                 .map(|ids| ids.into_iter().map(id).collect())
                 .transpose()?,
             is_null: self.is_null,
-        }))
+        })
+    }
+}
+
+impl TestInput for IdFilter {
+    fn into_test(self, field: &'static str) -> Result<FieldTest> {
+        self.into_ids(field).map(FieldTest::Id)
     }
 }
 
@@ -227,6 +233,15 @@ impl TestInput for Vec<CustomFieldFilter> {
                 })
                 .collect(),
         ))
+    }
+}
+
+/// An id test on the pipeline of a deal's stage.
+struct InPipeline(IdFilter);
+
+impl TestInput for InPipeline {
+    fn into_test(self, field: &'static str) -> Result<FieldTest> {
+        self.0.into_ids(field).map(pipeline::in_pipeline)
     }
 }
 
@@ -338,6 +353,12 @@ pub struct ContactFilter {
     pub owner_id: Option<IdFilter>,
     pub created_at: Option<DateTimeFilter>,
     pub updated_at: Option<DateTimeFilter>,
+    pub rfm_segment: Option<EnumFilter<RfmSegment>>,
+    /// 1 to 5; null for contacts that never paid.
+    pub rfm_recency_score: Option<IntFilter>,
+    pub rfm_frequency_score: Option<IntFilter>,
+    /// Only for roles that may see amounts.
+    pub rfm_monetary_score: Option<IntFilter>,
 }
 
 impl FilterInput for ContactFilter {
@@ -355,6 +376,22 @@ impl FilterInput for ContactFilter {
             .on(self.owner_id, "ownerId", C::OwnerId)?
             .on(self.created_at, "createdAt", C::CreatedAt)?
             .on(self.updated_at, "updatedAt", C::UpdatedAt)?
+            .on(self.rfm_segment, "rfmSegment", C::RfmSegment)?
+            .on(
+                self.rfm_recency_score,
+                "rfmRecencyScore",
+                C::RfmRecencyScore,
+            )?
+            .on(
+                self.rfm_frequency_score,
+                "rfmFrequencyScore",
+                C::RfmFrequencyScore,
+            )?
+            .on(
+                self.rfm_monetary_score,
+                "rfmMonetaryScore",
+                C::RfmMonetaryScore,
+            )?
             .logic(self.and, self.or, self.not)
     }
 }
@@ -423,6 +460,8 @@ pub struct OpportunityFilter {
     pub not: Option<Box<OpportunityFilter>>,
     pub name: Option<StringFilter>,
     pub stage_id: Option<IdFilter>,
+    /// The pipeline of the deal's stage.
+    pub pipeline_id: Option<IdFilter>,
     pub owner_id: Option<IdFilter>,
     pub account_id: Option<IdFilter>,
     pub lead_id: Option<IdFilter>,
@@ -440,6 +479,7 @@ impl FilterInput for OpportunityFilter {
         Tests(Filter::default())
             .on(self.name, "name", C::Name)?
             .on(self.stage_id, "stageId", C::StageId)?
+            .on(self.pipeline_id.map(InPipeline), "pipelineId", C::StageId)?
             .on(self.owner_id, "ownerId", C::OwnerId)?
             .on(self.account_id, "accountId", C::AccountId)?
             .on(self.lead_id, "leadId", C::LeadId)?
@@ -570,6 +610,11 @@ pub enum ContactOrderField {
     UpdatedAt,
     Email,
     LastName,
+    /// Contacts that never paid sort as 0.
+    RfmRecencyScore,
+    RfmFrequencyScore,
+    /// Only for roles that may see amounts.
+    RfmMonetaryScore,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

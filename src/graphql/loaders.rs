@@ -143,6 +143,19 @@ impl Loader<Uuid> for Stages {
     }
 }
 
+/// Pipelines by id, archived ones included (a deal in one still names it).
+pub struct Pipelines(DatabaseConnection);
+
+impl Loader<Uuid> for Pipelines {
+    type Value = entity::pipeline::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[Uuid]) -> LoadResult<entity::pipeline::Model> {
+        let rows = pipeline::pipelines_by_ids(&self.0, ids).await?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
 fn id_of<E: Record>(row: &E::Model) -> Uuid {
     match sea_orm::ModelTrait::get(row, E::id_column()) {
         sea_orm::Value::Uuid(Some(id)) => id,
@@ -154,6 +167,7 @@ fn id_of<E: Record>(row: &E::Model) -> Uuid {
 pub struct Loaders {
     pub users: DataLoader<Users>,
     pub stages: DataLoader<Stages>,
+    pub pipelines: DataLoader<Pipelines>,
     pub leads: DataLoader<ById<lead::Entity>>,
     pub contacts: DataLoader<ById<contact::Entity>>,
     pub accounts: DataLoader<ById<account::Entity>>,
@@ -207,6 +221,7 @@ impl Loaders {
         Loaders {
             users: DataLoader::new(Users(db.clone()), tokio::spawn),
             stages: DataLoader::new(Stages(db.clone()), tokio::spawn),
+            pipelines: DataLoader::new(Pipelines(db.clone()), tokio::spawn),
             leads: by_id(db, actor),
             contacts: by_id(db, actor),
             accounts: by_id(db, actor),

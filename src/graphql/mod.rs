@@ -17,6 +17,7 @@ mod list_fuzz;
 pub mod loaders;
 pub mod metrics;
 mod mutation;
+mod pipelines;
 mod projection;
 mod query;
 mod sales;
@@ -39,9 +40,14 @@ use crate::{
 pub use errors::assign_codes;
 pub use limits::{Operation, admit, refused};
 
-/// Every read: the CRM records and the integrations hub.
+/// Every read: the CRM records, the pipelines and the integrations hub.
 #[derive(MergedObject, Default)]
-pub struct Query(query::RecordsQuery, scoring::ScoringQuery, hub::HubQuery);
+pub struct Query(
+    query::RecordsQuery,
+    scoring::ScoringQuery,
+    pipelines::PipelinesQuery,
+    hub::HubQuery,
+);
 
 /// Every write: sessions, users, CRM records, the sales engine and the integrations hub.
 #[derive(MergedObject, Default)]
@@ -49,6 +55,7 @@ pub struct Mutation(
     mutation::RecordsMutation,
     sales::SalesMutation,
     scoring::ScoringMutation,
+    pipelines::PipelinesMutation,
     hub::HubMutation,
 );
 

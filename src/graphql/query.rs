@@ -214,7 +214,7 @@ impl RecordsQuery {
             .collect())
     }
 
-    /// The pipeline's stages in order.
+    /// The default pipeline's live stages in order; `pipelines` has every pipeline.
     async fn pipeline_stages(&self, ctx: &Context<'_>) -> Result<Vec<PipelineStage>> {
         let stages = pipeline::stages(&ctx.services().db, ctx.actor()?).await?;
         Ok(stages.into_iter().map(PipelineStage).collect())

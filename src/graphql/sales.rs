@@ -77,8 +77,9 @@ pub struct SalesMutation;
 
 #[Object]
 impl SalesMutation {
-    /// Computes every account's RFM scores and segment now rather than at the next scheduled
-    /// run (admins only); answers how many paying accounts were scored.
+    /// Computes every account's and contact's RFM scores and segment now rather than at the
+    /// next scheduled run (admins only); answers how many paying accounts and contacts were
+    /// scored.
     async fn recompute_rfm(&self, ctx: &Context<'_>) -> Result<i32> {
         let actor = ctx.actor()?;
         if !actor.is(Role::Admin) {

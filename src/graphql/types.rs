@@ -11,7 +11,7 @@ use entity::{
         AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadGrade,
         LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
     },
-    lead, opportunity, pipeline_stage, team, touchpoint, user,
+    lead, opportunity, pipeline, pipeline_stage, team, touchpoint, user,
 };
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ use crate::{
         projection::{self, Projected},
     },
     services::{
-        activities, leads,
+        self, activities, leads,
         page::Window,
         projection::Columns,
         records::{self, Record},
@@ -57,6 +57,55 @@ impl Money {
         Some(Money {
             amount: format_amount(minor, currency),
             currency: currency.to_owned(),
+        })
+    }
+}
+
+/// The RFM columns a scored record type (account, contact) keeps under the same names.
+macro_rules! rfm_figures {
+    ($model:expr) => {
+        RfmFigures {
+            recency_days: $model.rfm_recency_days,
+            frequency: $model.rfm_frequency,
+            monetary_minor: $model.rfm_monetary_minor,
+            currency: $model.rfm_currency.as_deref(),
+            recency_score: $model.rfm_recency_score,
+            frequency_score: $model.rfm_frequency_score,
+            monetary_score: $model.rfm_monetary_score,
+            segment: $model.rfm_segment,
+        }
+    };
+}
+
+/// A record's stored RFM figures, before the field rule hides what the caller may not see.
+struct RfmFigures<'a> {
+    recency_days: Option<i32>,
+    frequency: Option<i32>,
+    monetary_minor: Option<i64>,
+    currency: Option<&'a str>,
+    recency_score: Option<i16>,
+    frequency_score: Option<i16>,
+    monetary_score: Option<i16>,
+    segment: Option<RfmSegment>,
+}
+
+impl RfmFigures<'_> {
+    /// As `actor` may see them; `None` for a record that never paid.
+    fn shown(self, actor: &crate::actor::Actor) -> Option<Rfm> {
+        if self.recency_days.is_none() && self.frequency.is_none() && self.monetary_minor.is_none()
+        {
+            return None;
+        }
+        let visible = scope::can_see_amounts(actor);
+        let score = |s: Option<i16>| s.map(i32::from);
+        Some(Rfm {
+            recency_days: self.recency_days,
+            frequency: self.frequency,
+            monetary: Money::from_minor(self.monetary_minor, self.currency).filter(|_| visible),
+            recency_score: score(self.recency_score),
+            frequency_score: score(self.frequency_score),
+            monetary_score: score(self.monetary_score).filter(|_| visible),
+            segment: self.segment,
         })
     }
 }
@@ -479,6 +528,12 @@ impl Contact {
     async fn contact_points(&self, ctx: &Context<'_>) -> Result<Vec<ContactPoint>> {
         contact_points(ctx, |loaders| &loaders.contact_contact_points, self.0.id).await
     }
+    /// Recency (days since last purchase), frequency and monetary value of what the contact
+    /// paid, scored against every paying contact. The monetary part is hidden (null) from roles
+    /// that may not see money.
+    async fn rfm(&self, ctx: &Context<'_>) -> Result<Option<Rfm>> {
+        Ok(rfm_figures!(self.0).shown(ctx.actor()?))
+    }
 }
 
 pub struct Account(pub account::Model);
@@ -552,28 +607,10 @@ impl Account {
         )
         .await
     }
-    /// Recency (days since last purchase), frequency and monetary value.
-    /// The monetary part is revenue from invoices, hidden (null) from roles that may not see
-    /// money.
+    /// Recency (days since last purchase), frequency and monetary value, scored against every
+    /// paying account. The monetary part is hidden (null) from roles that may not see money.
     async fn rfm(&self, ctx: &Context<'_>) -> Result<Option<Rfm>> {
-        if self.0.rfm_recency_days.is_none()
-            && self.0.rfm_frequency.is_none()
-            && self.0.rfm_monetary_minor.is_none()
-        {
-            return Ok(None);
-        }
-        let visible = scope::can_see_amounts(ctx.actor()?);
-        let monetary = Money::from_minor(self.0.rfm_monetary_minor, self.0.rfm_currency.as_deref());
-        let score = |s: Option<i16>| s.map(i32::from);
-        Ok(Some(Rfm {
-            recency_days: self.0.rfm_recency_days,
-            frequency: self.0.rfm_frequency,
-            monetary: monetary.filter(|_| visible),
-            recency_score: score(self.0.rfm_recency_score),
-            frequency_score: score(self.0.rfm_frequency_score),
-            monetary_score: score(self.0.rfm_monetary_score).filter(|_| visible),
-            segment: self.0.rfm_segment,
-        }))
+        Ok(rfm_figures!(self.0).shown(ctx.actor()?))
     }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
@@ -591,7 +628,8 @@ pub struct Rfm {
     pub recency_days: Option<i32>,
     pub frequency: Option<i32>,
     pub monetary: Option<Money>,
-    /// 1 to 5 against every paying account: 5 for the most recent fifth.
+    /// 1 to 5 against every paying customer of the kind (accounts, contacts): 5 for the most
+    /// recent fifth.
     pub recency_score: Option<i32>,
     /// 1 to 5: 5 for the fifth that bought most often in the last 365 days.
     pub frequency_score: Option<i32>,
@@ -600,6 +638,44 @@ pub struct Rfm {
     /// The standard segment the three scores fall in; null for the few combinations none
     /// covers.
     pub segment: Option<RfmSegment>,
+}
+
+/// A sales pipeline (new business, renewals): stages deals move through, in order.
+pub struct Pipeline(pub pipeline::Model);
+
+#[Object]
+impl Pipeline {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// Its stages in order; archived ones only when asked for.
+    async fn stages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> Result<Vec<PipelineStage>> {
+        let (db, actor) = (&ctx.services().db, ctx.actor()?);
+        let stages =
+            services::pipeline::stages_of(db, actor, &[self.0.id], include_archived).await?;
+        Ok(stages.into_iter().map(PipelineStage).collect())
+    }
+    /// Set once the pipeline takes no more deals.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+}
+
+async fn pipeline_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Pipeline> {
+    let pipeline = ctx.loaders()?.pipelines.load_one(id).await?;
+    pipeline
+        .map(Pipeline)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("pipeline {id} is missing")))
 }
 
 pub struct PipelineStage(pub pipeline_stage::Model);
@@ -611,6 +687,13 @@ impl PipelineStage {
     }
     async fn name(&self) -> &str {
         &self.0.name
+    }
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Pipeline> {
+        pipeline_by_id(ctx, self.0.pipeline_id).await
+    }
+    /// Set once the stage takes no more deals; closed deals in it keep it.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
     }
     async fn position(&self) -> i32 {
         self.0.position
@@ -628,6 +711,15 @@ impl PipelineStage {
 }
 
 pub struct Opportunity(pub opportunity::Model);
+
+impl Opportunity {
+    async fn stage_model(&self, ctx: &Context<'_>) -> Result<pipeline_stage::Model> {
+        let stage = ctx.loaders()?.stages.load_one(self.0.stage_id).await?;
+        stage.ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("opportunity {} has no stage", self.0.id))
+        })
+    }
+}
 
 #[Object]
 impl Opportunity {
@@ -650,10 +742,12 @@ impl Opportunity {
         history::of_stage::<opportunity::Entity>(ctx, self.0.id, opportunity::Column::StageId).await
     }
     async fn stage(&self, ctx: &Context<'_>) -> Result<PipelineStage> {
-        let stage = ctx.loaders()?.stages.load_one(self.0.stage_id).await?;
-        stage.map(PipelineStage).ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("opportunity {} has no stage", self.0.id))
-        })
+        self.stage_model(ctx).await.map(PipelineStage)
+    }
+    /// The pipeline of the deal's stage.
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Pipeline> {
+        let stage = self.stage_model(ctx).await?;
+        pipeline_by_id(ctx, stage.pipeline_id).await
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         Ok(related::<account::Entity>(ctx, self.0.account_id)

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::services::{
     filter::{Filter, col},
-    page::{SortDirection, SortField, SortKind, SortValue, int_key},
+    page::{SortDirection, SortField, SortKind, SortValue, int_key, score},
 };
 use crate::{
     actor::Actor,
@@ -65,13 +65,7 @@ impl Record for account::Entity {
             || order
                 .iter()
                 .any(|(field, _)| *field == AccountOrderField::RfmMonetaryScore);
-        if by_money && !scope::can_see_amounts(actor) {
-            return Err(AppError::forbidden(format!(
-                "the {} role cannot filter or order accounts by monetary score",
-                actor.role.as_str()
-            )));
-        }
-        Ok(())
+        scope::ensure_not_ranked_by_money(actor, by_money, Self::KIND)
     }
 }
 
@@ -182,10 +176,6 @@ async fn apply<C: ConnectionTrait>(
         account.owner_id = Set(owner);
     }
     Ok(())
-}
-
-fn score(value: Option<i16>) -> SortValue {
-    SortValue::Int(value.map_or(0, i64::from))
 }
 
 /// Walks up from `parent`; meeting `child` on the way means the new link would close a loop.

@@ -9,8 +9,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
 use crate::services::{
-    filter::col,
-    page::{SortField, SortKind, SortValue, text_key},
+    filter::{Filter, col},
+    page::{SortDirection, SortField, SortKind, SortValue, int_key, score, text_key},
 };
 use crate::{
     actor::Actor,
@@ -19,6 +19,7 @@ use crate::{
         Services,
         input::{Patch, SHORT_TEXT},
         records::{self, Parent, Record, Written},
+        scope,
     },
     validate,
 };
@@ -55,6 +56,19 @@ impl Record for contact::Entity {
     }
     fn tracked() -> Vec<contact::Column> {
         vec![contact::Column::LifecycleStage]
+    }
+    /// Field rule on lists: as for accounts, no ranking by monetary score without the right
+    /// to see amounts.
+    fn ensure_listable(
+        actor: &Actor,
+        filter: &Filter<contact::Column>,
+        order: &[(ContactOrderField, SortDirection)],
+    ) -> Result<()> {
+        let by_money = filter.tests_column(contact::Column::RfmMonetaryScore)
+            || order
+                .iter()
+                .any(|(field, _)| *field == ContactOrderField::RfmMonetaryScore);
+        scope::ensure_not_ranked_by_money(actor, by_money, Self::KIND)
     }
 }
 
@@ -176,6 +190,10 @@ pub enum ContactOrderField {
     UpdatedAt,
     Email,
     LastName,
+    /// Contacts that never paid sort as 0.
+    RfmRecencyScore,
+    RfmFrequencyScore,
+    RfmMonetaryScore,
 }
 
 impl SortField<contact::Model> for ContactOrderField {
@@ -185,6 +203,9 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::UpdatedAt => col(contact::Column::UpdatedAt),
             Self::Email => text_key(contact::Column::Email),
             Self::LastName => text_key(contact::Column::LastName),
+            Self::RfmRecencyScore => int_key(contact::Column::RfmRecencyScore),
+            Self::RfmFrequencyScore => int_key(contact::Column::RfmFrequencyScore),
+            Self::RfmMonetaryScore => int_key(contact::Column::RfmMonetaryScore),
         }
     }
 
@@ -194,6 +215,9 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::UpdatedAt => SortValue::Time(contact.updated_at),
             Self::Email => SortValue::Text(contact.email.clone().unwrap_or_default()),
             Self::LastName => SortValue::Text(contact.last_name.clone().unwrap_or_default()),
+            Self::RfmRecencyScore => score(contact.rfm_recency_score),
+            Self::RfmFrequencyScore => score(contact.rfm_frequency_score),
+            Self::RfmMonetaryScore => score(contact.rfm_monetary_score),
         }
     }
 
@@ -201,6 +225,9 @@ impl SortField<contact::Model> for ContactOrderField {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Email | Self::LastName => SortKind::Text,
+            Self::RfmRecencyScore | Self::RfmFrequencyScore | Self::RfmMonetaryScore => {
+                SortKind::Int
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DbBackend,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -69,6 +69,18 @@ pub enum FieldTest {
     Bool(bool),
     /// Tests on keys of a JSON object column; each must hold.
     Custom(Vec<CustomFieldFilter>),
+    /// A test on the row of another table the column points at.
+    Related(Box<Related>),
+}
+
+/// The column holds a `key` of `table`, and `test` holds on that row's `column` (a deal's
+/// stage belongs to a pipeline): `column IN (SELECT key FROM table WHERE test)`.
+#[derive(Clone, Debug)]
+pub struct Related {
+    pub table: &'static str,
+    pub key: &'static str,
+    pub column: &'static str,
+    pub test: FieldTest,
 }
 
 impl<C: ColumnTrait> Filter<C> {
@@ -182,7 +194,17 @@ impl FieldTest {
         column: C,
         backend: DbBackend,
     ) -> Result<Condition> {
-        let expr = col(column);
+        match self {
+            FieldTest::Custom(tests) => tests.iter().try_fold(Condition::all(), |all, test| {
+                Ok(all.add(test.condition(field, column, backend)?))
+            }),
+            FieldTest::Related(related) => related.condition(field, col(column)),
+            plain => plain.on_value(field, col(column)),
+        }
+    }
+
+    /// The test on one plain value; a JSON key or another table is not one.
+    fn on_value(&self, field: &str, expr: SimpleExpr) -> Result<Condition> {
         match self {
             FieldTest::Text(test) => test.condition(field, expr),
             FieldTest::Int(test) => test.condition(field, expr),
@@ -190,10 +212,23 @@ impl FieldTest {
             FieldTest::Id(test) => test.condition(field, expr),
             FieldTest::Enum(test) => test.condition(field, expr),
             FieldTest::Bool(value) => Ok(Condition::all().add(expr.eq(*value))),
-            FieldTest::Custom(tests) => tests.iter().try_fold(Condition::all(), |all, test| {
-                Ok(all.add(test.condition(field, column, backend)?))
-            }),
+            FieldTest::Custom(_) | FieldTest::Related(_) => Err(AppError::internal(
+                anyhow::anyhow!("{field}: not a test on one value"),
+            )),
         }
+    }
+}
+
+impl Related {
+    fn condition(&self, field: &str, expr: SimpleExpr) -> Result<Condition> {
+        let table = Alias::new(self.table);
+        let there = Expr::col((table.clone(), Alias::new(self.column)));
+        let keys = sea_orm::sea_query::Query::select()
+            .column((table.clone(), Alias::new(self.key)))
+            .from(table)
+            .cond_where(self.test.on_value(field, there)?)
+            .take();
+        Ok(Condition::all().add(expr.in_subquery(keys)))
     }
 }
 

@@ -68,12 +68,16 @@ impl Record for opportunity::Entity {
 }
 
 /// Fields of an opportunity a user may set; what is left as [`Patch::Keep`] stays as it is.
-/// `name` and `amount` are required on create; the stage defaults to the pipeline's first.
+/// `name` and `amount` are required on create; the stage defaults to the first open stage of
+/// `pipeline_id`, or of the default pipeline.
 #[derive(Clone, Debug, Default)]
 pub struct OpportunityChanges {
     pub name: Option<String>,
     pub amount: Option<MoneyText>,
     pub stage_id: Option<Uuid>,
+    /// Moves the deal to this pipeline's first open stage, or, with `stage_id`, says which
+    /// pipeline that stage must be in.
+    pub pipeline_id: Option<Uuid>,
     pub account_id: Patch<Uuid>,
     pub contact_id: Patch<Uuid>,
     pub lead_id: Patch<Uuid>,
@@ -108,7 +112,7 @@ pub async fn create_in(
     let now = Utc::now();
     let mut opportunity = opportunity::ActiveModel {
         id: Set(Uuid::now_v7()),
-        stage_id: Set(pipeline::first_stage(txn).await?.id),
+        stage_id: Set(pipeline::first_stage(txn, None).await?.id),
         owner_id: Set(actor.is(Role::Sales).then_some(actor.user_id)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -140,6 +144,11 @@ async fn apply<C: ConnectionTrait>(
     input: OpportunityChanges,
     opportunity: &mut opportunity::ActiveModel,
 ) -> Result<()> {
+    if let Some(stage) = stage_named(conn, &input, opportunity).await? {
+        // Entering a closing stage closes the deal; moving back out reopens it.
+        opportunity.closed_at = Set((stage.is_won || stage.is_lost).then(Utc::now));
+        opportunity.stage_id = Set(stage.id);
+    }
     if let Some(name) = input.name {
         opportunity.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
     }
@@ -147,15 +156,6 @@ async fn apply<C: ConnectionTrait>(
         let money = amount.parse("amount")?;
         opportunity.amount_minor = Set(money.minor);
         opportunity.currency = Set(money.currency);
-    }
-    if let Some(stage) = input.stage_id {
-        let stage = pipeline::stage(conn, stage, "stageId").await?;
-        // Entering a closing stage closes the deal; moving back out reopens it. Naming the
-        // stage the deal is already in moves nothing.
-        if opportunity.stage_id.try_as_ref() != Some(&stage.id) {
-            opportunity.closed_at = Set((stage.is_won || stage.is_lost).then(Utc::now));
-        }
-        opportunity.stage_id = Set(stage.id);
     }
     if let Some(account) = input.account_id.change() {
         if let Some(account) = account {
@@ -190,6 +190,63 @@ async fn apply<C: ConnectionTrait>(
         opportunity.lost_reason = Set(v);
     }
     Ok(())
+}
+
+/// The stage `input` moves the deal to, if it moves it: naming the stage the deal is already in
+/// moves nothing (even one archived since). A stage that takes no deals is refused.
+async fn stage_named<C: ConnectionTrait>(
+    conn: &C,
+    input: &OpportunityChanges,
+    opportunity: &opportunity::ActiveModel,
+) -> Result<Option<entity::pipeline_stage::Model>> {
+    let current = opportunity.stage_id.try_as_ref().copied();
+    let stage = match (input.stage_id, input.pipeline_id) {
+        (None, None) => return Ok(None),
+        (Some(stage), None) if Some(stage) == current => return Ok(None),
+        (Some(stage), pipeline) => {
+            let stage = pipeline::stage(conn, stage, "stageId").await?;
+            if pipeline.is_some_and(|pipeline| pipeline != stage.pipeline_id) {
+                return Err(AppError::bad_input(
+                    "stageId",
+                    "this stage is not in the pipeline named by pipelineId",
+                ));
+            }
+            if Some(stage.id) == current {
+                return Ok(None);
+            }
+            stage
+        }
+        (None, Some(pipeline)) => {
+            let current_pipeline = match current {
+                Some(id) => pipeline::stages_by_ids(conn, &[id]).await?.pop(),
+                None => None,
+            };
+            if current_pipeline.is_some_and(|stage| stage.pipeline_id == pipeline) {
+                return Ok(None);
+            }
+            pipeline::first_stage(conn, Some(pipeline)).await?
+        }
+    };
+    Ok(Some(stage))
+}
+
+/// Moves a deal to `stage` inside the caller's transaction, as an edit of its stage would (the
+/// move is audited under `verb` and kept in its stage history).
+pub async fn move_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    stage: Uuid,
+    verb: &str,
+) -> Result<Written<opportunity::Model>> {
+    let input = OpportunityChanges {
+        stage_id: Some(stage),
+        ..Default::default()
+    };
+    records::update_in::<opportunity::Entity, _>(txn, actor, id, verb, async |txn, _, deal| {
+        apply(txn, actor, input, deal).await
+    })
+    .await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -289,6 +289,11 @@ pub fn int_key<C: ColumnTrait>(column: C) -> SimpleExpr {
     sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), 0.into()]).into()
 }
 
+/// An RFM score's sort value: a record that never paid sorts as 0, as [`int_key`] has it.
+pub fn score(value: Option<i16>) -> SortValue {
+    SortValue::Int(value.map_or(0, i64::from))
+}
+
 /// A nullable text column sorted as the empty string.
 pub fn text_key<C: ColumnTrait>(column: C) -> SimpleExpr {
     sea_orm::sea_query::Func::coalesce([crate::services::filter::col(column), "".into()]).into()

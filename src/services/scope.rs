@@ -223,3 +223,15 @@ async fn in_team_of(conn: &impl ConnectionTrait, actor: &Actor, user: Uuid) -> R
 pub fn can_see_amounts(actor: &Actor) -> bool {
     !actor.is(Role::Marketing)
 }
+
+/// Field rule on lists of scored customers: a role that may not see amounts may not filter or
+/// order them by monetary score either, which would rank them by what they paid.
+pub fn ensure_not_ranked_by_money(actor: &Actor, by_money: bool, kind: &str) -> Result<()> {
+    if by_money && !can_see_amounts(actor) {
+        return Err(AppError::forbidden(format!(
+            "the {} role cannot filter or order {kind}s by monetary score",
+            actor.role.as_str()
+        )));
+    }
+    Ok(())
+}

@@ -24,6 +24,7 @@ mod migrations;
 mod oidc;
 mod ops;
 mod outage;
+mod pipelines;
 mod records;
 mod rfm;
 mod schema;

@@ -302,3 +302,142 @@ async fn deliveries_get_one_name_and_keep_their_rows_indexes_and_links() {
     Migrator::up(&db, None).await.unwrap();
     db.close().await.unwrap();
 }
+
+/// How many migrations run before the one that brought pipelines.
+fn before_pipelines() -> u32 {
+    let position = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261202_000004_pipelines")
+        .expect("the pipelines migration is listed");
+    u32::try_from(position).unwrap()
+}
+
+#[tokio::test]
+async fn stages_join_the_default_pipeline_keep_their_deals_and_their_names_go_per_pipeline() {
+    let store = TestStore::new().await;
+    let db = Database::connect(&store.url).await.unwrap();
+    Migrator::up(&db, Some(before_pipelines())).await.unwrap();
+    let stage: Uuid = db
+        .query_one(
+            &Query::select()
+                .column("id")
+                .from("pipeline_stages")
+                .and_where(Expr::col("name").eq("Demo"))
+                .take(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "id")
+        .unwrap();
+    let deal = Uuid::now_v7();
+    let now = Utc::now();
+    db.execute(
+        &Query::insert()
+            .into_table("opportunities")
+            .columns([
+                "id",
+                "name",
+                "stage_id",
+                "amount_minor",
+                "currency",
+                "created_at",
+                "updated_at",
+            ])
+            .values_panic([
+                deal.into(),
+                "Old deal".into(),
+                stage.into(),
+                500_i64.into(),
+                "USD".into(),
+                now.into(),
+                now.into(),
+            ])
+            .take(),
+    )
+    .await
+    .unwrap();
+
+    Migrator::up(&db, Some(1)).await.unwrap();
+
+    let pipelines = entity::pipeline::Entity::find().all(&db).await.unwrap();
+    assert_eq!(pipelines.len(), 1);
+    assert_eq!(pipelines[0].name, "New business");
+    let stages = entity::pipeline_stage::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(stages.len(), 8);
+    assert!(stages.iter().all(|s| s.pipeline_id == pipelines[0].id));
+    assert!(stages.iter().all(|s| s.archived_at.is_none()));
+    let kept = entity::opportunity::Entity::find_by_id(deal)
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("the deal is kept");
+    assert_eq!(kept.stage_id, stage);
+
+    let insert_stage = async |pipeline: Uuid, name: &str| {
+        db.execute(
+            &Query::insert()
+                .into_table("pipeline_stages")
+                .columns([
+                    "id",
+                    "pipeline_id",
+                    "name",
+                    "position",
+                    "probability",
+                    "is_won",
+                    "is_lost",
+                ])
+                .values_panic([
+                    Uuid::now_v7().into(),
+                    pipeline.into(),
+                    name.into(),
+                    1.into(),
+                    10.into(),
+                    false.into(),
+                    false.into(),
+                ])
+                .take(),
+        )
+        .await
+        .map(drop)
+    };
+    let renewals = Uuid::now_v7();
+    db.execute(
+        &Query::insert()
+            .into_table("pipelines")
+            .columns(["id", "name", "position"])
+            .values_panic([renewals.into(), "Renewals".into(), 2.into()])
+            .take(),
+    )
+    .await
+    .unwrap();
+    insert_stage(renewals, "Demo").await.unwrap();
+    assert!(
+        insert_stage(pipelines[0].id, "Demo").await.is_err(),
+        "names stay unique within a pipeline"
+    );
+    let found = indexes(&db, &["pipeline_stages", "pipelines"]).await;
+    assert!(
+        found.contains("uq_pipeline_stages_pipeline_name") && found.contains("uq_pipelines_name"),
+        "{found:?}"
+    );
+    assert!(!found.contains("uq_pipeline_stages_name"), "{found:?}");
+
+    // Back to one pipeline once the names are unique again.
+    db.execute(
+        &Query::delete()
+            .from_table("pipeline_stages")
+            .and_where(Expr::col("pipeline_id").eq(renewals))
+            .take(),
+    )
+    .await
+    .unwrap();
+    Migrator::down(&db, Some(1)).await.unwrap();
+    let found = indexes(&db, &["pipeline_stages"]).await;
+    assert!(found.contains("uq_pipeline_stages_name"), "{found:?}");
+    Migrator::up(&db, None).await.unwrap();
+    db.close().await.unwrap();
+}
