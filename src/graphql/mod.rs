@@ -3,6 +3,7 @@
 //! arguments, call a service with the caller's `Actor` and wrap what comes back; they decide
 //! nothing themselves and build no SQL.
 
+mod assignment;
 mod changes;
 mod connection;
 mod errors;
@@ -40,13 +41,18 @@ pub use limits::{Operation, admit, refused};
 
 /// Every read: the CRM records and the integrations hub.
 #[derive(MergedObject, Default)]
-pub struct Query(query::RecordsQuery, hub::HubQuery);
+pub struct Query(
+    query::RecordsQuery,
+    assignment::AssignmentQuery,
+    hub::HubQuery,
+);
 
 /// Every write: sessions, users, CRM records, the sales engine and the integrations hub.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::RecordsMutation,
     sales::SalesMutation,
+    assignment::AssignmentMutation,
     hub::HubMutation,
 );
 

@@ -6,6 +6,7 @@ use entity::{account, activity, campaign, contact, lead, opportunity};
 
 use crate::{
     error::Result,
+    sales,
     graphql::{
         ContextExt,
         changes::{
@@ -144,7 +145,9 @@ impl RecordsMutation {
     }
 
     async fn create_lead(&self, ctx: &Context<'_>, input: LeadInput) -> Result<LeadPayload> {
-        let lead = leads::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
+        let lead =
+            sales::assignment::create_lead(ctx.services(), ctx.actor()?, input.into_changes()?)
+                .await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 

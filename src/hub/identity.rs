@@ -16,6 +16,7 @@ use crate::{
     actor::Actor,
     error::Result,
     events::Event,
+    sales::assignment,
     services::{contact_points, leads, records},
     validate,
 };
@@ -169,7 +170,8 @@ pub async fn party(
     }))
 }
 
-/// A new, unassigned lead for an unknown sender, its change event kept in `events`. `None`
+/// A new lead for an unknown sender, assigned by the rules in the same transaction, its change
+/// events kept in `events`. `None`
 /// when the touchpoint names nobody at all.
 pub async fn create_lead(
     txn: &DatabaseTransaction,
@@ -197,6 +199,7 @@ pub async fn create_lead(
     let created = records::insert_in::<lead::Entity>(txn, actor, lead)
         .await?
         .keep_event_in(events);
+    let created = assignment::assign_new_in(txn, created, events).await?;
     Ok(Some(Party {
         lead: Some(created),
         contact: None,

@@ -3,5 +3,6 @@
 //! and is called by the API, the hub and jobs; the computations themselves are kept pure where
 //! they can be, so their results can be explained and tested without a store.
 
+pub mod assignment;
 pub mod conversion;
 pub mod rfm;

@@ -79,7 +79,10 @@ pub struct LeadChanges {
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result<lead::Model> {
+/// A new lead from `input`, checked and with its owner defaulted, ready for
+/// `records::insert_in`: for a caller that creates it inside its own transaction (the sales
+/// engine assigns it in the same one).
+pub fn new_lead(svc: &Services, actor: &Actor, input: LeadChanges) -> Result<lead::ActiveModel> {
     let identified = [&input.email, &input.phone, &input.last_name, &input.company]
         .iter()
         .any(|field| field.has_text());
@@ -92,7 +95,7 @@ pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result
     let mut lead = blank();
     lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
     apply(svc, actor, input, &mut lead)?;
-    records::insert::<lead::Entity>(svc, actor, lead).await
+    Ok(lead)
 }
 
 /// The ids of the leads converted into `contact`, as a subquery.
