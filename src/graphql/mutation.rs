@@ -6,7 +6,6 @@ use entity::{account, activity, campaign, contact, lead, opportunity};
 
 use crate::{
     error::Result,
-    sales,
     graphql::{
         ContextExt,
         changes::{
@@ -15,6 +14,7 @@ use crate::{
         },
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, Team, User},
     },
+    sales,
     services::{
         accounts, activities, campaigns, contacts, leads, opportunities, records, sessions, users,
     },

@@ -15,6 +15,7 @@ use entity::{
 };
 use uuid::Uuid;
 
+pub mod assignment;
 mod history;
 
 use history::Change;
@@ -279,18 +280,12 @@ impl Lead {
         Ok(deal.map(Opportunity))
     }
     /// Why the lead has its owner: its latest assignment.
-    async fn assignment(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<Option<super::assignment::Assignment>> {
-        super::assignment::latest_of(ctx, self.0.id).await
+    async fn assignment(&self, ctx: &Context<'_>) -> Result<Option<assignment::Assignment>> {
+        assignment::latest_of(ctx, self.0.id).await
     }
     /// Every assignment of the lead, newest first (the latest 100).
-    async fn assignment_history(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<Vec<super::assignment::Assignment>> {
-        super::assignment::history_of(ctx, self.0.id).await
+    async fn assignment_history(&self, ctx: &Context<'_>) -> Result<Vec<assignment::Assignment>> {
+        assignment::history_of(ctx, self.0.id).await
     }
     /// Every status the lead has had, oldest first.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<LeadStatus>>> {

@@ -34,7 +34,10 @@ pub async fn of_lead(
 }
 
 /// The lead's current assignment: its latest.
-pub async fn latest(conn: &impl ConnectionTrait, lead_id: Uuid) -> Result<Option<assignment::Model>> {
+pub async fn latest(
+    conn: &impl ConnectionTrait,
+    lead_id: Uuid,
+) -> Result<Option<assignment::Model>> {
     Ok(assignment::Entity::find()
         .filter(assignment::Column::LeadId.eq(lead_id))
         .order_by_desc(assignment::Column::CreatedAt)
@@ -53,7 +56,8 @@ pub async fn note_response_in(
     let Some(current) = latest(conn, lead_id).await? else {
         return Ok(());
     };
-    if current.first_response_at.is_some() || current.owner_id.is_none() || at < current.created_at {
+    if current.first_response_at.is_some() || current.owner_id.is_none() || at < current.created_at
+    {
         return Ok(());
     }
     let secs = (at - current.created_at).num_seconds();

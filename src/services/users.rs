@@ -215,17 +215,26 @@ pub async fn set_availability(
         ));
     }
     let mut user: user::ActiveModel = before.clone().into();
-    if let Some(day) = input.away_from.parse(|d| validate::date("awayFrom", &d).map(|()| d))? {
+    if let Some(day) = input
+        .away_from
+        .parse(|d| validate::date("awayFrom", &d).map(|()| d))?
+    {
         user.away_from = Set(day);
     }
-    if let Some(day) = input.away_until.parse(|d| validate::date("awayUntil", &d).map(|()| d))? {
+    if let Some(day) = input
+        .away_until
+        .parse(|d| validate::date("awayUntil", &d).map(|()| d))?
+    {
         user.away_until = Set(day);
     }
     if let Some(max) = input.max_open_leads.parse(|max| {
         if (0..=MAX_OPEN_LEADS).contains(&max) {
             Ok(max)
         } else {
-            Err(AppError::bad_input("maxOpenLeads", format!("from 0 to {MAX_OPEN_LEADS}")))
+            Err(AppError::bad_input(
+                "maxOpenLeads",
+                format!("from 0 to {MAX_OPEN_LEADS}"),
+            ))
         }
     })? {
         user.max_open_leads = Set(max);
@@ -237,7 +246,16 @@ pub async fn set_availability(
     }
     user.updated_at = Set(Utc::now());
     let after = user.update(&txn).await?;
-    audit::record(&txn, actor, "user", "availability", id, Some(&before), Some(&after)).await?;
+    audit::record(
+        &txn,
+        actor,
+        "user",
+        "availability",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }

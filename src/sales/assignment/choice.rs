@@ -147,10 +147,16 @@ pub fn choose(
                 format!("more open leads, or later in turn: {}", person.open_leads)
             }
             (AssignmentStrategy::WeightedByCapacity, true) => {
-                format!("most room for their capacity: {}{capacity} open leads", person.open_leads)
+                format!(
+                    "most room for their capacity: {}{capacity} open leads",
+                    person.open_leads
+                )
             }
             (AssignmentStrategy::WeightedByCapacity, false) => {
-                format!("less room for their capacity, or later in turn: {}{capacity} open leads", person.open_leads)
+                format!(
+                    "less room for their capacity, or later in turn: {}{capacity} open leads",
+                    person.open_leads
+                )
             }
         };
         if Some(i) == pick {
@@ -180,7 +186,9 @@ mod tests {
     }
 
     fn chosen(strategy: AssignmentStrategy, people: &[Person], turn: u64) -> Option<u128> {
-        choose(strategy, people, turn, day(10), &[]).0.map(|id| id.as_u128())
+        choose(strategy, people, turn, day(10), &[])
+            .0
+            .map(|id| id.as_u128())
     }
 
     #[test]
@@ -233,7 +241,13 @@ mod tests {
         people[1].open_leads = 4;
         people[2].max_open_leads = Some(4);
         people[2].open_leads = 2;
-        let (pick, lines) = choose(AssignmentStrategy::WeightedByCapacity, &people, 0, day(10), &[]);
+        let (pick, lines) = choose(
+            AssignmentStrategy::WeightedByCapacity,
+            &people,
+            0,
+            day(10),
+            &[],
+        );
         // 5/10 beats 3/4 once this lead is counted.
         assert_eq!(pick, Some(Uuid::from_u128(2)));
         assert_eq!(lines[0].reason, "at capacity: 2 of 2 open leads");
@@ -242,7 +256,13 @@ mod tests {
         assert_eq!(chosen(AssignmentStrategy::RoundRobin, &people, 0), Some(2));
         // Weighting needs a capacity.
         people[1].max_open_leads = None;
-        let (pick, lines) = choose(AssignmentStrategy::WeightedByCapacity, &people, 0, day(10), &[]);
+        let (pick, lines) = choose(
+            AssignmentStrategy::WeightedByCapacity,
+            &people,
+            0,
+            day(10),
+            &[],
+        );
         assert_eq!(pick, Some(Uuid::from_u128(3)));
         assert_eq!(lines[1].reason, "no capacity set");
     }
@@ -251,7 +271,13 @@ mod tests {
     fn the_excluded_and_an_unavailable_single_user_leave_nobody() {
         let people = [person(1), person(2)];
         let excluded = [Uuid::from_u128(1)];
-        let (pick, lines) = choose(AssignmentStrategy::RoundRobin, &people, 0, day(10), &excluded);
+        let (pick, lines) = choose(
+            AssignmentStrategy::RoundRobin,
+            &people,
+            0,
+            day(10),
+            &excluded,
+        );
         assert_eq!(pick, Some(Uuid::from_u128(2)));
         assert_eq!(lines[0].reason, "breached the SLA on this lead");
         let mut single = [person(7)];

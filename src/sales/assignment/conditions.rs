@@ -71,14 +71,22 @@ pub fn validate(conditions: Vec<Condition>) -> Result<Vec<Condition>> {
 fn validate_one(path: &str, mut c: Condition) -> Result<Condition> {
     let key_path = format!("{path}.key");
     c.key = match (c.field, c.key.take()) {
-        (AssignmentField::CustomField, Some(key)) => {
-            Some(crate::validate::required_text(&key_path, &key, MAX_VALUE_CHARS)?)
-        }
+        (AssignmentField::CustomField, Some(key)) => Some(crate::validate::required_text(
+            &key_path,
+            &key,
+            MAX_VALUE_CHARS,
+        )?),
         (AssignmentField::CustomField, None) => {
-            return Err(AppError::bad_input(key_path, "a custom field condition needs a key"));
+            return Err(AppError::bad_input(
+                key_path,
+                "a custom field condition needs a key",
+            ));
         }
         (_, Some(_)) => {
-            return Err(AppError::bad_input(key_path, "only a custom field condition has a key"));
+            return Err(AppError::bad_input(
+                key_path,
+                "only a custom field condition has a key",
+            ));
         }
         (_, None) => None,
     };
@@ -97,13 +105,19 @@ fn validate_one(path: &str, mut c: Condition) -> Result<Condition> {
     }
     let numeric = c.field == AssignmentField::Employees;
     if !numeric
-        && matches!(c.operator, ConditionOperator::AtLeast | ConditionOperator::AtMost)
+        && matches!(
+            c.operator,
+            ConditionOperator::AtLeast | ConditionOperator::AtMost
+        )
         && c.field != AssignmentField::CustomField
         && c.field != AssignmentField::Postcode
     {
         return Err(AppError::bad_input(
             format!("{path}.operator"),
-            format!("{} compares numbers, postcodes and custom fields only", c.operator.as_str()),
+            format!(
+                "{} compares numbers, postcodes and custom fields only",
+                c.operator.as_str()
+            ),
         ));
     }
     c.values = c
@@ -138,16 +152,18 @@ fn arity(operator: ConditionOperator) -> (usize, usize) {
 fn value(path: &str, field: AssignmentField, raw: &str) -> Result<String> {
     let text = crate::validate::required_text(path, raw, MAX_VALUE_CHARS)?;
     match field {
-        AssignmentField::Employees => text
-            .parse::<u32>()
-            .map(|n| n.to_string())
-            .map_err(|_| AppError::bad_input(path, "a company size is a whole number of employees")),
+        AssignmentField::Employees => text.parse::<u32>().map(|n| n.to_string()).map_err(|_| {
+            AppError::bad_input(path, "a company size is a whole number of employees")
+        }),
         AssignmentField::Country => {
             let code = text.to_ascii_uppercase();
             if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
                 Ok(code)
             } else {
-                Err(AppError::bad_input(path, "a country is an ISO 3166-1 alpha-2 code such as DE"))
+                Err(AppError::bad_input(
+                    path,
+                    "a country is an ISO 3166-1 alpha-2 code such as DE",
+                ))
             }
         }
         AssignmentField::SourceCategory => {
@@ -157,7 +173,10 @@ fn value(path: &str, field: AssignmentField, raw: &str) -> Result<String> {
                 .map(|c| c.as_str().to_owned())
                 .ok_or_else(|| {
                     let known: Vec<&str> = SourceCategory::iter().map(|c| c.as_str()).collect();
-                    AppError::bad_input(path, format!("a source category is one of {}", known.join(", ")))
+                    AppError::bad_input(
+                        path,
+                        format!("a source category is one of {}", known.join(", ")),
+                    )
                 })
         }
         AssignmentField::Grade => {
@@ -227,7 +246,8 @@ fn holds(condition: &Condition, lead_value: Option<&str>) -> bool {
         Op::StartsWith => values().any(|v| folded.starts_with(&v)),
         Op::Between => {
             let (low, high) = (&condition.values[0], &condition.values[1]);
-            compare(&folded, &low.to_lowercase()).is_ge() && compare(&folded, &high.to_lowercase()).is_le()
+            compare(&folded, &low.to_lowercase()).is_ge()
+                && compare(&folded, &high.to_lowercase()).is_le()
         }
         Op::AtLeast => compare(&folded, &condition.values[0].to_lowercase()).is_ge(),
         Op::AtMost => compare(&folded, &condition.values[0].to_lowercase()).is_le(),
@@ -361,20 +381,53 @@ mod tests {
             refusal(vec![ok.clone(), cond(F::Country, Op::In, &["Germany"])]),
             "conditions[1].values[0]"
         );
-        assert_eq!(refusal(vec![cond(F::Employees, Op::AtLeast, &["many"])]), "conditions[0].values[0]");
-        assert_eq!(refusal(vec![cond(F::Employees, Op::Between, &["9"])]), "conditions[0].values");
-        assert_eq!(refusal(vec![cond(F::Employees, Op::Between, &["90", "9"])]), "conditions[0].values");
-        assert_eq!(refusal(vec![cond(F::Grade, Op::In, &["D4"])]), "conditions[0].values[0]");
-        assert_eq!(refusal(vec![cond(F::SourceCategory, Op::In, &["tv"])]), "conditions[0].values[0]");
-        assert_eq!(refusal(vec![cond(F::CustomField, Op::IsSet, &[])]), "conditions[0].key");
-        assert_eq!(refusal(vec![cond(F::Grade, Op::IsSet, &["A1"])]), "conditions[0].values");
-        assert_eq!(refusal(vec![cond(F::Industry, Op::AtLeast, &["a"])]), "conditions[0].operator");
-        assert_eq!(refusal(vec![cond(F::Industry, Op::In, &[" "])]), "conditions[0].values[0]");
+        assert_eq!(
+            refusal(vec![cond(F::Employees, Op::AtLeast, &["many"])]),
+            "conditions[0].values[0]"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::Employees, Op::Between, &["9"])]),
+            "conditions[0].values"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::Employees, Op::Between, &["90", "9"])]),
+            "conditions[0].values"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::Grade, Op::In, &["D4"])]),
+            "conditions[0].values[0]"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::SourceCategory, Op::In, &["tv"])]),
+            "conditions[0].values[0]"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::CustomField, Op::IsSet, &[])]),
+            "conditions[0].key"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::Grade, Op::IsSet, &["A1"])]),
+            "conditions[0].values"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::Industry, Op::AtLeast, &["a"])]),
+            "conditions[0].operator"
+        );
+        assert_eq!(
+            refusal(vec![cond(F::Industry, Op::In, &[" "])]),
+            "conditions[0].values[0]"
+        );
         let long = "x".repeat(MAX_VALUE_CHARS + 1);
-        assert_eq!(refusal(vec![cond(F::Industry, Op::In, &[&long])]), "conditions[0].values[0]");
+        assert_eq!(
+            refusal(vec![cond(F::Industry, Op::In, &[&long])]),
+            "conditions[0].values[0]"
+        );
         let many: Vec<String> = (0..=MAX_VALUES).map(|n| n.to_string()).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert_eq!(refusal(vec![cond(F::Industry, Op::In, &many)]), "conditions[0].values");
+        assert_eq!(
+            refusal(vec![cond(F::Industry, Op::In, &many)]),
+            "conditions[0].values"
+        );
         assert_eq!(refusal(vec![ok; MAX_CONDITIONS + 1]), "conditions");
     }
 }

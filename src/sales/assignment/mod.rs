@@ -21,8 +21,8 @@ use entity::{
     lead, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    ExprTrait, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -100,7 +100,15 @@ pub async fn assign_new_in(
     if lead.owner_id.is_some() {
         return Ok(lead);
     }
-    let assigned = assign_in(txn, &system_actor(), lead, Trigger::Created, events, Utc::now()).await?;
+    let assigned = assign_in(
+        txn,
+        &system_actor(),
+        lead,
+        Trigger::Created,
+        events,
+        Utc::now(),
+    )
+    .await?;
     Ok(assigned.lead)
 }
 
@@ -111,7 +119,15 @@ pub async fn assign_lead(svc: &Services, actor: &Actor, id: Uuid) -> Result<Assi
     let txn = crate::db::begin_write(&svc.db).await?;
     let lead = records::get::<lead::Entity>(&txn, actor, id).await?;
     let mut events = Vec::new();
-    let assigned = assign_in(&txn, actor, lead, Trigger::Requested, &mut events, Utc::now()).await?;
+    let assigned = assign_in(
+        &txn,
+        actor,
+        lead,
+        Trigger::Requested,
+        &mut events,
+        Utc::now(),
+    )
+    .await?;
     txn.commit().await?;
     for event in events {
         svc.events.publish(event).await;
@@ -183,16 +199,25 @@ pub async fn assign_in(
     {
         // Nobody else can take it: better the late owner than none.
         decision.owner = Some(owner);
-        decision.reason = format!("{}; nobody else was available, so the owner keeps it", decision.reason);
+        decision.reason = format!(
+            "{}; nobody else was available, so the owner keeps it",
+            decision.reason
+        );
     }
     let previous = lead.owner_id;
     let moved = decision.owner != previous;
     let lead = if moved {
         let owner = decision.owner;
-        records::update_in::<lead::Entity, _>(txn, actor, lead.id, "assign", async |_, _, active| {
-            active.owner_id = Set(owner);
-            Ok(())
-        })
+        records::update_in::<lead::Entity, _>(
+            txn,
+            actor,
+            lead.id,
+            "assign",
+            async |_, _, active| {
+                active.owner_id = Set(owner);
+                Ok(())
+            },
+        )
         .await?
         .keep_event_in(events)
     } else {
@@ -220,7 +245,9 @@ pub async fn assign_in(
         actor_id: Set((!actor.is_system()).then_some(actor.user_id)),
         task_id: Set(task_id),
         sla_due_at: Set(sla_due_at.filter(|_| task_id.is_some())),
-        reassign_on_breach: Set(decision.rule.as_ref().is_some_and(|r| r.reassign_on_breach) && task_id.is_some()),
+        reassign_on_breach: Set(
+            decision.rule.as_ref().is_some_and(|r| r.reassign_on_breach) && task_id.is_some()
+        ),
         breached_at: Set(None),
         first_response_at: Set(None),
         first_response_secs: Set(None),
@@ -228,7 +255,10 @@ pub async fn assign_in(
     }
     .insert(txn)
     .await?;
-    Ok(Assigned { lead, assignment: record })
+    Ok(Assigned {
+        lead,
+        assignment: record,
+    })
 }
 
 async fn decide(
@@ -243,7 +273,9 @@ async fn decide(
         Trigger::SlaBreached { rule: Some(id), .. } => {
             let rule = rules.into_iter().find(|r| r.id == id && r.active);
             let matched = match &rule {
-                Some(rule) => conditions::matches(&conditions_of(rule)?, &facts).unwrap_or_default(),
+                Some(rule) => {
+                    conditions::matches(&conditions_of(rule)?, &facts).unwrap_or_default()
+                }
                 None => Vec::new(),
             };
             (rule, matched)
@@ -270,15 +302,35 @@ async fn decide(
     };
     let turn = take_turn(txn, rule.id).await?;
     let people = people_of(txn, &rule).await?;
-    let (pick, candidates) = choice::choose(rule.strategy, &people, turn, now.date_naive(), &excluded);
+    let (pick, candidates) =
+        choice::choose(rule.strategy, &people, turn, now.date_naive(), &excluded);
     let (owner, reason) = match pick {
-        Some(owner) => (Some(owner), format!("{prefix}rule \"{}\" matched; {}", rule.name, phrase(rule.strategy))),
+        Some(owner) => (
+            Some(owner),
+            format!(
+                "{prefix}rule \"{}\" matched; {}",
+                rule.name,
+                phrase(rule.strategy)
+            ),
+        ),
         None => {
             let (owner, why) = fallback(txn, &excluded).await?;
-            (owner, format!("{prefix}rule \"{}\" matched but nobody it names was available; {why}", rule.name))
+            (
+                owner,
+                format!(
+                    "{prefix}rule \"{}\" matched but nobody it names was available; {why}",
+                    rule.name
+                ),
+            )
         }
     };
-    Ok(Decision { owner, reason, rule: Some(rule), matched, candidates })
+    Ok(Decision {
+        owner,
+        reason,
+        rule: Some(rule),
+        matched,
+        candidates,
+    })
 }
 
 fn phrase(strategy: AssignmentStrategy) -> &'static str {
@@ -286,7 +338,9 @@ fn phrase(strategy: AssignmentStrategy) -> &'static str {
         AssignmentStrategy::User => "its user",
         AssignmentStrategy::RoundRobin => "the next in turn in its team",
         AssignmentStrategy::FewestOpen => "the team member with the fewest open leads",
-        AssignmentStrategy::WeightedByCapacity => "the team member with the most room for their capacity",
+        AssignmentStrategy::WeightedByCapacity => {
+            "the team member with the most room for their capacity"
+        }
     }
 }
 
@@ -311,7 +365,10 @@ fn first_match(
 /// reason either way.
 async fn fallback(txn: &DatabaseTransaction, excluded: &[Uuid]) -> Result<(Option<Uuid>, String)> {
     let Some(owner) = rules::default_owner(txn).await? else {
-        return Ok((None, "no default owner is set, so the lead stays unassigned".into()));
+        return Ok((
+            None,
+            "no default owner is set, so the lead stays unassigned".into(),
+        ));
     };
     let active = user::Entity::find_by_id(owner)
         .filter(user::Column::Active.eq(true))
@@ -319,8 +376,14 @@ async fn fallback(txn: &DatabaseTransaction, excluded: &[Uuid]) -> Result<(Optio
         .await?;
     Ok(match active {
         Some(_) if !excluded.contains(&owner) => (Some(owner), "the default owner".into()),
-        Some(_) => (None, "the default owner is the one who breached the SLA".into()),
-        None => (None, "the default owner is inactive, so the lead stays unassigned".into()),
+        Some(_) => (
+            None,
+            "the default owner is the one who breached the SLA".into(),
+        ),
+        None => (
+            None,
+            "the default owner is inactive, so the lead stays unassigned".into(),
+        ),
     })
 }
 
@@ -347,11 +410,12 @@ async fn take_turn(txn: &DatabaseTransaction, rule: Uuid) -> Result<u64> {
 }
 
 /// The people a rule names, in id order, with their open leads.
-async fn people_of(txn: &DatabaseTransaction, rule: &assignment_rule::Model) -> Result<Vec<Person>> {
+async fn people_of(
+    txn: &DatabaseTransaction,
+    rule: &assignment_rule::Model,
+) -> Result<Vec<Person>> {
     let users = match (rule.strategy, rule.user_id, rule.team_id) {
-        (AssignmentStrategy::User, Some(id), _) => {
-            user::Entity::find_by_id(id).all(txn).await?
-        }
+        (AssignmentStrategy::User, Some(id), _) => user::Entity::find_by_id(id).all(txn).await?,
         (_, _, Some(team)) => {
             user::Entity::find()
                 .filter(user::Column::TeamId.eq(team))
@@ -412,11 +476,15 @@ async fn follow_up_task(
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-    let who = [Some(name.as_str()).filter(|n| !n.is_empty()), lead.company.as_deref(), lead.email.as_deref()]
-        .into_iter()
-        .flatten()
-        .next()
-        .unwrap_or("a new lead");
+    let who = [
+        Some(name.as_str()).filter(|n| !n.is_empty()),
+        lead.company.as_deref(),
+        lead.email.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or("a new lead");
     let task = activity::ActiveModel {
         kind: Set(ActivityKind::Task),
         subject: Set(format!("Follow up with {who}").chars().take(200).collect()),

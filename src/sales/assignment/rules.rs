@@ -46,7 +46,9 @@ fn ensure_admin(actor: &Actor) -> Result<()> {
     if actor.is(Role::Admin) {
         Ok(())
     } else {
-        Err(AppError::forbidden("only an admin can change assignment rules"))
+        Err(AppError::forbidden(
+            "only an admin can change assignment rules",
+        ))
     }
 }
 
@@ -63,7 +65,10 @@ pub fn ensure_assigner(actor: &Actor) -> Result<()> {
 }
 
 /// Every rule, in evaluation order.
-pub async fn list(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<assignment_rule::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<Vec<assignment_rule::Model>> {
     ensure_assigner(actor)?;
     ordered(conn).await
 }
@@ -116,7 +121,16 @@ pub async fn create(
     let position = input.position;
     apply(&txn, input, &mut rule).await?;
     let created = rule.insert(&txn).await?;
-    audit::record(&txn, actor, "assignment_rule", "create", created.id, None, Some(&created)).await?;
+    audit::record(
+        &txn,
+        actor,
+        "assignment_rule",
+        "create",
+        created.id,
+        None,
+        Some(&created),
+    )
+    .await?;
     let created = match position {
         Some(at) => move_to(&txn, created.id, at).await?,
         None => created,
@@ -142,7 +156,16 @@ pub async fn update(
     if let Some(at) = position {
         after = move_to(&txn, id, at).await?;
     }
-    audit::record(&txn, actor, "assignment_rule", "update", id, Some(&before), Some(&after)).await?;
+    audit::record(
+        &txn,
+        actor,
+        "assignment_rule",
+        "update",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -154,7 +177,16 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<
     assignment_rule::Entity::delete_by_id(id).exec(&txn).await?;
     let rest: Vec<Uuid> = ordered(&txn).await?.iter().map(|r| r.id).collect();
     renumber(&txn, &rest).await?;
-    audit::record::<_, assignment_rule::Model>(&txn, actor, "assignment_rule", "delete", id, Some(&before), None).await?;
+    audit::record::<_, assignment_rule::Model>(
+        &txn,
+        actor,
+        "assignment_rule",
+        "delete",
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -180,7 +212,16 @@ pub async fn reorder(
     renumber(&txn, &ids).await?;
     let after = ordered(&txn).await?;
     let order: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    audit::record(&txn, actor, "assignment_rule", "reorder", Uuid::nil(), None, Some(&order)).await?;
+    audit::record(
+        &txn,
+        actor,
+        "assignment_rule",
+        "reorder",
+        Uuid::nil(),
+        None,
+        Some(&order),
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -194,8 +235,15 @@ async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<assignment_rule::
 
 /// Moves one rule to `at` (clamped to the list), the others keeping their order.
 async fn move_to(txn: &DatabaseTransaction, id: Uuid, at: i32) -> Result<assignment_rule::Model> {
-    let mut ids: Vec<Uuid> = ordered(txn).await?.iter().map(|r| r.id).filter(|r| *r != id).collect();
-    let at = usize::try_from(at.max(0)).unwrap_or_default().min(ids.len());
+    let mut ids: Vec<Uuid> = ordered(txn)
+        .await?
+        .iter()
+        .map(|r| r.id)
+        .filter(|r| *r != id)
+        .collect();
+    let at = usize::try_from(at.max(0))
+        .unwrap_or_default()
+        .min(ids.len());
     ids.insert(at, id);
     renumber(txn, &ids).await?;
     find(txn, id).await
@@ -256,24 +304,35 @@ async fn apply(
 
 /// A rule names exactly what its strategy needs: a user for the single-user strategy, a team
 /// for the others, both existing; and reassigning on a breach needs an SLA to breach.
-async fn ensure_target(txn: &DatabaseTransaction, rule: &assignment_rule::ActiveModel) -> Result<()> {
+async fn ensure_target(
+    txn: &DatabaseTransaction,
+    rule: &assignment_rule::ActiveModel,
+) -> Result<()> {
     let strategy = *rule.strategy.as_ref();
     let (user_id, team_id) = (*rule.user_id.as_ref(), *rule.team_id.as_ref());
     match strategy {
         AssignmentStrategy::User => {
             if team_id.is_some() {
-                return Err(AppError::bad_input("teamId", "the USER strategy takes a user, not a team"));
+                return Err(AppError::bad_input(
+                    "teamId",
+                    "the USER strategy takes a user, not a team",
+                ));
             }
-            let user = user_id.ok_or_else(|| AppError::bad_input("userId", "the USER strategy needs a user"))?;
+            let user = user_id
+                .ok_or_else(|| AppError::bad_input("userId", "the USER strategy needs a user"))?;
             if user::Entity::find_by_id(user).one(txn).await?.is_none() {
                 return Err(AppError::bad_input("userId", "no such user"));
             }
         }
         _ => {
             if user_id.is_some() {
-                return Err(AppError::bad_input("userId", "a team strategy takes a team, not a user"));
+                return Err(AppError::bad_input(
+                    "userId",
+                    "a team strategy takes a team, not a user",
+                ));
             }
-            let team = team_id.ok_or_else(|| AppError::bad_input("teamId", "a team strategy needs a team"))?;
+            let team = team_id
+                .ok_or_else(|| AppError::bad_input("teamId", "a team strategy needs a team"))?;
             if team::Entity::find_by_id(team).one(txn).await?.is_none() {
                 return Err(AppError::bad_input("teamId", "no such team"));
             }
@@ -292,7 +351,11 @@ pub async fn default_owner(conn: &impl ConnectionTrait) -> Result<Option<Uuid>> 
 }
 
 /// Sets (or with `None` clears) the default lead owner, an active user (admins only).
-pub async fn set_default_owner(db: &DatabaseConnection, actor: &Actor, owner: Option<Uuid>) -> Result<Option<Uuid>> {
+pub async fn set_default_owner(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    owner: Option<Uuid>,
+) -> Result<Option<Uuid>> {
     ensure_admin(actor)?;
     let txn = crate::db::begin_write(db).await?;
     if let Some(owner) = owner {
@@ -305,13 +368,27 @@ pub async fn set_default_owner(db: &DatabaseConnection, actor: &Actor, owner: Op
         }
     }
     let before = default_owner(&txn).await?;
-    setting::Entity::delete_by_id(DEFAULT_OWNER).exec(&txn).await?;
+    setting::Entity::delete_by_id(DEFAULT_OWNER)
+        .exec(&txn)
+        .await?;
     if let Some(owner) = owner {
-        setting::ActiveModel { key: Set(DEFAULT_OWNER.into()), value: Set(owner.to_string()) }
-            .insert(&txn)
-            .await?;
+        setting::ActiveModel {
+            key: Set(DEFAULT_OWNER.into()),
+            value: Set(owner.to_string()),
+        }
+        .insert(&txn)
+        .await?;
     }
-    audit::record(&txn, actor, "setting", DEFAULT_OWNER, Uuid::nil(), Some(&before), Some(&owner)).await?;
+    audit::record(
+        &txn,
+        actor,
+        "setting",
+        DEFAULT_OWNER,
+        Uuid::nil(),
+        Some(&before),
+        Some(&owner),
+    )
+    .await?;
     txn.commit().await?;
     Ok(owner)
 }

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{assignment, lead};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 use tokio::time::MissedTickBehavior;
 
 use crate::{
@@ -84,7 +82,10 @@ async fn handle(svc: &Services, breached: assignment::Model, now: DateTime<Utc>)
         && current.is_some_and(|c| c.id == breached.id)
         && lead.owner_id == Some(owner)
     {
-        let trigger = Trigger::SlaBreached { rule: breached.rule_id, owner };
+        let trigger = Trigger::SlaBreached {
+            rule: breached.rule_id,
+            owner,
+        };
         assign_in(&txn, &system_actor(), lead, trigger, &mut events, now).await?;
     }
     txn.commit().await?;
