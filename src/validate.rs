@@ -44,6 +44,14 @@ pub fn phone(field: &str, raw: &str, default_region: &str) -> Result<String> {
     Ok(number.format().mode(Mode::E164).to_string())
 }
 
+/// An ISO 3166-1 alpha-2 country code, uppercased.
+pub fn country(field: &str, raw: &str) -> Result<String> {
+    let code = raw.trim().to_uppercase();
+    country::Id::from_str(&code)
+        .map(|_| code.clone())
+        .map_err(|_| AppError::bad_input(field, format!("unknown ISO 3166 country code `{raw}`")))
+}
+
 /// An ISO 4217 code, uppercased.
 pub fn currency(field: &str, raw: &str) -> Result<Currency> {
     Currency::from_code(&raw.trim().to_uppercase())

@@ -30,6 +30,15 @@ text_enum!(
 );
 
 text_enum!(
+    /// A lead's fit band (A best, C worst) and engagement band (1 most engaged, 3 least).
+    LeadGrade {
+        A1 = "a1", A2 = "a2", A3 = "a3",
+        B1 = "b1", B2 = "b2", B3 = "b3",
+        C1 = "c1", C2 = "c2", C3 = "c3",
+    }
+);
+
+text_enum!(
     /// Where a sales rep stands with a lead.
     LeadStatus {
         NotContacted = "not_contacted",

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-use crate::enums::{LeadStatus, LifecycleStage, SourceCategory};
+use crate::enums::{LeadGrade, LeadStatus, LifecycleStage, SourceCategory};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "leads")]
@@ -16,6 +16,14 @@ pub struct Model {
     pub company: Option<String>,
     pub title: Option<String>,
     pub website: Option<String>,
+    pub industry: Option<String>,
+    /// Head count of the lead's company.
+    pub employees: Option<i32>,
+    /// ISO 3166-1 alpha-2, uppercase.
+    pub country: Option<String>,
+    /// State, province or county, as the lead gives it.
+    pub region: Option<String>,
+    pub postcode: Option<String>,
     pub status: LeadStatus,
     pub lifecycle_stage: LifecycleStage,
     /// Free-text origin as sales records it ("trade show", "stripe").
@@ -34,6 +42,8 @@ pub struct Model {
     pub fit_score: i32,
     pub engagement_score: i32,
     pub score: i32,
+    /// Fit band × engagement band; `None` until the lead is first scored.
+    pub grade: Option<LeadGrade>,
     // First touch attribution.
     pub first_source: Option<String>,
     pub first_medium: Option<String>,

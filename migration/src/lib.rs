@@ -16,6 +16,7 @@ mod m20261201_000001_verified_deliveries;
 mod m20261201_000002_delivery_names;
 mod m20261201_000003_transitions;
 mod m20261201_000004_rfm_scores;
+mod m20261202_000001_lead_profile;
 mod m20261202_000003_assignment;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_delivery_names::Migration),
             Box::new(m20261201_000003_transitions::Migration),
             Box::new(m20261201_000004_rfm_scores::Migration),
+            Box::new(m20261202_000001_lead_profile::Migration),
             Box::new(m20261202_000003_assignment::Migration),
         ]
     }

@@ -82,6 +82,14 @@ pub struct LeadInput {
     pub company: MaybeUndefined<String>,
     pub title: MaybeUndefined<String>,
     pub website: MaybeUndefined<String>,
+    pub industry: MaybeUndefined<String>,
+    /// Head count of the lead's company, 0 to 10,000,000.
+    pub employees: MaybeUndefined<i32>,
+    /// ISO 3166-1 alpha-2 (`IE`), any case.
+    pub country: MaybeUndefined<String>,
+    /// State, province or county.
+    pub region: MaybeUndefined<String>,
+    pub postcode: MaybeUndefined<String>,
     pub status: Option<LeadStatus>,
     pub lifecycle_stage: Option<LifecycleStage>,
     pub lead_source: MaybeUndefined<String>,
@@ -111,6 +119,11 @@ impl LeadInput {
             company: self.company.into(),
             title: self.title.into(),
             website: self.website.into(),
+            industry: self.industry.into(),
+            employees: self.employees.into(),
+            country: self.country.into(),
+            region: self.region.into(),
+            postcode: self.postcode.into(),
             status: self.status,
             lifecycle_stage: self.lifecycle_stage,
             lead_source: self.lead_source.into(),

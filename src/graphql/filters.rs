@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, LeadStatus, LifecycleStage, RfmSegment,
-        SourceCategory,
+        AccountStatus, ActivityKind, CampaignStatus, LeadGrade, LeadStatus, LifecycleStage,
+        RfmSegment, SourceCategory,
     },
     lead, opportunity,
 };
@@ -171,6 +171,7 @@ impl TestInput for IdFilter {
 /// Equality tests on an enumeration.
 #[derive(InputObject)]
 #[graphql(concrete(name = "LeadStatusFilter", params(entity::enums::LeadStatus)))]
+#[graphql(concrete(name = "LeadGradeFilter", params(entity::enums::LeadGrade)))]
 #[graphql(concrete(name = "LifecycleStageFilter", params(entity::enums::LifecycleStage)))]
 #[graphql(concrete(name = "SourceCategoryFilter", params(entity::enums::SourceCategory)))]
 #[graphql(concrete(name = "AccountStatusFilter", params(entity::enums::AccountStatus)))]
@@ -246,6 +247,12 @@ pub struct LeadFilter {
     pub last_name: Option<StringFilter>,
     pub company: Option<StringFilter>,
     pub phone: Option<StringFilter>,
+    pub title: Option<StringFilter>,
+    pub industry: Option<StringFilter>,
+    pub employees: Option<IntFilter>,
+    pub country: Option<StringFilter>,
+    pub region: Option<StringFilter>,
+    pub postcode: Option<StringFilter>,
     pub status: Option<EnumFilter<LeadStatus>>,
     pub lifecycle_stage: Option<EnumFilter<LifecycleStage>>,
     pub owner_id: Option<IdFilter>,
@@ -261,6 +268,7 @@ pub struct LeadFilter {
     pub score: Option<IntFilter>,
     pub fit_score: Option<IntFilter>,
     pub engagement_score: Option<IntFilter>,
+    pub grade: Option<EnumFilter<LeadGrade>>,
     pub created_at: Option<DateTimeFilter>,
     pub updated_at: Option<DateTimeFilter>,
     /// Each entry must match: a custom field compared as text.
@@ -277,6 +285,12 @@ impl FilterInput for LeadFilter {
             .on(self.last_name, "lastName", C::LastName)?
             .on(self.company, "company", C::Company)?
             .on(self.phone, "phone", C::Phone)?
+            .on(self.title, "title", C::Title)?
+            .on(self.industry, "industry", C::Industry)?
+            .on(self.employees, "employees", C::Employees)?
+            .on(self.country, "country", C::Country)?
+            .on(self.region, "region", C::Region)?
+            .on(self.postcode, "postcode", C::Postcode)?
             .on(self.status, "status", C::Status)?
             .on(self.lifecycle_stage, "lifecycleStage", C::LifecycleStage)?
             .on(self.owner_id, "ownerId", C::OwnerId)?
@@ -300,6 +314,7 @@ impl FilterInput for LeadFilter {
             .on(self.score, "score", C::Score)?
             .on(self.fit_score, "fitScore", C::FitScore)?
             .on(self.engagement_score, "engagementScore", C::EngagementScore)?
+            .on(self.grade, "grade", C::Grade)?
             .on(self.created_at, "createdAt", C::CreatedAt)?
             .on(self.updated_at, "updatedAt", C::UpdatedAt)?
             .on(self.custom_fields, "customFields", C::CustomFields)?
@@ -544,6 +559,8 @@ pub enum LeadOrderField {
     LastName,
     Company,
     Score,
+    FitScore,
+    EngagementScore,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadStatus,
-        LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
+        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadGrade,
+        LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
     },
     lead, opportunity, pipeline_stage, team, touchpoint, user,
 };
@@ -190,6 +190,23 @@ impl Lead {
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
     }
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+    /// Head count of the lead's company.
+    async fn employees(&self) -> Option<i32> {
+        self.0.employees
+    }
+    /// ISO 3166-1 alpha-2.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
     async fn status(&self) -> LeadStatus {
         self.0.status
     }
@@ -232,6 +249,10 @@ impl Lead {
     }
     async fn score(&self) -> i32 {
         self.0.score
+    }
+    /// Fit band (A best) × engagement band (1 most engaged); null until first scored.
+    async fn grade(&self) -> Option<LeadGrade> {
+        self.0.grade
     }
     /// Where the lead first came from.
     async fn first_touch(&self) -> Option<Attribution> {

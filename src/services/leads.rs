@@ -65,6 +65,13 @@ pub struct LeadChanges {
     pub company: Patch<String>,
     pub title: Patch<String>,
     pub website: Patch<String>,
+    pub industry: Patch<String>,
+    /// Head count of the lead's company.
+    pub employees: Patch<i32>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Patch<String>,
+    pub region: Patch<String>,
+    pub postcode: Patch<String>,
     pub status: Option<LeadStatus>,
     pub lifecycle_stage: Option<LifecycleStage>,
     pub lead_source: Patch<String>,
@@ -185,6 +192,21 @@ fn apply(
     if let Some(v) = input.website.text("website", SHORT_TEXT)? {
         lead.website = Set(v);
     }
+    if let Some(v) = input.industry.text("industry", SHORT_TEXT)? {
+        lead.industry = Set(v);
+    }
+    if let Some(v) = input.employees.parse(|n| head_count("employees", n))? {
+        lead.employees = Set(v);
+    }
+    if let Some(v) = input.country.parse(|c| validate::country("country", &c))? {
+        lead.country = Set(v);
+    }
+    if let Some(v) = input.region.text("region", SHORT_TEXT)? {
+        lead.region = Set(v);
+    }
+    if let Some(v) = input.postcode.text("postcode", SHORT_TEXT)? {
+        lead.postcode = Set(v);
+    }
     if let Some(status) = input.status {
         lead.status = Set(status);
     }
@@ -229,6 +251,18 @@ fn apply(
     Ok(())
 }
 
+/// The largest companies have a few million people; anything beyond is a typo.
+fn head_count(field: &str, n: i32) -> Result<i32> {
+    if (0..=10_000_000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(AppError::bad_input(
+            field,
+            "must be between 0 and 10,000,000",
+        ))
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LeadOrderField {
     CreatedAt,
@@ -238,6 +272,8 @@ pub enum LeadOrderField {
     LastName,
     Company,
     Score,
+    FitScore,
+    EngagementScore,
 }
 
 impl SortField<lead::Model> for LeadOrderField {
@@ -250,6 +286,8 @@ impl SortField<lead::Model> for LeadOrderField {
             Self::LastName => text_key(lead::Column::LastName),
             Self::Company => text_key(lead::Column::Company),
             Self::Score => col(lead::Column::Score),
+            Self::FitScore => col(lead::Column::FitScore),
+            Self::EngagementScore => col(lead::Column::EngagementScore),
         }
     }
 
@@ -263,13 +301,15 @@ impl SortField<lead::Model> for LeadOrderField {
             Self::LastName => text(&lead.last_name),
             Self::Company => text(&lead.company),
             Self::Score => SortValue::Int(lead.score.into()),
+            Self::FitScore => SortValue::Int(lead.fit_score.into()),
+            Self::EngagementScore => SortValue::Int(lead.engagement_score.into()),
         }
     }
 
     fn kind(self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
-            Self::Score => SortKind::Int,
+            Self::Score | Self::FitScore | Self::EngagementScore => SortKind::Int,
             Self::Email | Self::FirstName | Self::LastName | Self::Company => SortKind::Text,
         }
     }

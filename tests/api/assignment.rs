@@ -182,6 +182,68 @@ async fn the_first_matching_rule_in_order_decides_and_says_which_conditions_held
 }
 
 #[tokio::test]
+async fn territory_industry_and_company_size_route_leads() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let dach = app.user(&admin, "dach@example.com", "SALES", None).await;
+    let munich = app.user(&admin, "munich@example.com", "SALES", None).await;
+    let big = app.user(&admin, "big@example.com", "SALES", None).await;
+    rule(
+        &app,
+        &admin,
+        json!({ "name": "Munich software", "strategy": "USER", "userId": munich.user_id,
+        "conditions": [{ "field": "POSTCODE", "operator": "BETWEEN", "values": ["80000", "81999"] },
+                       { "field": "INDUSTRY", "operator": "CONTAINS", "values": ["software"] }] }),
+    )
+    .await;
+    rule(
+        &app,
+        &admin,
+        json!({ "name": "Enterprise", "strategy": "USER", "userId": big.user_id,
+        "conditions": [{ "field": "EMPLOYEES", "operator": "AT_LEAST", "values": ["1000"] }] }),
+    )
+    .await;
+    rule(
+        &app,
+        &admin,
+        json!({ "name": "DACH", "strategy": "USER", "userId": dach.user_id,
+        "conditions": [{ "field": "COUNTRY", "operator": "IN", "values": ["de", "AT", "CH"] },
+                       { "field": "REGION", "operator": "NOT_IN", "values": ["Tyrol"] }] }),
+    )
+    .await;
+    let cases = [
+        (
+            json!({ "email": "a@x.com", "country": "DE", "postcode": "80331", "industry": "Software" }),
+            munich.user_id.as_str(),
+        ),
+        (
+            json!({ "email": "b@x.com", "country": "DE", "postcode": "80331", "industry": "Retail", "employees": 5000 }),
+            big.user_id.as_str(),
+        ),
+        (
+            json!({ "email": "c@x.com", "country": "AT", "region": "Vienna", "employees": 10 }),
+            dach.user_id.as_str(),
+        ),
+        (
+            json!({ "email": "d@x.com", "country": "AT", "region": "Tyrol" }),
+            "none",
+        ),
+        (
+            json!({ "email": "e@x.com", "country": "FR", "postcode": "80100", "industry": "Software" }),
+            munich.user_id.as_str(),
+        ),
+    ];
+    for (input, expected) in cases {
+        let lead = app.lead(&admin.access, input.clone()).await;
+        assert_eq!(
+            owner_of(&assignment_of(&app, &admin.access, &lead).await),
+            expected,
+            "{input}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn each_team_strategy_splits_leads_as_it_says() {
     let app = spawn_app().await;
     let admin = app.admin().await;

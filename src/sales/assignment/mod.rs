@@ -456,10 +456,15 @@ async fn people_of(
 /// What the rules read of a lead.
 pub fn facts_of(lead: &lead::Model) -> LeadFacts {
     LeadFacts {
+        country: lead.country.clone(),
+        region: lead.region.clone(),
+        postcode: lead.postcode.clone(),
+        industry: lead.industry.clone(),
+        employees: lead.employees.map(i64::from),
         lead_source: lead.lead_source.clone(),
         source_category: lead.first_source_category.map(|c| c.as_str().to_owned()),
+        grade: lead.grade.map(|g| g.as_str().to_ascii_uppercase()),
         custom_fields: lead.custom_fields.clone(),
-        ..LeadFacts::default()
     }
 }
 
