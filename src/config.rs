@@ -80,6 +80,9 @@ pub struct Config {
     pub activity_due_interval_ms: u64,
     /// How often every lead is scored again, so engagement follows its touches' age.
     pub rescore_interval_ms: u64,
+    /// How often assignments whose follow-up SLA ran out without a response are looked for,
+    /// marked breached and, where their rule says so, handed to the next person.
+    pub assignment_sla_interval_ms: u64,
     /// The currency RFM's monetary value is summed in (ISO 4217). Payments in other currencies
     /// count toward recency and frequency but not toward the monetary value: no rate is
     /// guessed.
@@ -159,6 +162,7 @@ impl Default for Config {
             db_acquire_timeout_ms: 1_500,
             ws_init_timeout_ms: 3_000,
             activity_due_interval_ms: 5_000,
+            assignment_sla_interval_ms: 60_000,
             rfm_currency: "USD".into(),
             rfm_interval_ms: 3_600_000,
             rescore_interval_ms: 3_600_000,

@@ -108,6 +108,10 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services.events.clone(),
         Duration::from_millis(services.config.rescore_interval_ms),
     ));
+    background.spawn(sales::assignment::sla::run(
+        services.clone(),
+        Duration::from_millis(services.config.assignment_sla_interval_ms),
+    ));
     background.spawn(reminders::run(
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),

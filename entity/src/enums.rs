@@ -174,3 +174,45 @@ text_enum!(
     /// Where a background run stands.
     RunState { Running = "running", Done = "done", Failed = "failed" }
 );
+
+text_enum!(
+    /// How an assignment rule picks the owner: one user, or a member of a team in turn, the
+    /// member with the fewest open leads, or the member with the most room for their capacity.
+    AssignmentStrategy {
+        User = "user",
+        RoundRobin = "round_robin",
+        FewestOpen = "fewest_open",
+        WeightedByCapacity = "weighted_by_capacity",
+    }
+);
+
+text_enum!(
+    /// The lead field an assignment condition reads.
+    AssignmentField {
+        Country = "country",
+        Region = "region",
+        Postcode = "postcode",
+        Industry = "industry",
+        Employees = "employees",
+        LeadSource = "lead_source",
+        SourceCategory = "source_category",
+        Grade = "grade",
+        CustomField = "custom_field",
+    }
+);
+
+text_enum!(
+    /// How an assignment condition compares the field with its values. Text compares without
+    /// regard to case; every operator but `IsNotSet` needs the field to have a value.
+    ConditionOperator {
+        In = "in",
+        NotIn = "not_in",
+        Contains = "contains",
+        StartsWith = "starts_with",
+        Between = "between",
+        AtLeast = "at_least",
+        AtMost = "at_most",
+        IsSet = "is_set",
+        IsNotSet = "is_not_set",
+    }
+);

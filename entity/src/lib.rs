@@ -7,6 +7,8 @@ pub mod enums;
 
 pub mod account;
 pub mod activity;
+pub mod assignment;
+pub mod assignment_rule;
 pub mod audit_log;
 pub mod campaign;
 pub mod connector;

@@ -17,6 +17,12 @@ pub struct Model {
     pub role: Role,
     pub team_id: Option<Uuid>,
     pub active: bool,
+    /// Out of office from this day (inclusive); assignment passes the user over meanwhile.
+    pub away_from: Option<Date>,
+    /// Out of office until this day (inclusive).
+    pub away_until: Option<Date>,
+    /// Open leads the user takes at most; assignment passes over a user who has as many.
+    pub max_open_leads: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -18,6 +18,7 @@ mod m20261201_000003_transitions;
 mod m20261201_000004_rfm_scores;
 mod m20261202_000001_lead_profile;
 mod m20261202_000002_scoring;
+mod m20261202_000003_assignment;
 mod m20261202_000004_pipelines;
 mod m20261202_000005_contact_rfm;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_rfm_scores::Migration),
             Box::new(m20261202_000001_lead_profile::Migration),
             Box::new(m20261202_000002_scoring::Migration),
+            Box::new(m20261202_000003_assignment::Migration),
             Box::new(m20261202_000004_pipelines::Migration),
             Box::new(m20261202_000005_contact_rfm::Migration),
         ]

@@ -3,6 +3,7 @@
 //! arguments, call a service with the caller's `Actor` and wrap what comes back; they decide
 //! nothing themselves and build no SQL.
 
+mod assignment;
 mod changes;
 mod connection;
 mod errors;
@@ -46,6 +47,7 @@ pub struct Query(
     query::RecordsQuery,
     scoring::ScoringQuery,
     pipelines::PipelinesQuery,
+    assignment::AssignmentQuery,
     hub::HubQuery,
 );
 
@@ -56,6 +58,7 @@ pub struct Mutation(
     sales::SalesMutation,
     scoring::ScoringMutation,
     pipelines::PipelinesMutation,
+    assignment::AssignmentMutation,
     hub::HubMutation,
 );
 

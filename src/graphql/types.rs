@@ -15,6 +15,7 @@ use entity::{
 };
 use uuid::Uuid;
 
+pub mod assignment;
 mod breakdown;
 mod history;
 
@@ -175,6 +176,18 @@ impl User {
     }
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// Out of office from this day (inclusive): lead assignment passes them over.
+    async fn away_from(&self) -> Option<NaiveDate> {
+        self.0.away_from
+    }
+    /// Out of office until this day (inclusive).
+    async fn away_until(&self) -> Option<NaiveDate> {
+        self.0.away_until
+    }
+    /// Open leads they take at most; lead assignment passes them over at that many.
+    async fn max_open_leads(&self) -> Option<i32> {
+        self.0.max_open_leads
     }
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         match self.0.team_id {
@@ -343,6 +356,14 @@ impl Lead {
     async fn converted_opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
         let deal = related::<opportunity::Entity>(ctx, self.0.converted_opportunity_id).await?;
         Ok(deal.map(Opportunity))
+    }
+    /// Why the lead has its owner: its latest assignment.
+    async fn assignment(&self, ctx: &Context<'_>) -> Result<Option<assignment::Assignment>> {
+        assignment::latest_of(ctx, self.0.id).await
+    }
+    /// Every assignment of the lead, newest first (the latest 100).
+    async fn assignment_history(&self, ctx: &Context<'_>) -> Result<Vec<assignment::Assignment>> {
+        assignment::history_of(ctx, self.0.id).await
     }
     /// Every status the lead has had, oldest first.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<Change<LeadStatus>>> {

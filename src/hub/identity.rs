@@ -169,8 +169,9 @@ pub async fn party(
     }))
 }
 
-/// A new, unassigned lead for an unknown sender, its change event kept in `events`. `None`
-/// when the touchpoint names nobody at all.
+/// A new, unassigned lead for an unknown sender, its change event kept in `events`; the
+/// lifecycle seam assigns it once its first touch has given it sources and scores. `None` when
+/// the touchpoint names nobody at all.
 pub async fn create_lead(
     txn: &DatabaseTransaction,
     actor: &Actor,

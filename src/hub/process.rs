@@ -37,7 +37,7 @@ use crate::{
         identity::{self, Keys, Party},
         lifecycle, storable,
     },
-    services::{activities, contact_points, records},
+    services::{activities, assignments, contact_points, records},
 };
 
 /// What processing a delivery did, for its row and for subscribers once it commits.
@@ -220,6 +220,12 @@ async fn record(
     let created = records::insert_in::<touchpoint::Entity>(txn, cx.actor, touchpoint)
         .await?
         .keep_event_in(events);
+    // Reaching out to the lead is a response to its assignment, whoever's system sent it.
+    if created.direction == Some(Direction::Outbound)
+        && let Some(lead_id) = created.lead_id
+    {
+        assignments::note_response_in(txn, lead_id, created.occurred_at).await?;
+    }
 
     if let Some(flag) = normalized.flag
         && delivery.verified
@@ -235,7 +241,7 @@ async fn record(
             category,
         };
         let lead = touch_lead(txn, cx, lead, &party, &touch, events).await?;
-        lifecycle::touchpoint_recorded(txn, lead, &created, events).await?;
+        lifecycle::touchpoint_recorded(txn, lead, &created, party.created, events).await?;
     }
     Ok(true)
 }

@@ -1,28 +1,38 @@
 //! Writing a lead with its consequences: every create and edit is scored in the same
-//! transaction, so a lead is never seen with scores its fields no longer earn, and a stage a
-//! rep moves by hand keeps the reason given.
+//! transaction, so a lead is never seen with scores its fields no longer earn; a new lead
+//! without an owner is assigned by the rules; a stage a rep moves by hand keeps the reason
+//! given.
 
 use entity::{enums::LifecycleStage, lead};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::{
     actor::Actor,
     error::Result,
-    sales::scoring::{self, Trigger},
+    events::Event,
+    sales::{
+        assignment,
+        scoring::{self, Trigger},
+    },
     services::{
         Services,
         input::SHORT_TEXT,
         leads::{self, LeadChanges},
-        records::{self, Written},
+        scope,
     },
     validate,
 };
 
 pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result<lead::Model> {
-    records::alone::<lead::Entity>(svc, actor, async |txn| {
+    written(svc, actor, async |txn, events| {
         let trigger = trigger_of(&input);
-        let created = leads::create_in(txn, svc, actor, input).await?;
-        scored(txn, created, trigger).await
+        let created = leads::create_in(txn, svc, actor, input)
+            .await?
+            .keep_event_in(events);
+        let scored = scoring::lead_in(txn, created, trigger, events).await?;
+        // Assigned once scored, so rules on the grade see it.
+        assignment::assign_new_in(txn, scored, events).await
     })
     .await
 }
@@ -33,10 +43,12 @@ pub async fn update(
     id: Uuid,
     input: LeadChanges,
 ) -> Result<lead::Model> {
-    records::alone::<lead::Entity>(svc, actor, async |txn| {
+    written(svc, actor, async |txn, events| {
         let trigger = trigger_of(&input);
-        let updated = leads::update_in(txn, svc, actor, id, input).await?;
-        scored(txn, updated, trigger).await
+        let updated = leads::update_in(txn, svc, actor, id, input)
+            .await?
+            .keep_event_in(events);
+        scoring::lead_in(txn, updated, trigger, events).await
     })
     .await
 }
@@ -73,17 +85,24 @@ fn trigger_of(input: &LeadChanges) -> Trigger {
     }
 }
 
-/// The written lead rescored in the same transaction, its own event kept; the scoring's events
-/// announce the same lead, so one is enough.
-async fn scored(
-    txn: &sea_orm::DatabaseTransaction,
-    written: Written<lead::Model>,
-    trigger: Trigger,
-) -> Result<Written<lead::Model>> {
+/// Runs `write` in one transaction and tells subscribers what it changed once it commits
+/// (the lead, and the follow-up task an assignment makes), each change once.
+async fn written(
+    svc: &Services,
+    actor: &Actor,
+    write: impl AsyncFnOnce(&DatabaseTransaction, &mut Vec<Event>) -> Result<lead::Model>,
+) -> Result<lead::Model> {
+    scope::ensure_writer::<lead::Entity>(actor)?;
+    let txn = crate::db::begin_write(&svc.db).await?;
     let mut events = Vec::new();
-    let model = scoring::lead_in(txn, written.model, trigger, &mut events).await?;
-    Ok(Written {
-        model,
-        event: written.event.or(events.into_iter().next()),
-    })
+    let lead = write(&txn, &mut events).await?;
+    txn.commit().await?;
+    let mut announced = Vec::with_capacity(events.len());
+    for event in events {
+        if !announced.contains(&event) {
+            svc.events.publish(event).await;
+            announced.push(event);
+        }
+    }
+    Ok(lead)
 }

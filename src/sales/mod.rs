@@ -4,6 +4,7 @@
 //! the hub and jobs; the computations themselves are kept pure where they can be, so their
 //! results can be explained and tested without a store.
 
+pub mod assignment;
 pub mod conversion;
 pub mod leads;
 pub mod pipelines;

@@ -14,7 +14,7 @@ use crate::{
     actor::Actor,
     error::{AppError, Result},
     services::{
-        Services,
+        Services, assignments,
         input::{LONG_TEXT, Patch, SHORT_TEXT},
         records::{self, Parent, Record},
         scope,
@@ -97,7 +97,17 @@ pub async fn create(
     }
     let mut activity = blank(Some(actor.user_id).filter(|_| !actor.is_system()));
     apply(&svc.db, actor, input, &mut activity).await?;
-    records::insert::<activity::Entity>(svc, actor, activity).await
+    records::alone::<activity::Entity>(svc, actor, async |txn| {
+        let written = records::insert_in::<activity::Entity>(txn, actor, activity).await?;
+        // A person logging anything on a lead is its first response, if none came before.
+        if let Some(lead_id) = written.model.lead_id
+            && !actor.is_system()
+        {
+            assignments::note_response_in(txn, lead_id, written.model.created_at).await?;
+        }
+        Ok(written)
+    })
+    .await
 }
 
 /// A new activity as every activity starts: open, undated, on no record, with no details, for

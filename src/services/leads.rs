@@ -87,7 +87,7 @@ pub struct LeadChanges {
 }
 
 /// Creates a lead inside the caller's transaction; see [`records::insert_in`]. The sales engine
-/// wraps it (`sales::leads`) so every new lead is scored as it is written.
+/// wraps it (`sales::leads`) so every new lead is scored and assigned as it is written.
 pub async fn create_in(
     txn: &DatabaseTransaction,
     svc: &Services,

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod assignments;
 pub mod audit;
 pub mod campaigns;
 pub mod contact_points;

@@ -106,6 +106,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> R
         role: Set(input.role),
         team_id: Set(team_id),
         active: Set(true),
+        away_from: Set(None),
+        away_until: Set(None),
+        max_open_leads: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -171,6 +174,89 @@ pub async fn update(
     if rights(&before) != rights(&after) {
         sessions::access_changed(svc, id).await;
     }
+    Ok(after)
+}
+
+/// When a user is out of office and how many open leads they take at most: what lead
+/// assignment reads to pass them over. [`Patch::Keep`] keeps the stored value.
+#[derive(Clone, Debug, Default)]
+pub struct Availability {
+    pub away_from: Patch<chrono::NaiveDate>,
+    pub away_until: Patch<chrono::NaiveDate>,
+    pub max_open_leads: Patch<i32>,
+}
+
+/// Most open leads a capacity may name.
+pub const MAX_OPEN_LEADS: i32 = 100_000;
+
+/// Sets a user's availability: an admin for anyone, a manager for their team and themselves;
+/// anyone else may set their own out-of-office dates, not their capacity.
+pub async fn set_availability(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: Availability,
+) -> Result<user::Model> {
+    let txn = crate::db::begin_write(db).await?;
+    let before = user::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let allowed = match actor.role {
+        Role::Admin => true,
+        Role::Manager => {
+            id == actor.user_id || (before.team_id.is_some() && before.team_id == actor.team_id)
+        }
+        _ => id == actor.user_id && input.max_open_leads.is_keep(),
+    };
+    if !allowed {
+        return Err(AppError::forbidden(
+            "only an admin, the user's manager or the user (for their own dates) may change this",
+        ));
+    }
+    let mut user: user::ActiveModel = before.clone().into();
+    if let Some(day) = input
+        .away_from
+        .parse(|d| validate::date("awayFrom", &d).map(|()| d))?
+    {
+        user.away_from = Set(day);
+    }
+    if let Some(day) = input
+        .away_until
+        .parse(|d| validate::date("awayUntil", &d).map(|()| d))?
+    {
+        user.away_until = Set(day);
+    }
+    if let Some(max) = input.max_open_leads.parse(|max| {
+        if (0..=MAX_OPEN_LEADS).contains(&max) {
+            Ok(max)
+        } else {
+            Err(AppError::bad_input(
+                "maxOpenLeads",
+                format!("from 0 to {MAX_OPEN_LEADS}"),
+            ))
+        }
+    })? {
+        user.max_open_leads = Set(max);
+    }
+    if let (Some(from), Some(until)) = (user.away_from.as_ref(), user.away_until.as_ref())
+        && from > until
+    {
+        return Err(AppError::bad_input("awayUntil", "ends before awayFrom"));
+    }
+    user.updated_at = Set(Utc::now());
+    let after = user.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        "user",
+        "availability",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(after)
 }
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod assignment;
 mod auth;
 mod batching;
 mod cli;
