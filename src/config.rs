@@ -110,6 +110,10 @@ pub struct Config {
     pub hook_unsigned_burst_per_address: u32,
     /// When set, `GET /metrics` answers only requests bearing `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// Whether the inbox worker scores, qualifies and assigns the leads touches reach as it
+    /// records them. Off, touches are only recorded (and new leads stay unassigned) until the
+    /// next rescoring; for measuring what the sales engine costs, or an import of history.
+    pub hub_sales_engine: bool,
     /// Concurrent inbox workers in this process; 0 makes a replica that only takes deliveries in.
     pub hub_workers: usize,
     /// How often an idle inbox worker looks for due deliveries (new ones also wake it).
@@ -166,6 +170,7 @@ impl Default for Config {
             rfm_currency: "USD".into(),
             rfm_interval_ms: 3_600_000,
             rescore_interval_ms: 3_600_000,
+            hub_sales_engine: true,
             rfm_quiet_days: 180,
             max_webhook_body_bytes: None,
             hook_requests_per_minute_per_connector: 3_000,

@@ -52,6 +52,8 @@ pub struct Processed {
 pub struct Context<'a> {
     pub actor: &'a Actor,
     pub phone_region: &'a str,
+    /// Whether the leads touches reach are scored, qualified and assigned as they are recorded.
+    pub sales_engine: bool,
 }
 
 #[tracing::instrument(skip_all, fields(delivery = %delivery.id, connector = %connector.id))]
@@ -241,7 +243,9 @@ async fn record(
             category,
         };
         let lead = touch_lead(txn, cx, lead, &party, &touch, events).await?;
-        lifecycle::touchpoint_recorded(txn, lead, &created, party.created, events).await?;
+        if cx.sales_engine {
+            lifecycle::touchpoint_recorded(txn, lead, &created, party.created, events).await?;
+        }
     }
     Ok(true)
 }

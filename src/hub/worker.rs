@@ -109,6 +109,7 @@ pub async fn process_next(svc: &WorkerContext) -> Result<bool> {
     let cx = process::Context {
         actor: &actor,
         phone_region: &svc.config.default_phone_region,
+        sales_engine: svc.config.hub_sales_engine,
     };
     let started = std::time::Instant::now();
     let savepoint = txn.begin().await?;
