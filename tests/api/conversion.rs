@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{Session, TestApp, error_code, spawn_app},
-    hub::{audit_of, connector, deliver, settled_deliveries},
+    hub::{audit_of, connector, first_lead_id, settled_deliveries, submit_form},
 };
 
 const CONVERT: &str = "mutation($id: ID!, $input: ConvertLeadInput) {
@@ -320,30 +320,16 @@ async fn the_contact_shows_the_lead_history_and_the_hub_hands_later_touches_to_i
     let admin = app.admin().await;
     let (form, _) = connector(&app, &admin, "WEB_FORM", None, json!({})).await;
     let post = async |message: &str| {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("email", "ada@acme.com"),
-                ("last_name", "Lovelace"),
-                ("message", message),
-            ])
-            .finish();
-        let (status, answer) =
-            deliver(&app, &form, "application/x-www-form-urlencoded", &[], body).await;
-        assert_eq!(status, 200, "{answer}");
+        let fields = [
+            ("email", "ada@acme.com"),
+            ("last_name", "Lovelace"),
+            ("message", message),
+        ];
+        submit_form(&app, &form, &fields).await;
     };
     post("Tell me about pricing").await;
     settled_deliveries(&app, &admin, &form, 1).await;
-    let leads = app
-        .ok(
-            &admin.access,
-            "{ leads(first: 5) { edges { node { id } } } }",
-            json!({}),
-        )
-        .await;
-    let lead = leads["leads"]["edges"][0]["node"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let lead = first_lead_id(&app, &admin).await;
     app.ok(
         &admin.access,
         "mutation($lead: ID!) { createActivity(input: { kind: CALL, subject: \"Intro call\", leadId: $lead }) { activity { id } } }",

@@ -94,6 +94,30 @@ pub async fn deliver(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Posts a web form with `fields` to the connector's hook and expects it taken.
+pub async fn submit_form(app: &TestApp, form: &str, fields: &[(&str, &str)]) {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let (status, answer) = deliver(app, form, "application/x-www-form-urlencoded", &[], body).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// The id of the first lead the admin sees, for a test whose store holds one.
+pub async fn first_lead_id(app: &TestApp, admin: &Session) -> String {
+    let leads = app
+        .ok(
+            &admin.access,
+            "{ leads(first: 1) { edges { node { id } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    leads["leads"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 const DELIVERIES: &str = "query($id: ID!) { connector(id: $id) {
     health { received processed pending retrying dead failureRate signatureFailures lastSuccessAt }
     deliveries(first: 100) { totalCount edges { node { id externalId status attempts lastError touchpointCount latencyMs body } } } } }";

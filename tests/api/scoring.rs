@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{Session, TestApp, error_code, spawn_app},
-    hub::{connector, deliver, settled_deliveries},
+    hub::{connector, deliver, first_lead_id, settled_deliveries, submit_form},
 };
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -268,30 +268,16 @@ async fn an_unverified_form_scores_the_lead_it_makes_but_not_a_lead_that_was_the
     let admin = app.admin().await;
     let (form, _) = connector(&app, &admin, "WEB_FORM", None, json!({})).await;
     let post = async |message: &str| {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("email", "ada@acme.io"),
-                ("last_name", "Lovelace"),
-                ("message", message),
-            ])
-            .finish();
-        let (status, answer) =
-            deliver(&app, &form, "application/x-www-form-urlencoded", &[], body).await;
-        assert_eq!(status, 200, "{answer}");
+        let fields = [
+            ("email", "ada@acme.io"),
+            ("last_name", "Lovelace"),
+            ("message", message),
+        ];
+        submit_form(&app, &form, &fields).await;
     };
     post("Pricing, please").await;
     settled_deliveries(&app, &admin, &form, 1).await;
-    let leads = app
-        .ok(
-            &admin.access,
-            "{ leads(first: 5) { edges { node { id } } } }",
-            json!({}),
-        )
-        .await;
-    let lead = leads["leads"]["edges"][0]["node"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let lead = first_lead_id(&app, &admin).await;
     let scored = scores(&app, &admin, &lead).await;
     assert_eq!(scored["engagementScore"], 10);
     post("Anyone can post this").await;

@@ -347,7 +347,7 @@ mod tests {
             lifecycle_stage: LifecycleStage::Lead,
             lead_source: None,
             owner_id: None,
-            budget_minor: Some(100_00),
+            budget_minor: Some(10_000),
             budget_currency: Some("EUR".into()),
             authority: None,
             need: Some("CRM".into()),

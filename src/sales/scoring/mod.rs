@@ -23,6 +23,7 @@ pub use versions::Version;
 use crate::{
     actor::Actor,
     error::{AppError, Result},
+    events::Events,
     services::{Services, records},
 };
 
@@ -38,10 +39,7 @@ pub async fn change_model(
     actor: &Actor,
     model: ScoringModel,
 ) -> Result<(Version, scoring_run::Model)> {
-    ensure_admin(actor)?;
-    let txn = crate::db::begin_write(&svc.db).await?;
-    let version = versions::add(&txn, actor, model).await?;
-    txn.commit().await?;
+    let version = save_model(&svc.db, actor, model).await?;
     let run = rescore::start_run(&svc.db, Some(actor.user_id)).await?;
     let (db, events, id) = (svc.db.clone(), svc.events.clone(), run.id);
     tokio::spawn(async move {
@@ -50,6 +48,31 @@ pub async fn change_model(
         }
     });
     Ok((version, run))
+}
+
+/// Stores `model`, checked, as the next version (admins only); leads keep the scores of the
+/// version that gave them until they are rescored.
+pub async fn save_model(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    model: ScoringModel,
+) -> Result<Version> {
+    ensure_admin(actor)?;
+    let txn = crate::db::begin_write(db).await?;
+    let version = versions::add(&txn, actor, model).await?;
+    txn.commit().await?;
+    Ok(version)
+}
+
+/// Rescores every lead under the version in force now, as a recorded run; answers how many
+/// leads it scored.
+pub async fn rescore_everyone(
+    db: &DatabaseConnection,
+    announce: &Events,
+    requested_by: Option<uuid::Uuid>,
+) -> Result<u64> {
+    let run = rescore::start_run(db, requested_by).await?;
+    rescore::all(db, announce, run.id).await
 }
 
 /// The latest rescoring runs, newest first; for admins.

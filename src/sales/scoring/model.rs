@@ -322,7 +322,7 @@ impl ScoringModel {
                 && !(0..=MAX_SCORE).contains(&cap)
             {
                 return Err(AppError::bad_input(
-                    &format!("{path}.cap"),
+                    format!("{path}.cap"),
                     "must be between 0 and 100",
                 ));
             }
@@ -449,7 +449,7 @@ impl FitRule {
         match (self.field, &self.custom_key) {
             (FitField::Custom, None) => {
                 return Err(AppError::bad_input(
-                    &format!("{path}.customKey"),
+                    format!("{path}.customKey"),
                     "a custom field needs its key",
                 ));
             }
@@ -458,7 +458,7 @@ impl FitRule {
             }
             (_, Some(_)) => {
                 return Err(AppError::bad_input(
-                    &format!("{path}.customKey"),
+                    format!("{path}.customKey"),
                     "only for the CUSTOM field",
                 ));
             }
@@ -466,7 +466,7 @@ impl FitRule {
         }
         if self.values.len() > MAX_VALUES {
             return Err(AppError::bad_input(
-                &format!("{path}.values"),
+                format!("{path}.values"),
                 format!("at most {MAX_VALUES}"),
             ));
         }

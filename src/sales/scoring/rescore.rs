@@ -209,11 +209,7 @@ pub async fn periodically(db: DatabaseConnection, announce: Events, every: Durat
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tick.tick().await;
-        let outcome = async {
-            let run = start_run(&db, None).await?;
-            all(&db, &announce, run.id).await
-        };
-        if let Err(error) = outcome.await {
+        if let Err(error) = super::rescore_everyone(&db, &announce, None).await {
             tracing::error!(?error, "rescoring leads failed");
         }
     }

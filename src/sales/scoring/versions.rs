@@ -84,13 +84,16 @@ pub async fn add(
         created_by: Set((!actor.is_system()).then_some(actor.user_id)),
         created_at: Set(Utc::now()),
     };
-    let row = row.insert(conn).await.map_err(|error| match error {
-        sea_orm::DbErr::Query(_) | sea_orm::DbErr::Exec(_) => AppError::conflict(
-            "version",
-            "the scoring model was changed at the same time; load it again",
-        ),
-        other => other.into(),
-    })?;
+    let row = row
+        .insert(conn)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(
+                "version",
+                "the scoring model was changed at the same time; load it again",
+            ),
+            _ => error.into(),
+        })?;
     audit::record(
         conn,
         actor,
