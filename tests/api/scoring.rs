@@ -445,3 +445,43 @@ async fn a_rep_reads_the_breakdown_of_their_own_leads_only() {
     assert!(body["data"]["lead"].is_null(), "{body}");
     assert!(!body.to_string().contains("fitGroups"));
 }
+
+#[tokio::test]
+async fn every_lead_is_rescored_on_the_interval_so_scores_follow_the_age_of_touches() {
+    let app = crate::helpers::spawn_app_with(|config| config.rescore_interval_ms = 300).await;
+    let admin = app.admin().await;
+    let lead = app.lead(&admin.access, json!({ "lastName": "Aged" })).await;
+    let created = scores(&app, &admin, &lead).await["scoreBreakdown"]["scoredAt"].clone();
+    let mut runs = Value::Null;
+    for _ in 0..100 {
+        runs = app
+            .ok(
+                &admin.access,
+                "{ scoringRuns(first: 5) { state total done } }",
+                json!({}),
+            )
+            .await["scoringRuns"]
+            .clone();
+        if runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["state"] == "DONE")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let done = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["state"] == "DONE")
+        .unwrap_or_else(|| panic!("no periodic run finished: {runs}"));
+    assert_eq!((&done["total"], &done["done"]), (&json!(1), &json!(1)));
+    // Nothing about the lead changed, so its stored scores (and the moment they were measured
+    // at) stand; the breakdown still adds up.
+    let after = scores(&app, &admin, &lead).await;
+    assert_eq!(after["scoreBreakdown"]["scoredAt"], created);
+    assert_adds_up(&after);
+}

@@ -209,10 +209,27 @@ pub async fn periodically(db: DatabaseConnection, announce: Events, every: Durat
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tick.tick().await;
-        if let Err(error) = super::rescore_everyone(&db, &announce, None).await {
+        let outcome = async {
+            // Every replica runs this job; one run per interval is enough for all of them.
+            if ran_within(&db, every / 2).await? {
+                return Ok(0);
+            }
+            super::rescore_everyone(&db, &announce, None).await
+        };
+        if let Err(error) = outcome.await {
             tracing::error!(?error, "rescoring leads failed");
         }
     }
+}
+
+/// Whether a rescoring run (this replica's, another's, or an admin's) started within `span`.
+async fn ran_within(db: &DatabaseConnection, span: Duration) -> Result<bool> {
+    let since = Utc::now() - chrono::Duration::from_std(span).map_err(AppError::internal)?;
+    let recent = scoring_run::Entity::find()
+        .filter(scoring_run::Column::StartedAt.gt(since))
+        .count(db)
+        .await?;
+    Ok(recent > 0)
 }
 
 /// Moves `lead` to the stage the criteria give it, through the record lifecycle, the rule or
