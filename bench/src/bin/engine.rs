@@ -5,7 +5,7 @@
 //! rules, then round robin over the team), the default scoring model and 1,000 scored leads
 //! with some history. Then, four times (engine off, on, off, on), stores a fresh batch of
 //! signed deliveries through intake, as the hook route does, and times the workers draining
-//! it: a third from new people (web forms, Stripe customers, product sign-ups) and the rest
+//! it: three in ten from new people (web forms, Stripe customers, product sign-ups) and the rest
 //! touches on the existing leads (email opens and clicks, calls, booked meetings). Prints one
 //! JSON line with each pass and the process's peak RSS.
 //!
@@ -25,8 +25,7 @@ use entity::{
     lead, touchpoint,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::{Value, json};
 use touchbase::{
@@ -103,7 +102,10 @@ async fn main() -> anyhow::Result<()> {
         let batch = connectors.batch(pass, per_pass);
         for (connector, mut request) in batch {
             // The address the provider posted to, as the hook route stores it.
-            request.url = format!("http://{}/hooks/{}", state.services.config.bind, connector.id);
+            request.url = format!(
+                "http://{}/hooks/{}",
+                state.services.config.bind, connector.id
+            );
             inbox::receive(&db, &state.hub, connector, request)
                 .await
                 .map_err(|e| anyhow::anyhow!("storing a delivery: {e}"))?;
@@ -396,7 +398,10 @@ impl Connectors {
                 ConnectorKind::StandardWebhooks,
                 "Meeting scheduler",
                 &webhook_secret,
-                standard("meeting", json!({ "email": "/email", "subject": "/subject" })),
+                standard(
+                    "meeting",
+                    json!({ "email": "/email", "subject": "/subject" }),
+                ),
             )
             .await?,
             webhook_key,
