@@ -118,7 +118,8 @@ impl AssignmentCandidate {
         &self.0.reason
     }
     /// Their open leads when the lead was assigned.
-    async fn open_leads(&self) -> i64 {
+    /// Null when the strategy did not need to count them (a round robin without capacities).
+    async fn open_leads(&self) -> Option<i64> {
         self.0.open_leads
     }
     async fn max_open_leads(&self) -> Option<i32> {

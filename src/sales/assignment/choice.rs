@@ -15,7 +15,9 @@ pub struct Person {
     pub away_from: Option<NaiveDate>,
     pub away_until: Option<NaiveDate>,
     pub max_open_leads: Option<i32>,
-    pub open_leads: i64,
+    /// Counted only where the strategy or a capacity needs it: counting a team's open leads
+    /// for every new lead costs more the more leads it holds.
+    pub open_leads: Option<i64>,
 }
 
 impl Person {
@@ -28,9 +30,13 @@ impl Person {
             && self.away_until.is_none_or(|until| today <= until)
     }
 
+    fn open(&self) -> i64 {
+        self.open_leads.unwrap_or_default()
+    }
+
     fn at_capacity(&self) -> bool {
         self.max_open_leads
-            .is_some_and(|max| self.open_leads >= i64::from(max))
+            .is_some_and(|max| self.open() >= i64::from(max))
     }
 }
 
@@ -50,7 +56,8 @@ pub struct Candidate {
     pub user_id: Uuid,
     pub outcome: Outcome,
     pub reason: String,
-    pub open_leads: i64,
+    /// `None` when the strategy had no need to count them.
+    pub open_leads: Option<i64>,
     pub max_open_leads: Option<i32>,
     pub away: bool,
 }
@@ -93,7 +100,7 @@ pub fn choose(
         } else if person.at_capacity() {
             format!(
                 "at capacity: {} of {} open leads",
-                person.open_leads,
+                person.open(),
                 person.max_open_leads.unwrap_or_default()
             )
         } else if strategy == AssignmentStrategy::WeightedByCapacity
@@ -117,14 +124,13 @@ pub fn choose(
         .collect();
     let pick = match strategy {
         AssignmentStrategy::User | AssignmentStrategy::RoundRobin => rotation.first().copied(),
-        AssignmentStrategy::FewestOpen => rotation
-            .iter()
-            .copied()
-            .min_by_key(|&i| people[i].open_leads),
+        AssignmentStrategy::FewestOpen => {
+            rotation.iter().copied().min_by_key(|&i| people[i].open())
+        }
         AssignmentStrategy::WeightedByCapacity => rotation.iter().copied().min_by(|&a, &b| {
             // open_a / cap_a against open_b / cap_b, multiplied out to stay in integers.
             let share = |i: usize, j: usize| {
-                (people[i].open_leads + 1) * i64::from(people[j].max_open_leads.unwrap_or(1))
+                (people[i].open() + 1) * i64::from(people[j].max_open_leads.unwrap_or(1))
             };
             share(a, b).cmp(&share(b, a))
         }),
@@ -141,21 +147,21 @@ pub fn choose(
             (AssignmentStrategy::RoundRobin, true) => "next in turn".into(),
             (AssignmentStrategy::RoundRobin, false) => "not their turn".into(),
             (AssignmentStrategy::FewestOpen, true) => {
-                format!("fewest open leads: {}", person.open_leads)
+                format!("fewest open leads: {}", person.open())
             }
             (AssignmentStrategy::FewestOpen, false) => {
-                format!("more open leads, or later in turn: {}", person.open_leads)
+                format!("more open leads, or later in turn: {}", person.open())
             }
             (AssignmentStrategy::WeightedByCapacity, true) => {
                 format!(
                     "most room for their capacity: {}{capacity} open leads",
-                    person.open_leads
+                    person.open()
                 )
             }
             (AssignmentStrategy::WeightedByCapacity, false) => {
                 format!(
                     "less room for their capacity, or later in turn: {}{capacity} open leads",
-                    person.open_leads
+                    person.open()
                 )
             }
         };
@@ -181,7 +187,7 @@ mod tests {
             away_from: None,
             away_until: None,
             max_open_leads: None,
-            open_leads: 0,
+            open_leads: Some(0),
         }
     }
 
@@ -225,9 +231,9 @@ mod tests {
     #[test]
     fn fewest_open_prefers_the_least_loaded_and_rotates_ties() {
         let mut people: Vec<Person> = (1..=3).map(person).collect();
-        people[0].open_leads = 5;
-        people[1].open_leads = 2;
-        people[2].open_leads = 2;
+        people[0].open_leads = Some(5);
+        people[1].open_leads = Some(2);
+        people[2].open_leads = Some(2);
         assert_eq!(chosen(AssignmentStrategy::FewestOpen, &people, 0), Some(2));
         assert_eq!(chosen(AssignmentStrategy::FewestOpen, &people, 2), Some(3));
     }
@@ -236,11 +242,11 @@ mod tests {
     fn capacity_skips_the_full_and_weights_the_rest() {
         let mut people: Vec<Person> = (1..=3).map(person).collect();
         people[0].max_open_leads = Some(2);
-        people[0].open_leads = 2;
+        people[0].open_leads = Some(2);
         people[1].max_open_leads = Some(10);
-        people[1].open_leads = 4;
+        people[1].open_leads = Some(4);
         people[2].max_open_leads = Some(4);
-        people[2].open_leads = 2;
+        people[2].open_leads = Some(2);
         let (pick, lines) = choose(
             AssignmentStrategy::WeightedByCapacity,
             &people,

@@ -373,20 +373,16 @@ async fn fallback(txn: &DatabaseTransaction, excluded: &[Uuid]) -> Result<(Optio
 /// anyway), so concurrent assignments through one rule take distinct turns in order and each
 /// counts the open leads the ones before it committed.
 async fn take_turn(txn: &DatabaseTransaction, rule: Uuid) -> Result<u64> {
-    assignment_rule::Entity::update_many()
+    let turns: Option<i64> = assignment_rule::Entity::update_many()
         .col_expr(
             assignment_rule::Column::Turns,
             Expr::col(assignment_rule::Column::Turns).add(1),
         )
         .filter(assignment_rule::Column::Id.eq(rule))
-        .exec(txn)
-        .await?;
-    let turns: Option<i64> = assignment_rule::Entity::find_by_id(rule)
-        .select_only()
-        .column(assignment_rule::Column::Turns)
-        .into_tuple()
-        .one(txn)
-        .await?;
+        .exec_with_returning(txn)
+        .await?
+        .first()
+        .map(|rule| rule.turns);
     Ok(u64::try_from(turns.unwrap_or(1) - 1).unwrap_or_default())
 }
 
@@ -406,12 +402,23 @@ async fn people_of(
         }
         _ => Vec::new(),
     };
-    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let every_count = matches!(
+        rule.strategy,
+        AssignmentStrategy::FewestOpen | AssignmentStrategy::WeightedByCapacity
+    );
+    let ids: Vec<Uuid> = users
+        .iter()
+        .filter(|u| every_count || u.max_open_leads.is_some())
+        .map(|u| u.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(users.into_iter().map(|u| person(u, None)).collect());
+    }
     let counts: Vec<(Option<Uuid>, i64)> = lead::Entity::find()
         .select_only()
         .column(lead::Column::OwnerId)
         .column_as(lead::Column::Id.count(), "open")
-        .filter(lead::Column::OwnerId.is_in(ids))
+        .filter(lead::Column::OwnerId.is_in(ids.iter().copied()))
         .filter(lead::Column::ArchivedAt.is_null())
         .filter(lead::Column::Status.is_not_in(CLOSED_STATUSES))
         .group_by(lead::Column::OwnerId)
@@ -420,18 +427,26 @@ async fn people_of(
         .await?;
     Ok(users
         .into_iter()
-        .map(|u| Person {
-            id: u.id,
-            active: u.active,
-            away_from: u.away_from,
-            away_until: u.away_until,
-            max_open_leads: u.max_open_leads,
-            open_leads: counts
+        .map(|u| {
+            let counted = ids.contains(&u.id);
+            let open = counts
                 .iter()
                 .find(|(owner, _)| *owner == Some(u.id))
-                .map_or(0, |(_, n)| *n),
+                .map_or(0, |(_, n)| *n);
+            person(u, counted.then_some(open))
         })
         .collect())
+}
+
+fn person(user: user::Model, open_leads: Option<i64>) -> Person {
+    Person {
+        id: user.id,
+        active: user.active,
+        away_from: user.away_from,
+        away_until: user.away_until,
+        max_open_leads: user.max_open_leads,
+        open_leads,
+    }
 }
 
 /// What the rules read of a lead.

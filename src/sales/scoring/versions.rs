@@ -40,9 +40,15 @@ pub async fn current(conn: &impl ConnectionTrait) -> Result<Version> {
         .into_tuple()
         .one(conn)
         .await?;
-    let Some((number, _)) = latest else {
-        return first(conn).await;
-    };
+    match latest {
+        Some((number, _)) => numbered(conn, number).await,
+        None => first(conn).await,
+    }
+}
+
+/// Version `number`, known to be the one in force (read alongside other rows), parsed once
+/// per process.
+pub async fn numbered(conn: &impl ConnectionTrait, number: i32) -> Result<Version> {
     if let Some(parsed) = PARSED.lock().expect("not poisoned").as_ref()
         && parsed.number == number
     {
