@@ -37,6 +37,7 @@ use crate::{
         identity::{self, Keys, Party},
         lifecycle, storable,
     },
+    sales::scoring,
     services::{activities, assignments, contact_points, records},
 };
 
@@ -242,9 +243,10 @@ async fn record(
             touchpoint: &created,
             category,
         };
-        let lead = touch_lead(txn, cx, lead, &party, &touch, events).await?;
+        let (lead, scored) = touch_lead(txn, cx, lead, &party, &touch, events).await?;
         if cx.sales_engine {
-            lifecycle::touchpoint_recorded(txn, lead, &created, party.created, events).await?;
+            let made = party.created;
+            lifecycle::touchpoint_recorded(txn, lead, &created, scored, made, events).await?;
         }
     }
     Ok(true)
@@ -539,7 +541,7 @@ async fn touch_lead(
     party: &Party,
     touch: &Touch<'_>,
     events: &mut Vec<Event>,
-) -> Result<lead::Model> {
+) -> Result<(lead::Model, Option<scoring::Scored>)> {
     // Asked of the row in hand, so an idle touch writes nothing; the lifecycle then applies
     // the touch to the row as it reads it.
     if !touched(
@@ -548,21 +550,26 @@ async fn touch_lead(
         touch,
         cx.phone_region,
     ) {
-        return Ok(lead);
+        return Ok((lead, None));
     }
     let verb = if party.created { "attribute" } else { "touch" };
+    let mut scored = None;
     let written = records::update_in::<lead::Entity, _>(
         txn,
         cx.actor,
         lead.id,
         verb,
-        async |_, before, active| {
+        async |txn, before, active| {
             touched(before, active, touch, cx.phone_region);
+            // The scores go in the same write of the row.
+            if cx.sales_engine {
+                scored = Some(lifecycle::score_into(txn, active).await?);
+            }
             Ok(())
         },
     )
     .await?;
-    Ok(written.keep_event_in(events))
+    Ok((written.keep_event_in(events), scored))
 }
 
 /// Applies the touch to `active`, a copy of `lead`: the first and latest touch when it moves

@@ -17,7 +17,7 @@ pub use model::{
     FitField, FitGroup, FitRule, GradeBands, LifecycleCriteria, Operator, ScoringModel, Thresholds,
     TouchKind, TouchWeight,
 };
-pub use rescore::{Trigger, lead_in, periodically};
+pub use rescore::{Scored, Trigger, lead_in, periodically, qualify_in, score_into};
 pub use versions::Version;
 
 use crate::{

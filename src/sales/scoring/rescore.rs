@@ -16,6 +16,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    TryIntoModel,
     prelude::Expr,
     sea_query::{ExprTrait, SimpleExpr},
 };
@@ -47,6 +48,13 @@ pub enum Trigger {
     StageSetByHand,
 }
 
+/// A lead's scores as just computed, with the model version that computed them.
+#[derive(Clone, Debug)]
+pub struct Scored {
+    version: Version,
+    breakdown: Breakdown,
+}
+
 /// Scores `lead` now, inside the caller's transaction, moves it forward through the lifecycle
 /// where the criteria say so, and answers it as stored.
 pub async fn lead_in(
@@ -55,17 +63,10 @@ pub async fn lead_in(
     trigger: Trigger,
     events: &mut Vec<Event>,
 ) -> Result<lead::Model> {
-    let now = now();
-    let (mut touches, in_force) = touches(txn, Some(lead.id), (lead.id, lead.id), now).await?;
-    let version = match in_force {
-        Some(number) => versions::numbered(txn, number).await?,
-        None => versions::current(txn).await?,
-    };
-    let touches = touches.remove(&lead.id).unwrap_or_default();
-    let touches = touches.as_slice();
-    let breakdown = evaluate(&version.model, version.number, &lead, touches, now);
+    let scored = score(txn, &lead).await?;
+    let breakdown = &scored.breakdown;
     let mut lead = lead;
-    if changed(&lead, &breakdown) {
+    if changed(&lead, breakdown) {
         lead::Entity::update_many()
             .col_expr(lead::Column::FitScore, Expr::value(breakdown.fit.total))
             .col_expr(
@@ -74,23 +75,55 @@ pub async fn lead_in(
             )
             .col_expr(lead::Column::Score, Expr::value(breakdown.score))
             .col_expr(lead::Column::Grade, Expr::value(breakdown.grade.as_str()))
-            .col_expr(lead::Column::ScoredAt, Expr::value(now))
-            .col_expr(lead::Column::ScoreVersion, Expr::value(version.number))
+            .col_expr(lead::Column::ScoredAt, Expr::value(breakdown.as_of))
+            .col_expr(lead::Column::ScoreVersion, Expr::value(breakdown.version))
             .filter(lead::Column::Id.eq(lead.id))
             .exec(txn)
             .await?;
-        if scores_differ(&lead, &breakdown) {
+        if scores_differ(&lead, breakdown) {
             events.push(Event::LeadChanged { lead_id: lead.id });
         }
-        apply(&mut lead, &breakdown);
+        apply(&mut lead, breakdown);
     }
+    qualify_in(txn, lead, &scored, trigger, events).await
+}
+
+/// Scores the lead as `active` would leave it, now, and sets the scores on `active`: for a
+/// caller that is writing the lead's row anyway (the hub's update for a touch), so the row is
+/// written once rather than twice. Hand the answer to [`qualify_in`] once the row is written.
+pub async fn score_into(
+    txn: &DatabaseTransaction,
+    active: &mut lead::ActiveModel,
+) -> Result<Scored> {
+    let lead: lead::Model = active.clone().try_into_model()?;
+    let scored = score(txn, &lead).await?;
+    let breakdown = &scored.breakdown;
+    active.fit_score = Set(breakdown.fit.total);
+    active.engagement_score = Set(breakdown.engagement.total);
+    active.score = Set(breakdown.score);
+    active.grade = Set(Some(breakdown.grade));
+    active.scored_at = Set(Some(breakdown.as_of));
+    active.score_version = Set(Some(breakdown.version));
+    Ok(scored)
+}
+
+/// Moves a lead whose scores are `scored` (and stored) forward through the lifecycle where the
+/// criteria say so; answers it as stored.
+pub async fn qualify_in(
+    txn: &DatabaseTransaction,
+    lead: lead::Model,
+    scored: &Scored,
+    trigger: Trigger,
+    events: &mut Vec<Event>,
+) -> Result<lead::Model> {
     if trigger == Trigger::StageSetByHand {
         return Ok(lead);
     }
     // Only the touch being recorded can be the meeting that makes an SQL: a meeting long
     // booked must not undo a rep's later move back.
     let meeting = match trigger {
-        Trigger::Touch(id) => breakdown
+        Trigger::Touch(id) => scored
+            .breakdown
             .engagement
             .touches
             .iter()
@@ -98,10 +131,24 @@ pub async fn lead_in(
             .map(|t| t.touch_id),
         _ => None,
     };
-    match move_stage(txn, &version, &lead, &breakdown, meeting).await? {
+    let moved = move_stage(txn, &scored.version, &lead, &scored.breakdown, meeting).await?;
+    match moved {
         Some(moved) => Ok(moved.keep_event_in(events)),
         None => Ok(lead),
     }
+}
+
+/// `lead`'s scores now, under the model in force.
+async fn score(txn: &DatabaseTransaction, lead: &lead::Model) -> Result<Scored> {
+    let now = now();
+    let (mut touches, in_force) = touches(txn, Some(lead.id), (lead.id, lead.id), now).await?;
+    let version = match in_force {
+        Some(number) => versions::numbered(txn, number).await?,
+        None => versions::current(txn).await?,
+    };
+    let touches = touches.remove(&lead.id).unwrap_or_default();
+    let breakdown = evaluate(&version.model, version.number, lead, &touches, now);
+    Ok(Scored { version, breakdown })
 }
 
 /// Rescores every lead as of now under the model in force, a chunk per transaction, counting
