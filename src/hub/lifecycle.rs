@@ -1,41 +1,76 @@
 //! The seam between the hub and the lead's scores, lifecycle stage and owner. Every touchpoint
 //! the hub records on a lead it may change passes through here inside its transaction, so
-//! scoring and the MQL/SQL criteria see each touch once and commit with it. An unverified touch on a lead
-//! that existed before it does not pass: it may not move a score or a stage (and rescoring
-//! leaves it out for the same reason).
+//! scoring and the MQL/SQL criteria see each touch once and commit with it, and a lead the
+//! touch made is assigned by the rules. An unverified touch on a lead that existed before it
+//! does not pass: it may not move a score or a stage (and rescoring leaves it out for the same
+//! reason).
 
+use chrono::Utc;
 use entity::{lead, touchpoint};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, TryIntoModel};
 
 use crate::{
+    auth::system_actor,
     error::Result,
     events::Event,
     sales::{assignment, scoring},
 };
 
-/// Scores the lead as the touch's own update leaves it, inside that update, so the row is
-/// written once; its answer goes to [`touchpoint_recorded`].
-pub use scoring::score_into;
+/// What was worked out inside the touch's own update of the lead, so the row is written once:
+/// its scores and, for a lead the touch made, the owner the rules give it.
+pub struct Prepared {
+    scored: scoring::Scored,
+    decision: Option<assignment::Decision>,
+}
 
-/// Called once per recorded touchpoint on a lead: rescores it with the touch (unless the
-/// touch's own update of the lead did, `scored`) and moves it forward through the lifecycle
-/// where the criteria say so. A lead the touch made is then assigned by the rules, which can
-/// read its sources, fields and grade by now. Answers the lead as stored.
+/// Called inside the touch's update of the lead, with the row as the touch leaves it: sets the
+/// scores and, on a new lead (`made_by_touch`), the owner the rules choose, who can read its
+/// sources, fields and grade by now. Hand the answer to [`touchpoint_recorded`].
+pub async fn prepare(
+    txn: &DatabaseTransaction,
+    active: &mut lead::ActiveModel,
+    made_by_touch: bool,
+) -> Result<Prepared> {
+    let scored = scoring::score_into(txn, active).await?;
+    let decision = if made_by_touch {
+        let lead = active.clone().try_into_model()?;
+        let decision = assignment::decide_new(txn, &lead, Utc::now()).await?;
+        active.owner_id = sea_orm::Set(decision.owner());
+        Some(decision)
+    } else {
+        None
+    };
+    Ok(Prepared { scored, decision })
+}
+
+/// Called once per recorded touchpoint on a lead, after its update: scores it (unless
+/// [`prepare`] did), moves it forward through the lifecycle where the criteria say so, and
+/// assigns a lead the touch made (or records the assignment `prepare` decided). Answers the
+/// lead as stored.
 pub async fn touchpoint_recorded(
     txn: &DatabaseTransaction,
     lead: lead::Model,
     touchpoint: &touchpoint::Model,
-    scored: Option<scoring::Scored>,
+    prepared: Option<Prepared>,
     made_by_touch: bool,
     events: &mut Vec<Event>,
 ) -> Result<lead::Model> {
     let trigger = scoring::Trigger::Touch(touchpoint.id);
-    let lead = match scored {
-        Some(scored) => scoring::qualify_in(txn, lead, &scored, trigger, events).await?,
-        None => scoring::lead_in(txn, lead, trigger, events).await?,
+    let (lead, decision) = match prepared {
+        Some(Prepared { scored, decision }) => (
+            scoring::qualify_in(txn, lead, &scored, trigger, events).await?,
+            decision,
+        ),
+        None => (scoring::lead_in(txn, lead, trigger, events).await?, None),
     };
-    if made_by_touch {
-        return assignment::assign_new_in(txn, lead, events).await;
+    match decision {
+        Some(decision) => {
+            let system = system_actor();
+            let assigned =
+                assignment::record_in(txn, &system, lead, None, decision, Utc::now()).await?;
+            Ok(assigned.lead)
+        }
+        None if made_by_touch => assignment::assign_new_in(txn, lead, events).await,
+        None => Ok(lead),
     }
-    Ok(lead)
 }

@@ -37,7 +37,6 @@ use crate::{
         identity::{self, Keys, Party},
         lifecycle, storable,
     },
-    sales::scoring,
     services::{activities, assignments, contact_points, records},
 };
 
@@ -243,10 +242,10 @@ async fn record(
             touchpoint: &created,
             category,
         };
-        let (lead, scored) = touch_lead(txn, cx, lead, &party, &touch, events).await?;
+        let (lead, prepared) = touch_lead(txn, cx, lead, &party, &touch, events).await?;
         if cx.sales_engine {
             let made = party.created;
-            lifecycle::touchpoint_recorded(txn, lead, &created, scored, made, events).await?;
+            lifecycle::touchpoint_recorded(txn, lead, &created, prepared, made, events).await?;
         }
     }
     Ok(true)
@@ -541,7 +540,7 @@ async fn touch_lead(
     party: &Party,
     touch: &Touch<'_>,
     events: &mut Vec<Event>,
-) -> Result<(lead::Model, Option<scoring::Scored>)> {
+) -> Result<(lead::Model, Option<lifecycle::Prepared>)> {
     // Asked of the row in hand, so an idle touch writes nothing; the lifecycle then applies
     // the touch to the row as it reads it.
     if !touched(
@@ -553,7 +552,7 @@ async fn touch_lead(
         return Ok((lead, None));
     }
     let verb = if party.created { "attribute" } else { "touch" };
-    let mut scored = None;
+    let mut prepared = None;
     let written = records::update_in::<lead::Entity, _>(
         txn,
         cx.actor,
@@ -561,15 +560,15 @@ async fn touch_lead(
         verb,
         async |txn, before, active| {
             touched(before, active, touch, cx.phone_region);
-            // The scores go in the same write of the row.
+            // Scores (and a new lead's owner) go in the same write of the row.
             if cx.sales_engine {
-                scored = Some(lifecycle::score_into(txn, active).await?);
+                prepared = Some(lifecycle::prepare(txn, active, party.created).await?);
             }
             Ok(())
         },
     )
     .await?;
-    Ok((written.keep_event_in(events), scored))
+    Ok((written.keep_event_in(events), prepared))
 }
 
 /// Applies the touch to `active`, a copy of `lead`: the first and latest touch when it moves

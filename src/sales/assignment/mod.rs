@@ -155,12 +155,20 @@ pub async fn reassign(
 }
 
 /// The decision for one lead, before anything is written.
-struct Decision {
+#[derive(Debug, Clone)]
+pub struct Decision {
     owner: Option<Uuid>,
     reason: String,
     rule: Option<assignment_rule::Model>,
     matched: Vec<Matched>,
     candidates: Vec<Candidate>,
+}
+
+impl Decision {
+    /// The owner the rules give the lead, if anyone.
+    pub fn owner(&self) -> Option<Uuid> {
+        self.owner
+    }
 }
 
 /// Assigns `lead` inside the caller's transaction as `actor` (the system for new leads and the
@@ -186,8 +194,7 @@ pub async fn assign_in(
         );
     }
     let previous = lead.owner_id;
-    let moved = decision.owner != previous;
-    let lead = if moved {
+    let lead = if decision.owner != previous {
         let owner = decision.owner;
         records::update_in::<lead::Entity, _>(
             txn,
@@ -204,6 +211,30 @@ pub async fn assign_in(
     } else {
         lead
     };
+    record_in(txn, actor, lead, previous, decision, now).await
+}
+
+/// What the rules decide for a lead being created, which has no owner yet: for a caller that
+/// writes the owner with the rest of the new lead (the hub), then calls [`record_in`].
+pub async fn decide_new(
+    txn: &DatabaseTransaction,
+    lead: &lead::Model,
+    now: DateTime<Utc>,
+) -> Result<Decision> {
+    decide(txn, lead, Trigger::Created, now).await
+}
+
+/// Records a decision whose owner `lead` (as stored) now has, having had `previous`: the new
+/// owner's follow-up task due at the rule's SLA, and the assignment row saying why.
+pub async fn record_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    lead: lead::Model,
+    previous: Option<Uuid>,
+    decision: Decision,
+    now: DateTime<Utc>,
+) -> Result<Assigned> {
+    let moved = decision.owner != previous;
     let sla_minutes = decision.rule.as_ref().and_then(|r| r.sla_minutes);
     let sla_due_at = sla_minutes.map(|m| now + Duration::minutes(i64::from(m)));
     let task_id = match decision.owner {
