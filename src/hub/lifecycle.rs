@@ -24,22 +24,24 @@ pub struct Prepared {
 }
 
 /// Called inside the touch's update of the lead, with the row as the touch leaves it: sets the
-/// scores and, on a new lead (`made_by_touch`), the owner the rules choose, who can read its
-/// sources, fields and grade by now. Hand the answer to [`touchpoint_recorded`].
+/// scores and, on a new lead without an owner (`made_by_touch`), the owner the rules choose
+/// (they can read its sources, fields and grade by now). Hand the answer to
+/// [`touchpoint_recorded`].
 pub async fn prepare(
     txn: &DatabaseTransaction,
     active: &mut lead::ActiveModel,
     made_by_touch: bool,
 ) -> Result<Prepared> {
     let scored = scoring::score_into(txn, active).await?;
-    let decision = if made_by_touch {
+    let mut decision = None;
+    if made_by_touch {
         let lead = active.clone().try_into_model()?;
-        let decision = assignment::decide_new(txn, &lead, Utc::now()).await?;
-        active.owner_id = sea_orm::Set(decision.owner());
-        Some(decision)
-    } else {
-        None
-    };
+        if lead.owner_id.is_none() {
+            let decided = assignment::decide_new(txn, &lead, Utc::now()).await?;
+            active.owner_id = sea_orm::Set(decided.owner());
+            decision = Some(decided);
+        }
+    }
     Ok(Prepared { scored, decision })
 }
 
@@ -70,6 +72,7 @@ pub async fn touchpoint_recorded(
                 assignment::record_in(txn, &system, lead, None, decision, Utc::now()).await?;
             Ok(assigned.lead)
         }
+        // `assign_new_in` leaves a lead that has an owner as it is.
         None if made_by_touch => assignment::assign_new_in(txn, lead, events).await,
         None => Ok(lead),
     }
