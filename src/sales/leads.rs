@@ -19,7 +19,7 @@ use crate::{
         Services,
         input::SHORT_TEXT,
         leads::{self, LeadChanges},
-        scope,
+        records, scope,
     },
     validate,
 };
@@ -85,24 +85,12 @@ fn trigger_of(input: &LeadChanges) -> Trigger {
     }
 }
 
-/// Runs `write` in one transaction and tells subscribers what it changed once it commits
-/// (the lead, and the follow-up task an assignment makes), each change once.
+/// Runs `write` in one transaction (see [`records::together`]) for an actor who may write leads.
 async fn written(
     svc: &Services,
     actor: &Actor,
     write: impl AsyncFnOnce(&DatabaseTransaction, &mut Vec<Event>) -> Result<lead::Model>,
 ) -> Result<lead::Model> {
     scope::ensure_writer::<lead::Entity>(actor)?;
-    let txn = crate::db::begin_write(&svc.db).await?;
-    let mut events = Vec::new();
-    let lead = write(&txn, &mut events).await?;
-    txn.commit().await?;
-    let mut announced = Vec::with_capacity(events.len());
-    for event in events {
-        if !announced.contains(&event) {
-            svc.events.publish(event).await;
-            announced.push(event);
-        }
-    }
-    Ok(lead)
+    records::together(svc, write).await
 }

@@ -346,19 +346,15 @@ async fn writing<T>(
     pipelines: &[Uuid],
     write: impl AsyncFnOnce(&DatabaseTransaction, &mut Vec<Event>) -> Result<T>,
 ) -> Result<T> {
-    let txn = crate::db::begin_write(&svc.db).await?;
     let locks: Vec<String> = pipelines
         .iter()
         .map(|id| format!("pipeline {id}"))
         .collect();
-    crate::db::lock(&txn, &locks).await?;
-    let mut events = Vec::new();
-    let done = write(&txn, &mut events).await?;
-    txn.commit().await?;
-    for event in events {
-        svc.events.publish(event).await;
-    }
-    Ok(done)
+    records::together(svc, async |txn, events| {
+        crate::db::lock(txn, &locks).await?;
+        write(txn, events).await
+    })
+    .await
 }
 
 fn check_probability(field: &str, probability: i32) -> Result<()> {

@@ -312,10 +312,30 @@ pub async fn alone<E: Record>(
     write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<Written<E::Model>>,
 ) -> Result<E::Model> {
     scope::ensure_writer::<E>(actor)?;
+    together(svc, async |txn, events| {
+        Ok(write(txn).await?.keep_event_in(events))
+    })
+    .await
+}
+
+/// Runs writes to several records in one transaction and tells subscribers what they changed
+/// once it commits, each change once (a lead written twice is announced once).
+pub async fn together<T>(
+    svc: &Services,
+    write: impl AsyncFnOnce(&DatabaseTransaction, &mut Vec<Event>) -> Result<T>,
+) -> Result<T> {
     let txn = crate::db::begin_write(&svc.db).await?;
-    let written = write(&txn).await?;
+    let mut events = Vec::new();
+    let done = write(&txn, &mut events).await?;
     txn.commit().await?;
-    Ok(written.publish(&svc.events).await)
+    let mut announced = Vec::with_capacity(events.len());
+    for event in events {
+        if !announced.contains(&event) {
+            svc.events.publish(event).await;
+            announced.push(event);
+        }
+    }
+    Ok(done)
 }
 
 fn written<E: Record>(change: Change, model: E::Model) -> Written<E::Model> {

@@ -97,23 +97,11 @@ pub async fn assign_new_in(
 pub async fn assign_lead(svc: &Services, actor: &Actor, id: Uuid) -> Result<Assigned> {
     rules::ensure_assigner(actor)?;
     scope::ensure_writer::<lead::Entity>(actor)?;
-    let txn = crate::db::begin_write(&svc.db).await?;
-    let lead = records::get::<lead::Entity>(&txn, actor, id).await?;
-    let mut events = Vec::new();
-    let assigned = assign_in(
-        &txn,
-        actor,
-        lead,
-        Trigger::Requested,
-        &mut events,
-        Utc::now(),
-    )
-    .await?;
-    txn.commit().await?;
-    for event in events {
-        svc.events.publish(event).await;
-    }
-    Ok(assigned)
+    records::together(svc, async |txn, events| {
+        let lead = records::get::<lead::Entity>(txn, actor, id).await?;
+        assign_in(txn, actor, lead, Trigger::Requested, events, Utc::now()).await
+    })
+    .await
 }
 
 /// Runs the rules again for every live lead the actor can see that `filter` selects, all in
@@ -127,31 +115,28 @@ pub async fn reassign(
     scope::ensure_writer::<lead::Entity>(actor)?;
     lead::Entity::ensure_listable(actor, filter, &[])?;
     let condition = filter.condition(svc.db.get_database_backend())?;
-    let txn = crate::db::begin_write(&svc.db).await?;
-    let leads = scope::visible::<lead::Entity>(actor)?
-        .filter(condition)
-        .filter(lead::Column::ArchivedAt.is_null())
-        .order_by_asc(lead::Column::Id)
-        .limit(MAX_BULK + 1)
-        .all(&txn)
-        .await?;
-    if leads.len() as u64 > MAX_BULK {
-        return Err(AppError::bad_input(
-            "filter",
-            format!("selects more than {MAX_BULK} leads; narrow it"),
-        ));
-    }
-    let mut events = Vec::new();
-    let mut assigned = Vec::with_capacity(leads.len());
-    let now = Utc::now();
-    for lead in leads {
-        assigned.push(assign_in(&txn, actor, lead, Trigger::Requested, &mut events, now).await?);
-    }
-    txn.commit().await?;
-    for event in events {
-        svc.events.publish(event).await;
-    }
-    Ok(assigned)
+    records::together(svc, async |txn, events| {
+        let leads = scope::visible::<lead::Entity>(actor)?
+            .filter(condition)
+            .filter(lead::Column::ArchivedAt.is_null())
+            .order_by_asc(lead::Column::Id)
+            .limit(MAX_BULK + 1)
+            .all(txn)
+            .await?;
+        if leads.len() as u64 > MAX_BULK {
+            return Err(AppError::bad_input(
+                "filter",
+                format!("selects more than {MAX_BULK} leads; narrow it"),
+            ));
+        }
+        let now = Utc::now();
+        let mut assigned = Vec::with_capacity(leads.len());
+        for lead in leads {
+            assigned.push(assign_in(txn, actor, lead, Trigger::Requested, events, now).await?);
+        }
+        Ok(assigned)
+    })
+    .await
 }
 
 /// The decision for one lead, before anything is written.

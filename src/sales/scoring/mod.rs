@@ -12,7 +12,7 @@ mod versions;
 use entity::{enums::Role, lead, scoring_run};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder, QuerySelect};
 
-pub use evaluate::{Breakdown, Engagement, Fit, GroupPoints, RulePoints, TouchPoints};
+pub use evaluate::Breakdown;
 pub use model::{
     FitField, FitGroup, FitRule, GradeBands, LifecycleCriteria, Operator, ScoringModel, Thresholds,
     TouchKind, TouchWeight,
@@ -24,7 +24,7 @@ use crate::{
     actor::Actor,
     error::{AppError, Result},
     events::Events,
-    services::{Services, records},
+    services::Services,
 };
 
 /// The model in force; anyone signed in may read it, so a rep can see what counts.
@@ -87,17 +87,6 @@ pub async fn runs(
         .limit(limit.min(100))
         .all(db)
         .await?)
-}
-
-/// How the lead's stored scores came about: `None` until it is first scored. Whoever may read
-/// the lead may read this, and no one else.
-pub async fn breakdown(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: uuid::Uuid,
-) -> Result<Option<Breakdown>> {
-    let lead = records::get::<lead::Entity>(db, actor, id).await?;
-    explain(db, &lead).await
 }
 
 /// The breakdown of a lead the caller has already been allowed to read.

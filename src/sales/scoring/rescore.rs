@@ -16,7 +16,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
-    TryIntoModel,
+    TryIntoModel, Unchanged,
     prelude::Expr,
     sea_query::{ExprTrait, SimpleExpr},
 };
@@ -67,23 +67,15 @@ pub async fn lead_in(
     let breakdown = &scored.breakdown;
     let mut lead = lead;
     if changed(&lead, breakdown) {
-        lead::Entity::update_many()
-            .col_expr(lead::Column::FitScore, Expr::value(breakdown.fit.total))
-            .col_expr(
-                lead::Column::EngagementScore,
-                Expr::value(breakdown.engagement.total),
-            )
-            .col_expr(lead::Column::Score, Expr::value(breakdown.score))
-            .col_expr(lead::Column::Grade, Expr::value(breakdown.grade.as_str()))
-            .col_expr(lead::Column::ScoredAt, Expr::value(breakdown.as_of))
-            .col_expr(lead::Column::ScoreVersion, Expr::value(breakdown.version))
-            .filter(lead::Column::Id.eq(lead.id))
-            .exec(txn)
-            .await?;
         if scores_differ(&lead, breakdown) {
             events.push(Event::LeadChanged { lead_id: lead.id });
         }
-        apply(&mut lead, breakdown);
+        let mut active = lead::ActiveModel {
+            id: Unchanged(lead.id),
+            ..Default::default()
+        };
+        set_scores(&mut active, breakdown);
+        lead = active.update(txn).await?;
     }
     qualify_in(txn, lead, &scored, trigger, events).await
 }
@@ -97,13 +89,7 @@ pub async fn score_into(
 ) -> Result<Scored> {
     let lead: lead::Model = active.clone().try_into_model()?;
     let scored = score(txn, &lead).await?;
-    let breakdown = &scored.breakdown;
-    active.fit_score = Set(breakdown.fit.total);
-    active.engagement_score = Set(breakdown.engagement.total);
-    active.score = Set(breakdown.score);
-    active.grade = Set(Some(breakdown.grade));
-    active.scored_at = Set(Some(breakdown.as_of));
-    active.score_version = Set(Some(breakdown.version));
+    set_scores(active, &scored.breakdown);
     Ok(scored)
 }
 
@@ -141,7 +127,7 @@ pub async fn qualify_in(
 /// `lead`'s scores now, under the model in force.
 async fn score(txn: &DatabaseTransaction, lead: &lead::Model) -> Result<Scored> {
     let now = now();
-    let (mut touches, in_force) = touches(txn, Some(lead.id), (lead.id, lead.id), now).await?;
+    let (mut touches, in_force) = touches(txn, (lead.id, lead.id), now).await?;
     let version = match in_force {
         Some(number) => versions::numbered(txn, number).await?,
         None => versions::current(txn).await?,
@@ -194,7 +180,7 @@ async fn all_unrecorded(db: &DatabaseConnection, announce: &Events, run: Uuid) -
                 "superseded: the scoring model changed again during the run",
             ));
         }
-        let (touches, _) = touches(db, None, range, as_of).await?;
+        let (touches, _) = touches(db, range, as_of).await?;
         let scored: Vec<(lead::Model, Breakdown)> = leads
             .into_iter()
             .map(|lead| {
@@ -340,13 +326,14 @@ fn scores_differ(lead: &lead::Model, breakdown: &Breakdown) -> bool {
     )
 }
 
-fn apply(lead: &mut lead::Model, breakdown: &Breakdown) {
-    lead.fit_score = breakdown.fit.total;
-    lead.engagement_score = breakdown.engagement.total;
-    lead.score = breakdown.score;
-    lead.grade = Some(breakdown.grade);
-    lead.scored_at = Some(breakdown.as_of);
-    lead.score_version = Some(breakdown.version);
+/// Sets the breakdown's scores, and the moment and version that gave them, on a lead's row.
+fn set_scores(active: &mut lead::ActiveModel, breakdown: &Breakdown) {
+    active.fit_score = Set(breakdown.fit.total);
+    active.engagement_score = Set(breakdown.engagement.total);
+    active.score = Set(breakdown.score);
+    active.grade = Set(Some(breakdown.grade));
+    active.scored_at = Set(Some(breakdown.as_of));
+    active.score_version = Set(Some(breakdown.version));
 }
 
 /// Writes the scores of a chunk with one UPDATE from a list of values, leaving alone any lead
@@ -398,14 +385,13 @@ async fn store(
     Ok(())
 }
 
-/// The touches that count toward engagement of the leads with ids within `range` (of the one
-/// lead `only`, when given), by lead, up to `as_of`, and the scoring model version in force,
+/// The touches that count toward engagement of the leads with ids within `range` (one lead's:
+/// `(id, id)`), by lead, up to `as_of`, and the scoring model version in force,
 /// read with them to save the worker a round trip per touch (`None` when there are no touches).
 /// A touch counts when its delivery proved its sender, or when it made the lead: an unverified
 /// touch on a lead that was already there changes nothing on it (see the hub's processing).
 async fn touches(
     conn: &impl ConnectionTrait,
-    only: Option<Uuid>,
     range: (Uuid, Uuid),
     as_of: DateTime<Utc>,
 ) -> Result<(HashMap<Uuid, Vec<Touch>>, Option<i32>)> {
@@ -441,10 +427,7 @@ async fn touches(
                 .or(Expr::cust(made_lead)),
         )
         .filter(touchpoint::Column::OccurredAt.lte(as_of));
-    select = match only {
-        Some(id) => select.filter(touchpoint::Column::LeadId.eq(id)),
-        None => select.filter(touchpoint::Column::LeadId.between(range.0, range.1)),
-    };
+    select = select.filter(touchpoint::Column::LeadId.between(range.0, range.1));
     type Row = (
         Uuid,
         Uuid,
@@ -474,7 +457,7 @@ pub async fn touches_of(
     lead: Uuid,
     as_of: DateTime<Utc>,
 ) -> Result<Vec<Touch>> {
-    Ok(touches(conn, Some(lead), (lead, lead), as_of)
+    Ok(touches(conn, (lead, lead), as_of)
         .await?
         .0
         .remove(&lead)
