@@ -59,63 +59,60 @@ pub async fn convert(
     conversion: Conversion,
 ) -> Result<Converted> {
     scope::ensure_writer::<lead::Entity>(actor)?;
-    let txn = crate::db::begin_write(&svc.db).await?;
-    let mut events = Vec::new();
-    let lead = claim(&txn, actor, lead_id).await?;
-    let account = match conversion.account_id {
-        Some(id) => {
-            Some(records::ensure_reference::<account::Entity>(&txn, actor, id, "accountId").await?)
-        }
-        None => account_for(svc, &txn, actor, &lead, &mut events).await?,
-    };
-    let account_id = account.as_ref().map(|a| a.id);
-    let contact = match conversion.contact_id {
-        Some(id) => {
-            records::ensure_reference::<contact::Entity>(&txn, actor, id, "contactId").await?
-        }
-        None => contact_for(svc, &txn, actor, &lead, account_id, &mut events).await?,
-    };
-    let opportunity = match conversion.opportunity {
-        Some(deal) => {
-            let deal = OpportunityChanges {
-                account_id: account_id.map_or(Patch::Keep, Patch::Set),
-                contact_id: Patch::Set(contact.id),
-                lead_id: Patch::Set(lead.id),
-                ..deal
-            };
-            let written = opportunities::create_in(&txn, actor, deal).await?;
-            Some(written.keep_event_in(&mut events))
-        }
-        None => None,
-    };
-    let links = (contact.id, account_id, opportunity.as_ref().map(|o| o.id));
-    let lead = records::update_in::<lead::Entity, _>(
-        &txn,
-        actor,
-        lead.id,
-        "convert",
-        async |_, _, lead| {
-            let (contact, account, opportunity) = links;
-            lead.status = Set(LeadStatus::Converted);
-            lead.converted_at = Set(Some(Utc::now()));
-            lead.converted_contact_id = Set(Some(contact));
-            lead.converted_account_id = Set(account);
-            lead.converted_opportunity_id = Set(opportunity);
-            Ok(())
-        },
-    )
-    .await?
-    .keep_event_in(&mut events);
-    txn.commit().await?;
-    for event in events {
-        svc.events.publish(event).await;
-    }
-    Ok(Converted {
-        lead,
-        contact,
-        account,
-        opportunity,
+    records::together(svc, async |txn, events| {
+        let lead = claim(txn, actor, lead_id).await?;
+        let account = match conversion.account_id {
+            Some(id) => Some(
+                records::ensure_reference::<account::Entity>(txn, actor, id, "accountId").await?,
+            ),
+            None => account_for(svc, txn, actor, &lead, events).await?,
+        };
+        let account_id = account.as_ref().map(|a| a.id);
+        let contact = match conversion.contact_id {
+            Some(id) => {
+                records::ensure_reference::<contact::Entity>(txn, actor, id, "contactId").await?
+            }
+            None => contact_for(svc, txn, actor, &lead, account_id, events).await?,
+        };
+        let opportunity = match conversion.opportunity {
+            Some(deal) => {
+                let deal = OpportunityChanges {
+                    account_id: account_id.map_or(Patch::Keep, Patch::Set),
+                    contact_id: Patch::Set(contact.id),
+                    lead_id: Patch::Set(lead.id),
+                    ..deal
+                };
+                let written = opportunities::create_in(txn, actor, deal).await?;
+                Some(written.keep_event_in(events))
+            }
+            None => None,
+        };
+        let links = (contact.id, account_id, opportunity.as_ref().map(|o| o.id));
+        let lead = records::update_in::<lead::Entity, _>(
+            txn,
+            actor,
+            lead.id,
+            "convert",
+            async |_, _, lead| {
+                let (contact, account, opportunity) = links;
+                lead.status = Set(LeadStatus::Converted);
+                lead.converted_at = Set(Some(Utc::now()));
+                lead.converted_contact_id = Set(Some(contact));
+                lead.converted_account_id = Set(account);
+                lead.converted_opportunity_id = Set(opportunity);
+                Ok(())
+            },
+        )
+        .await?
+        .keep_event_in(events);
+        Ok(Converted {
+            lead,
+            contact,
+            account,
+            opportunity,
+        })
     })
+    .await
 }
 
 /// The lead, held until the conversion commits so two conversions of it cannot both go
