@@ -200,6 +200,24 @@ where
         .one(txn)
         .await?
         .ok_or(AppError::NotFound(E::KIND))?;
+    update_held_in::<E, F>(txn, actor, before, verb, change).await
+}
+
+/// [`update_in`] for a record this transaction has just read or written, visible to the actor:
+/// `before` is taken as the stored row rather than read again.
+pub async fn update_held_in<E, F>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    before: E::Model,
+    verb: &str,
+    change: F,
+) -> Result<Written<E::Model>>
+where
+    E: Record,
+    F: AsyncFnOnce(&DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
+{
+    scope::ensure_writer::<E>(actor)?;
+    let id = id_of::<E>(&before);
     let mut active = before.clone().into_active_model();
     change(txn, &before, &mut active).await?;
     scope::authorize::<E>(txn, actor, write_of::<E>(&before, &active)).await?;

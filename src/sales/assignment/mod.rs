@@ -265,12 +265,12 @@ async fn decide(
     now: DateTime<Utc>,
 ) -> Result<Decision> {
     let facts = facts_of(lead);
-    let rules = rules::ordered(txn).await?;
+    let rules = rules::ordered_with_people(txn).await?;
     let (rule, matched) = match trigger {
         Trigger::SlaBreached { rule: Some(id), .. } => {
-            let rule = rules.into_iter().find(|r| r.id == id && r.active);
+            let rule = rules.into_iter().find(|(r, _)| r.id == id && r.active);
             let matched = match &rule {
-                Some(rule) => {
+                Some((rule, _)) => {
                     conditions::matches(&conditions_of(rule)?, &facts).unwrap_or_default()
                 }
                 None => Vec::new(),
@@ -287,7 +287,7 @@ async fn decide(
         Trigger::SlaBreached { owner, .. } => vec![owner],
         _ => Vec::new(),
     };
-    let Some(rule) = rule else {
+    let Some((rule, users)) = rule else {
         let (owner, why) = fallback(txn, &excluded).await?;
         return Ok(Decision {
             owner,
@@ -298,7 +298,7 @@ async fn decide(
         });
     };
     let turn = take_turn(txn, rule.id).await?;
-    let people = people_of(txn, &rule).await?;
+    let people = people_of(txn, &rule, users).await?;
     let (pick, candidates) =
         choice::choose(rule.strategy, &people, turn, now.date_naive(), &excluded);
     let (owner, reason) = match pick {
@@ -345,14 +345,17 @@ fn conditions_of(rule: &assignment_rule::Model) -> Result<Vec<Condition>> {
     serde_json::from_value(rule.conditions.clone()).map_err(AppError::internal)
 }
 
-/// The first active rule whose conditions all hold, and how they held.
+/// The first active rule whose conditions all hold (with its people), and how they held.
 fn first_match(
-    rules: Vec<assignment_rule::Model>,
+    rules: Vec<(assignment_rule::Model, Vec<user::Model>)>,
     facts: &LeadFacts,
-) -> Result<(Option<assignment_rule::Model>, Vec<Matched>)> {
-    for rule in rules.into_iter().filter(|r| r.active) {
+) -> Result<(
+    Option<(assignment_rule::Model, Vec<user::Model>)>,
+    Vec<Matched>,
+)> {
+    for (rule, users) in rules.into_iter().filter(|(r, _)| r.active) {
         if let Some(matched) = conditions::matches(&conditions_of(&rule)?, facts) {
-            return Ok((Some(rule), matched));
+            return Ok((Some((rule, users)), matched));
         }
     }
     Ok((None, Vec::new()))
@@ -402,22 +405,13 @@ async fn take_turn(txn: &DatabaseTransaction, rule: Uuid) -> Result<u64> {
     Ok(u64::try_from(turns.unwrap_or(1) - 1).unwrap_or_default())
 }
 
-/// The people a rule names, in id order, with their open leads.
+/// The people a rule names (`users`, in id order) with their open leads, counted where the
+/// strategy or a capacity needs them.
 async fn people_of(
     txn: &DatabaseTransaction,
     rule: &assignment_rule::Model,
+    users: Vec<user::Model>,
 ) -> Result<Vec<Person>> {
-    let users = match (rule.strategy, rule.user_id, rule.team_id) {
-        (AssignmentStrategy::User, Some(id), _) => user::Entity::find_by_id(id).all(txn).await?,
-        (_, _, Some(team)) => {
-            user::Entity::find()
-                .filter(user::Column::TeamId.eq(team))
-                .order_by_asc(user::Column::Id)
-                .all(txn)
-                .await?
-        }
-        _ => Vec::new(),
-    };
     let every_count = matches!(
         rule.strategy,
         AssignmentStrategy::FewestOpen | AssignmentStrategy::WeightedByCapacity

@@ -6,7 +6,9 @@ use chrono::Utc;
 use entity::{assignment_rule, enums::AssignmentStrategy, enums::Role, setting, team, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    EntityTrait, IntoActiveModel, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+    sea_query::{ConditionType, Expr, IntoCondition},
 };
 use uuid::Uuid;
 
@@ -71,6 +73,52 @@ pub async fn list(
 ) -> Result<Vec<assignment_rule::Model>> {
     ensure_assigner(actor)?;
     ordered(conn).await
+}
+
+/// Every rule in evaluation order, each with the people it names (its user, or its team's
+/// members, in id order): what the assigner reads, in one statement.
+pub(super) async fn ordered_with_people(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(assignment_rule::Model, Vec<user::Model>)>> {
+    let names = assignment_rule::Entity::belongs_to(user::Entity)
+        .from(assignment_rule::Column::TeamId)
+        .to(user::Column::TeamId)
+        .on_condition(|rule, user| {
+            use sea_orm::ExprTrait as _;
+            Expr::col((rule, assignment_rule::Column::UserId))
+                .equals((user, user::Column::Id))
+                .into_condition()
+        })
+        .condition_type(ConditionType::Any)
+        .into();
+    let rows = assignment_rule::Entity::find()
+        .select_also(user::Entity)
+        .join(JoinType::LeftJoin, names)
+        .order_by_asc(assignment_rule::Column::Position)
+        .order_by_asc(assignment_rule::Column::Id)
+        .order_by_asc(user::Column::Id)
+        .all(conn)
+        .await?;
+    let mut rules: Vec<(assignment_rule::Model, Vec<user::Model>)> = Vec::new();
+    for (rule, user) in rows {
+        if rules.last().is_none_or(|(last, _)| last.id != rule.id) {
+            rules.push((rule, Vec::new()));
+        }
+        let Some((rule, people)) = rules.last_mut() else {
+            continue;
+        };
+        // The join matched on either column; a rule names its user or its team, by strategy.
+        let named = match (rule.strategy, rule.user_id) {
+            (AssignmentStrategy::User, Some(id)) => user.as_ref().is_some_and(|u| u.id == id),
+            _ => user
+                .as_ref()
+                .is_some_and(|u| u.team_id.is_some() && u.team_id == rule.team_id),
+        };
+        if let Some(user) = user.filter(|_| named) {
+            people.push(user);
+        }
+    }
+    Ok(rules)
 }
 
 pub(super) async fn ordered(conn: &impl ConnectionTrait) -> Result<Vec<assignment_rule::Model>> {

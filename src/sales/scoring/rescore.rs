@@ -66,7 +66,8 @@ pub async fn lead_in(
     let scored = score(txn, &lead).await?;
     let breakdown = &scored.breakdown;
     let mut lead = lead;
-    if changed(&lead, breakdown) {
+    let wrote = changed(&lead, breakdown);
+    if wrote {
         if scores_differ(&lead, breakdown) {
             events.push(Event::LeadChanged { lead_id: lead.id });
         }
@@ -77,7 +78,7 @@ pub async fn lead_in(
         set_scores(&mut active, breakdown);
         lead = active.update(txn).await?;
     }
-    qualify_in(txn, lead, &scored, trigger, events).await
+    qualify(txn, lead, &scored, trigger, events, wrote).await
 }
 
 /// Scores the lead as `active` would leave it, now, and sets the scores on `active`: for a
@@ -94,13 +95,26 @@ pub async fn score_into(
 }
 
 /// Moves a lead whose scores are `scored` (and stored) forward through the lifecycle where the
-/// criteria say so; answers it as stored.
+/// criteria say so; answers it as stored. `lead` is the row as the caller's transaction just
+/// wrote it.
 pub async fn qualify_in(
     txn: &DatabaseTransaction,
     lead: lead::Model,
     scored: &Scored,
     trigger: Trigger,
     events: &mut Vec<Event>,
+) -> Result<lead::Model> {
+    qualify(txn, lead, scored, trigger, events, true).await
+}
+
+/// [`qualify_in`]; unless the transaction `holds` the lead as given, its stage is read again.
+async fn qualify(
+    txn: &DatabaseTransaction,
+    lead: lead::Model,
+    scored: &Scored,
+    trigger: Trigger,
+    events: &mut Vec<Event>,
+    holds: bool,
 ) -> Result<lead::Model> {
     if trigger == Trigger::StageSetByHand {
         return Ok(lead);
@@ -117,7 +131,15 @@ pub async fn qualify_in(
             .map(|t| t.touch_id),
         _ => None,
     };
-    let moved = move_stage(txn, &scored.version, &lead, &scored.breakdown, meeting).await?;
+    let moved = move_stage(
+        txn,
+        &scored.version,
+        &lead,
+        &scored.breakdown,
+        meeting,
+        holds,
+    )
+    .await?;
     match moved {
         Some(moved) => Ok(moved.keep_event_in(events)),
         None => Ok(lead),
@@ -200,7 +222,8 @@ async fn all_unrecorded(db: &DatabaseConnection, announce: &Events, run: Uuid) -
             .collect();
         store(&txn, &changed, version.number, as_of).await?;
         for (lead, breakdown) in &scored {
-            if let Some(moved) = move_stage(&txn, &version, lead, breakdown, None).await? {
+            // Read before this transaction began: read again under the write.
+            if let Some(moved) = move_stage(&txn, &version, lead, breakdown, None, false).await? {
                 moved.keep_event_in(&mut events);
             }
         }
@@ -270,14 +293,16 @@ async fn ran_within(db: &DatabaseConnection, span: Duration) -> Result<bool> {
 }
 
 /// Moves `lead` to the stage the criteria give it, through the record lifecycle, the rule or
-/// touch named as the cause. The stored stage is read again under the write, so a rep's move
-/// in between is never undone.
+/// touch named as the cause. Unless the transaction already `holds` the lead as given (it just
+/// wrote it), the stored stage is read again under the write, so a rep's move in between is
+/// never undone.
 async fn move_stage(
     txn: &DatabaseTransaction,
     version: &Version,
     lead: &lead::Model,
     breakdown: &Breakdown,
     meeting: Option<Uuid>,
+    holds: bool,
 ) -> Result<Option<records::Written<lead::Model>>> {
     let stage_for = |stage: LifecycleStage| {
         version.model.stage_for(
@@ -291,19 +316,25 @@ async fn move_stage(
         return Ok(None);
     };
     let rule: Actor = crate::auth::system_actor().because(cause);
-    let moved = records::update_in::<lead::Entity, _>(
-        txn,
-        &rule,
-        lead.id,
-        "lifecycle_rule",
-        async |_, before, active| {
+    let change =
+        async |_: &DatabaseTransaction, before: &lead::Model, active: &mut lead::ActiveModel| {
             if let Some((stage, _)) = stage_for(before.lifecycle_stage) {
                 active.lifecycle_stage = Set(stage);
             }
             Ok(())
-        },
-    )
-    .await?;
+        };
+    let moved = if holds {
+        records::update_held_in::<lead::Entity, _>(
+            txn,
+            &rule,
+            lead.clone(),
+            "lifecycle_rule",
+            change,
+        )
+        .await?
+    } else {
+        records::update_in::<lead::Entity, _>(txn, &rule, lead.id, "lifecycle_rule", change).await?
+    };
     Ok(Some(moved))
 }
 
