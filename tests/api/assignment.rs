@@ -667,6 +667,23 @@ async fn a_breached_sla_hands_the_lead_on_unless_someone_responded() {
         after["assignment"]["task"]["assignee"]["id"],
         json!(reps[1].user_id)
     );
+    // The follow-up task the first rep left open moved with the lead, due at the new SLA: no
+    // stale task stays on the first rep's list.
+    assert_eq!(
+        after["assignment"]["task"]["id"],
+        before["assignment"]["task"]["id"]
+    );
+    assert_eq!(
+        after["assignment"]["task"]["dueAt"],
+        after["assignment"]["slaDueAt"]
+    );
+    let slow_id = uuid::Uuid::parse_str(&slow).unwrap();
+    let tasks = entity::activity::Entity::find()
+        .filter(entity::activity::Column::LeadId.eq(slow_id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1);
     let skipped = after["assignment"]["candidates"]
         .as_array()
         .unwrap()

@@ -324,8 +324,15 @@ pub fn serve(mut command: Command) -> (Child, String) {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = listening_addr(&mut lines);
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    // Keep draining the log so the server never blocks on a full pipe; its errors go to the
+    // test's output, which a failing test shows.
+    std::thread::spawn(move || {
+        for line in lines.map_while(std::io::Result::ok) {
+            if line.contains(r#""level":"ERROR""#) {
+                eprintln!("{line}");
+            }
+        }
+    });
     (child, addr)
 }
 

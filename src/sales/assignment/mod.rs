@@ -32,7 +32,7 @@ use crate::{
     error::{AppError, Result},
     events::Event,
     services::{
-        Services, activities,
+        Services, activities, assignments,
         filter::Filter,
         records::{self, Record},
         scope,
@@ -223,7 +223,10 @@ pub async fn record_in(
     let sla_minutes = decision.rule.as_ref().and_then(|r| r.sla_minutes);
     let sla_due_at = sla_minutes.map(|m| now + Duration::minutes(i64::from(m)));
     let task_id = match decision.owner {
-        Some(owner) if moved => Some(follow_up_task(txn, actor, &lead, owner, sla_due_at).await?),
+        Some(owner) if moved => Some(match left_open(txn, &lead, previous).await? {
+            Some(task) => hand_on(txn, actor, task, owner, sla_due_at).await?,
+            None => follow_up_task(txn, actor, &lead, owner, sla_due_at).await?,
+        }),
         _ => None,
     };
     let matched = serde_json::to_value(&decision.matched).map_err(AppError::internal)?;
@@ -472,6 +475,53 @@ pub fn facts_of(lead: &lead::Model) -> LeadFacts {
         grade: lead.grade.map(|g| g.as_str().to_ascii_uppercase()),
         custom_fields: lead.custom_fields.clone(),
     }
+}
+
+/// The follow-up task the lead's last assignment gave `previous`, while it is still open and
+/// theirs: it moves with the lead rather than stay on a list it no longer belongs to.
+async fn left_open(
+    txn: &DatabaseTransaction,
+    lead: &lead::Model,
+    previous: Option<Uuid>,
+) -> Result<Option<activity::Model>> {
+    let Some(previous) = previous else {
+        return Ok(None);
+    };
+    let Some(task) = assignments::latest(txn, lead.id)
+        .await?
+        .and_then(|last| last.task_id)
+    else {
+        return Ok(None);
+    };
+    Ok(activity::Entity::find_by_id(task)
+        .filter(activity::Column::Done.eq(false))
+        .filter(activity::Column::ArchivedAt.is_null())
+        .filter(activity::Column::AssigneeId.eq(previous))
+        .one(txn)
+        .await?)
+}
+
+/// Gives the open follow-up `task` to the new owner, due at their SLA.
+async fn hand_on(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    task: activity::Model,
+    owner: Uuid,
+    due: Option<DateTime<Utc>>,
+) -> Result<Uuid> {
+    let moved = records::update_held_in::<activity::Entity, _>(
+        txn,
+        actor,
+        task,
+        "reassign",
+        async |_, _, active| {
+            active.assignee_id = Set(Some(owner));
+            active.due_at = Set(due);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(moved.model.id)
 }
 
 /// The new owner's follow-up task on the lead, due when the SLA runs out.

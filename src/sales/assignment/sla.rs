@@ -17,7 +17,7 @@ use crate::{
     auth::system_actor,
     error::Result,
     sales::assignment::{Trigger, assign_in},
-    services::{Services, assignments},
+    services::{Services, assignments, records},
 };
 
 /// Breaches one pass handles; the rest wait for the next pass.
@@ -58,39 +58,36 @@ pub async fn handle_breaches(svc: &Services, now: DateTime<Utc>) -> Result<usize
 }
 
 async fn handle(svc: &Services, breached: assignment::Model, now: DateTime<Utc>) -> Result<bool> {
-    let txn = crate::db::begin_write(&svc.db).await?;
-    let claimed = assignment::Entity::update_many()
-        .col_expr(assignment::Column::BreachedAt, Expr::value(now))
-        .filter(assignment::Column::Id.eq(breached.id))
-        .filter(assignment::Column::BreachedAt.is_null())
-        .filter(assignment::Column::FirstResponseAt.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Ok(false);
-    }
-    let mut events = Vec::new();
-    // Only the lead's current assignment is handed on, and only while its owner still has it:
-    // a later assignment, or a person moving the lead, has settled it already.
-    let current = assignments::latest(&txn, breached.lead_id).await?;
-    let lead = lead::Entity::find_by_id(breached.lead_id)
-        .filter(lead::Column::ArchivedAt.is_null())
-        .one(&txn)
-        .await?;
-    if let (Some(owner), Some(lead)) = (breached.owner_id, lead)
-        && breached.reassign_on_breach
-        && current.is_some_and(|c| c.id == breached.id)
-        && lead.owner_id == Some(owner)
-    {
-        let trigger = Trigger::SlaBreached {
-            rule: breached.rule_id,
-            owner,
-        };
-        assign_in(&txn, &system_actor(), lead, trigger, &mut events, now).await?;
-    }
-    txn.commit().await?;
-    for event in events {
-        svc.events.publish(event).await;
-    }
-    Ok(true)
+    records::together(svc, async |txn, events| {
+        let claimed = assignment::Entity::update_many()
+            .col_expr(assignment::Column::BreachedAt, Expr::value(now))
+            .filter(assignment::Column::Id.eq(breached.id))
+            .filter(assignment::Column::BreachedAt.is_null())
+            .filter(assignment::Column::FirstResponseAt.is_null())
+            .exec(txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Ok(false);
+        }
+        // Only the lead's current assignment is handed on, and only while its owner still has
+        // it: a later assignment, or a person moving the lead, has settled it already.
+        let current = assignments::latest(txn, breached.lead_id).await?;
+        let lead = lead::Entity::find_by_id(breached.lead_id)
+            .filter(lead::Column::ArchivedAt.is_null())
+            .one(txn)
+            .await?;
+        if let (Some(owner), Some(lead)) = (breached.owner_id, lead)
+            && breached.reassign_on_breach
+            && current.is_some_and(|c| c.id == breached.id)
+            && lead.owner_id == Some(owner)
+        {
+            let trigger = Trigger::SlaBreached {
+                rule: breached.rule_id,
+                owner,
+            };
+            assign_in(txn, &system_actor(), lead, trigger, events, now).await?;
+        }
+        Ok(true)
+    })
+    .await
 }
