@@ -6,8 +6,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    account, activity, campaign, connector, contact, contact_point, delivery, lead, opportunity,
-    pipeline_stage, touchpoint, user,
+    account, activity, assignment, campaign, connector, contact, contact_point, delivery, lead,
+    opportunity, pipeline_stage, touchpoint, user,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::{
     actor::Actor,
     error::AppError,
     services::{
-        accounts, activities, contact_points, contacts,
+        accounts, activities, assignments, contact_points, contacts,
         page::Page,
         pipeline,
         projection::Columns,
@@ -156,6 +156,18 @@ impl Loader<Uuid> for Pipelines {
     }
 }
 
+/// Leads' current assignments, by lead id; the leads were read within the caller's rows.
+pub struct LatestAssignments(DatabaseConnection);
+
+impl Loader<Uuid> for LatestAssignments {
+    type Value = assignment::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[Uuid]) -> LoadResult<assignment::Model> {
+        Ok(assignments::latest_of_leads(&self.0, ids).await?)
+    }
+}
+
 fn id_of<E: Record>(row: &E::Model) -> Uuid {
     match sea_orm::ModelTrait::get(row, E::id_column()) {
         sea_orm::Value::Uuid(Some(id)) => id,
@@ -168,6 +180,7 @@ pub struct Loaders {
     pub users: DataLoader<Users>,
     pub stages: DataLoader<Stages>,
     pub pipelines: DataLoader<Pipelines>,
+    pub assignments: DataLoader<LatestAssignments>,
     pub leads: DataLoader<ById<lead::Entity>>,
     pub contacts: DataLoader<ById<contact::Entity>>,
     pub accounts: DataLoader<ById<account::Entity>>,
@@ -222,6 +235,7 @@ impl Loaders {
             users: DataLoader::new(Users(db.clone()), tokio::spawn),
             stages: DataLoader::new(Stages(db.clone()), tokio::spawn),
             pipelines: DataLoader::new(Pipelines(db.clone()), tokio::spawn),
+            assignments: DataLoader::new(LatestAssignments(db.clone()), tokio::spawn),
             leads: by_id(db, actor),
             contacts: by_id(db, actor),
             accounts: by_id(db, actor),

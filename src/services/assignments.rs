@@ -3,6 +3,8 @@
 //! (`sales::assignment`); this module is the part the record lifecycle's other writers need (an
 //! activity logged on a lead, an outbound touch), which may not reach into the sales engine.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{assignment, lead};
 use sea_orm::{
@@ -31,6 +33,22 @@ pub async fn of_lead(
         .limit(limit.min(HISTORY_LIMIT))
         .all(db)
         .await?)
+}
+
+/// The current assignment of each of `leads` that has one, in one query: for leads the caller
+/// has just read within their rows.
+pub async fn latest_of_leads(
+    db: &DatabaseConnection,
+    leads: &[Uuid],
+) -> Result<HashMap<Uuid, assignment::Model>> {
+    let rows = assignment::Entity::find()
+        .filter(assignment::Column::LeadId.is_in(leads.iter().copied()))
+        .order_by_asc(assignment::Column::CreatedAt)
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?;
+    // Oldest first, so each lead's latest is the one left standing.
+    Ok(rows.into_iter().map(|row| (row.lead_id, row)).collect())
 }
 
 /// The lead's current assignment: its latest.

@@ -232,9 +232,16 @@ pub(in crate::graphql) async fn user_of(
 }
 
 /// `Lead.assignment`: the lead's latest assignment.
+/// The lead in hand was read within the caller's rows in this request, so a page of leads
+/// loads its assignments in one batch.
 pub async fn latest_of(ctx: &Context<'_>, lead: Uuid) -> Result<Option<Assignment>> {
-    let list = assignments::of_lead(&ctx.services().db, ctx.actor()?, lead, 1).await?;
-    Ok(list.into_iter().next().map(Assignment))
+    ctx.actor()?;
+    Ok(ctx
+        .loaders()?
+        .assignments
+        .load_one(lead)
+        .await?
+        .map(Assignment))
 }
 
 /// `Lead.assignmentHistory`: the lead's assignments, newest first.
