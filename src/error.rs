@@ -168,7 +168,8 @@ impl From<DbErr> for AppError {
 /// Names the input field behind a unique-constraint message from either store
 /// (`UNIQUE constraint failed: leads.email` on SQLite, `… "idx-leads-email" …` on PostgreSQL).
 fn unique_field(detail: &str) -> Option<String> {
-    const FIELDS: [(&str, &str); 4] = [
+    const FIELDS: [(&str, &str); 5] = [
+        ("canonical_domain", "domain"),
         ("email", "email"),
         ("utm_campaign", "utmCampaign"),
         ("name", "name"),

@@ -28,6 +28,12 @@ pub struct Model {
     pub rfm_frequency_score: Option<i16>,
     pub rfm_monetary_score: Option<i16>,
     pub rfm_segment: Option<RfmSegment>,
+    /// `domain` as `canonical::domain` reads it: what makes an account unique.
+    pub canonical_domain: Option<String>,
+    /// The record's searchable fields folded into words (see `canonical::fold`): what both
+    /// stores' full-text indexes read. Written by the services on every insert and update.
+    #[serde(skip_serializing)]
+    pub search_text: Option<String>,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -66,6 +66,10 @@ pub struct Model {
     pub converted_contact_id: Option<Uuid>,
     pub converted_account_id: Option<Uuid>,
     pub converted_opportunity_id: Option<Uuid>,
+    /// The record's searchable fields folded into words (see `canonical::fold`): what both
+    /// stores' full-text indexes read. Written by the services on every insert and update.
+    #[serde(skip_serializing)]
+    pub search_text: Option<String>,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

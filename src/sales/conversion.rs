@@ -141,20 +141,11 @@ async fn account_for(
 ) -> Result<Option<account::Model>> {
     let domain = lead.website.as_deref().and_then(validate::canonical_domain);
     if let Some(domain) = &domain {
-        // Stored domains may still carry a scheme or `www.`: narrow by text, then compare the
-        // canonical forms.
-        let candidates = scope::visible::<account::Entity>(actor)?
-            .filter(account::Column::Domain.contains(domain.as_str()))
+        let same = scope::visible::<account::Entity>(actor)?
+            .filter(account::Column::CanonicalDomain.eq(domain.as_str()))
             .filter(account::Column::ArchivedAt.is_null())
-            .all(txn)
+            .one(txn)
             .await?;
-        let same = candidates.into_iter().find(|account| {
-            account
-                .domain
-                .as_deref()
-                .and_then(validate::canonical_domain)
-                == Some(domain.clone())
-        });
         if same.is_some() {
             return Ok(same);
         }

@@ -5,7 +5,9 @@ use entity::{
     account,
     enums::{AccountStatus, Role},
 };
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::services::{
@@ -44,6 +46,9 @@ impl Record for account::Entity {
     }
     fn owner_column() -> Option<account::Column> {
         Some(account::Column::OwnerId)
+    }
+    fn search_text() -> Option<(account::Column, Vec<account::Column>)> {
+        Some((account::Column::SearchText, vec![account::Column::Name, account::Column::Domain, account::Column::Industry]))
     }
     fn archived_at_column() -> Option<account::Column> {
         Some(account::Column::ArchivedAt)
@@ -148,7 +153,12 @@ async fn apply<C: ConnectionTrait>(
         account.name = Set(validate::required_text("name", &name, SHORT_TEXT)?);
     }
     if let Some(v) = input.domain.text("domain", SHORT_TEXT)? {
+        let canonical = v.as_deref().and_then(validate::canonical_domain);
+        if let Some(domain) = &canonical {
+            ensure_domain_free(conn, id, domain).await?;
+        }
         account.domain = Set(v.map(|d| d.to_lowercase()));
+        account.canonical_domain = Set(canonical);
     }
     if let Some(v) = input.industry.text("industry", SHORT_TEXT)? {
         account.industry = Set(v);
@@ -176,6 +186,26 @@ async fn apply<C: ConnectionTrait>(
         account.owner_id = Set(owner);
     }
     Ok(())
+}
+
+/// Refuses a domain another account has, whether or not the actor can see that account: the
+/// unique index would refuse it anyway, and naming the account lets the caller merge or link.
+async fn ensure_domain_free<C: ConnectionTrait>(conn: &C, id: Uuid, domain: &str) -> Result<()> {
+    let holder = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .filter(account::Column::CanonicalDomain.eq(domain))
+        .filter(account::Column::Id.ne(id))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?;
+    match holder {
+        Some(holder) => Err(AppError::conflict(
+            "domain",
+            format!("account {holder} already has the domain {domain}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Walks up from `parent`; meeting `child` on the way means the new link would close a loop.

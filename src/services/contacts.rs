@@ -48,6 +48,9 @@ impl Record for contact::Entity {
     fn owner_column() -> Option<contact::Column> {
         Some(contact::Column::OwnerId)
     }
+    fn search_text() -> Option<(contact::Column, Vec<contact::Column>)> {
+        Some((contact::Column::SearchText, vec![contact::Column::FirstName, contact::Column::LastName, contact::Column::Email, contact::Column::Phone, contact::Column::Title]))
+    }
     fn archived_at_column() -> Option<contact::Column> {
         Some(contact::Column::ArchivedAt)
     }

@@ -65,6 +65,11 @@ pub trait Record:
     fn tracked() -> Vec<Self::Column> {
         Vec::new()
     }
+    /// The column search reads and the columns whose words it holds, folded (see
+    /// [`super::search`]); the lifecycle rewrites it on every write. None by default.
+    fn search_text() -> Option<(Self::Column, Vec<Self::Column>)> {
+        None
+    }
     /// What subscribers hear once a change to a record of this type is committed; nothing
     /// unless the type says so.
     fn event(change: Change, model: &Self::Model) -> Option<Event> {

@@ -141,8 +141,9 @@ pub async fn insert<E: Record>(
 pub async fn insert_in<E: Record>(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    model: E::ActiveModel,
+    mut model: E::ActiveModel,
 ) -> Result<Written<E::Model>> {
+    fold_search_text::<E>(&mut model);
     let owner = owner_in::<E>(&model);
     scope::authorize::<E>(txn, actor, scope::Write::Create { owner }).await?;
     let created = model.insert(txn).await?;
@@ -220,6 +221,7 @@ where
     let id = id_of::<E>(&before);
     let mut active = before.clone().into_active_model();
     change(txn, &before, &mut active).await?;
+    fold_search_text::<E>(&mut active);
     scope::authorize::<E>(txn, actor, write_of::<E>(&before, &active)).await?;
     if let Some(updated_at) = E::updated_at_column() {
         active.set(updated_at, Value::from(Utc::now()));
@@ -293,6 +295,25 @@ pub async fn ensure_reference<E: Record>(
         .one(conn)
         .await?;
     found.ok_or_else(|| AppError::bad_input(field, format!("no such {}", E::KIND)))
+}
+
+/// Writes the folded words of the record's searchable columns into its search column, when they
+/// changed, so that search finds what the record says now on either store.
+fn fold_search_text<E: Record>(model: &mut E::ActiveModel) {
+    let Some((target, sources)) = E::search_text() else {
+        return;
+    };
+    let text: Vec<String> = sources
+        .into_iter()
+        .filter_map(|column| match model.get(column).into_value() {
+            Some(Value::String(Some(text))) => Some(text),
+            _ => None,
+        })
+        .collect();
+    let folded = Value::from(canonical::fold(&text.join(" ")));
+    if model.get(target).into_value().as_ref() != Some(&folded) {
+        model.set(target, folded);
+    }
 }
 
 /// What an edit does to a record, read from the row rather than from the input: moving the

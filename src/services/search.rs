@@ -1,6 +1,8 @@
-//! Full-text search across leads, contacts and accounts, within the caller's rows. Each store's
-//! own engine does the matching (see the full-text migration); every word of the query must
-//! match the start of a word in the record.
+//! Full-text search across leads, contacts and accounts, within the caller's rows. Records keep
+//! their searchable fields folded into words (`search_text`, written by the record lifecycle)
+//! and the query is folded by the same function, so each store's engine only looks words up and
+//! both stores find the same records; every word of the query must match the start of a word
+//! in the record.
 
 use entity::{account, contact, lead};
 use sea_orm::{
@@ -32,12 +34,7 @@ pub async fn search(
     query: &str,
     first: u64,
 ) -> Result<Vec<Hit>> {
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(MAX_WORDS)
-        .map(str::to_lowercase)
-        .collect();
+    let words: Vec<String> = canonical::words(query).take(MAX_WORDS).collect();
     if words.is_empty() {
         return Err(AppError::bad_input(
             "query",
@@ -95,18 +92,21 @@ async fn matching<E: Record>(
 ) -> Result<Vec<E::Model>> {
     let (matches, relevance): (SimpleExpr, SimpleExpr) = match backend {
         DbBackend::Postgres => {
+            // Read as a tsquery literal, not parsed by a text search configuration: the
+            // words are the index's lexemes already, and being letters, digits and marks only
+            // they need no escaping, here or in FTS5's query syntax.
             let query = words
                 .iter()
-                .map(|w| format!("{w}:*"))
+                .map(|w| format!("'{w}':*"))
                 .collect::<Vec<_>>()
                 .join(" & ");
             (
                 Expr::cust_with_values(
-                    format!("\"{table}\".search_words @@ to_tsquery('simple', $1)"),
+                    format!("\"{table}\".search_words @@ CAST($1 AS tsquery)"),
                     [query.clone()],
                 ),
                 Expr::cust_with_values(
-                    format!("ts_rank(\"{table}\".search_words, to_tsquery('simple', $1))"),
+                    format!("ts_rank(\"{table}\".search_words, CAST($1 AS tsquery))"),
                     [query],
                 ),
             )

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod account_domains;
 mod assignment;
 mod auth;
 mod batching;

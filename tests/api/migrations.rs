@@ -441,3 +441,104 @@ async fn stages_join_the_default_pipeline_keep_their_deals_and_their_names_go_pe
     Migrator::up(&db, None).await.unwrap();
     db.close().await.unwrap();
 }
+
+/// How many migrations run before the one that folded search text and canonical domains.
+fn before_folded_search() -> u32 {
+    let position = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261203_000001_folded_search")
+        .expect("the folded search migration is listed");
+    u32::try_from(position).unwrap()
+}
+
+/// The accounts the full-text index finds for one word prefix, as each store spells it.
+async fn accounts_found(db: &DatabaseConnection, prefix: &str) -> BTreeSet<String> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => format!(
+            "SELECT name FROM accounts WHERE search_words @@ CAST('''{prefix}'':*' AS tsquery)"
+        ),
+        _ => format!(
+            "SELECT name FROM accounts WHERE rowid IN \
+             (SELECT rowid FROM accounts_search WHERE accounts_search MATCH '\"{prefix}\"*')"
+        ),
+    };
+    names(db, sql).await
+}
+
+#[tokio::test]
+async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_domain() {
+    let store = TestStore::new().await;
+    let db = Database::connect(&store.url).await.unwrap();
+    Migrator::up(&db, Some(before_folded_search())).await.unwrap();
+    let older = Uuid::now_v7();
+    let newer = Uuid::now_v7();
+    let plain = Uuid::now_v7();
+    let at: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
+    let rows: [(Uuid, &str, Option<&str>, DateTime<Utc>); 3] = [
+        (newer, "Ødegård Bygg AS", Some("https://www.odegard.no/"), at + chrono::Duration::days(1)),
+        (older, "Siân Llŷr Cyf", Some("ODEGARD.NO"), at),
+        (plain, "کریمی", None, at),
+    ];
+    for (id, name, domain, created) in rows {
+        db.execute(
+            &Query::insert()
+                .into_table("accounts")
+                .columns(["id", "name", "domain", "status", "created_at", "updated_at"])
+                .values_panic([
+                    id.into(),
+                    name.into(),
+                    domain.map(str::to_owned).into(),
+                    "prospect".into(),
+                    created.into(),
+                    created.into(),
+                ])
+                .take(),
+        )
+        .await
+        .unwrap();
+    }
+
+    Migrator::up(&db, Some(1)).await.unwrap();
+
+    let stored = |id: Uuid| {
+        let db = &db;
+        async move {
+            entity::account::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(stored(older).await.canonical_domain.as_deref(), Some("odegard.no"));
+    assert_eq!(stored(newer).await.canonical_domain, None, "left for a merge");
+    assert_eq!(stored(plain).await.canonical_domain, None);
+    assert_eq!(
+        stored(newer).await.search_text.as_deref(),
+        Some("odegard bygg as https www odegard no")
+    );
+    assert_eq!(
+        accounts_found(&db, "odegard").await,
+        BTreeSet::from(["Ødegård Bygg AS".to_owned(), "Siân Llŷr Cyf".to_owned()])
+    );
+    assert_eq!(
+        accounts_found(&db, "sian").await,
+        BTreeSet::from(["Siân Llŷr Cyf".to_owned()])
+    );
+    assert_eq!(
+        accounts_found(&db, "کریم").await,
+        BTreeSet::from(["کریمی".to_owned()])
+    );
+    let found = indexes(&db, &["accounts"]).await;
+    assert!(found.contains("idx_accounts_canonical_domain"), "{found:?}");
+
+    Migrator::down(&db, Some(1)).await.unwrap();
+    let found = indexes(&db, &["accounts"]).await;
+    assert!(!found.contains("idx_accounts_canonical_domain"), "{found:?}");
+    Migrator::up(&db, None).await.unwrap();
+    assert_eq!(
+        accounts_found(&db, "llyr").await,
+        BTreeSet::from(["Siân Llŷr Cyf".to_owned()])
+    );
+    db.close().await.unwrap();
+}

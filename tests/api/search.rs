@@ -150,3 +150,99 @@ async fn an_empty_search_is_refused() {
         .await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
 }
+
+/// Creates a contact and an account through the API, as the names tests need them.
+async fn contact(app: &crate::helpers::TestApp, token: &str, input: Value) {
+    app.ok(
+        token,
+        "mutation($input: ContactInput!) { createContact(input: $input) { contact { id } } }",
+        json!({ "input": input }),
+    )
+    .await;
+}
+
+async fn account(app: &crate::helpers::TestApp, token: &str, name: &str) {
+    app.ok(
+        token,
+        "mutation($name: String!) { createAccount(input: { name: $name }) { account { id } } }",
+        json!({ "name": name }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn search_folds_names_of_every_language_alike_on_both_stores() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access.as_str();
+    // Irish and Welsh.
+    app.lead(token, json!({ "firstName": "Pádraig", "lastName": "Ó Súilleabháin", "company": "Éireannach Teoranta" })).await;
+    contact(&app, token, json!({ "firstName": "Siân", "lastName": "Llŷr" })).await;
+    // Norwegian.
+    app.lead(token, json!({ "firstName": "Bjørn", "lastName": "Æsland", "company": "Ødegård Bygg" })).await;
+    account(&app, token, "Øvre Ålesund Fiskeri").await;
+    // Persian: one typed on a Persian keyboard, one on an Arabic one, one with a zero-width
+    // non-joiner.
+    contact(&app, token, json!({ "firstName": "Reza", "lastName": "کریمی" })).await;
+    contact(&app, token, json!({ "firstName": "Ali", "lastName": "كاظمي" })).await;
+    account(&app, token, "می\u{200C}خواهم").await;
+    // Tamil, with Tamil digits and ASCII ones.
+    app.lead(token, json!({ "firstName": "கார்த்திக்", "lastName": "முருகன்", "company": "அங்காடி ௧௨௩" })).await;
+    account(&app, token, "Chennai Stores 456").await;
+
+    let cases: [(&str, &[&str]); 17] = [
+        ("eireannach", &["Lead:Éireannach Teoranta"]),
+        ("o suilleabhain", &["Lead:Éireannach Teoranta"]),
+        ("SÚILLEABHÁIN padraig", &["Lead:Éireannach Teoranta"]),
+        ("sian", &["Contact:Llŷr"]),
+        ("llyr", &["Contact:Llŷr"]),
+        ("odegard", &["Lead:Ødegård Bygg"]),
+        ("bjorn aesland", &["Lead:Ødegård Bygg"]),
+        ("ÆSLAND", &["Lead:Ødegård Bygg"]),
+        ("ovre alesund", &["Account:Øvre Ålesund Fiskeri"]),
+        ("كريمي", &["Contact:کریمی"]),
+        ("کاظمی", &["Contact:كاظمي"]),
+        ("میخواهم", &["Account:می\u{200C}خواهم"]),
+        ("می\u{200C}خوا", &["Account:می\u{200C}خواهم"]),
+        ("முருகன்", &["Lead:அங்காடி ௧௨௩"]),
+        ("123", &["Lead:அங்காடி ௧௨௩"]),
+        ("௪௫௬", &["Account:Chennai Stores 456"]),
+        ("۴۵۶", &["Account:Chennai Stores 456"]),
+    ];
+    for (query, expected) in cases {
+        let data = app.ok(token, SEARCH, json!({ "q": query })).await;
+        assert_eq!(labels(&data), expected, "query {query:?}");
+    }
+    // Tamil vowel signs are part of the word: முருகன் starts with மு, not with மா.
+    let data = app.ok(token, SEARCH, json!({ "q": "மு" })).await;
+    assert_eq!(labels(&data), ["Lead:அங்காடி ௧௨௩"]);
+    let data = app.ok(token, SEARCH, json!({ "q": "மா" })).await;
+    assert_eq!(labels(&data), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn hostile_search_queries_fold_to_words_or_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access.as_str();
+    contact(&app, token, json!({ "firstName": "Siân", "lastName": "Llŷr" })).await;
+
+    let data = app.ok(token, SEARCH, json!({ "q": "\0si\0ân\0" })).await;
+    assert_eq!(labels(&data), Vec::<String>::new(), "NUL separates words");
+    let data = app.ok(token, SEARCH, json!({ "q": "\0sian\0llyr\0" })).await;
+    assert_eq!(labels(&data), ["Contact:Llŷr"]);
+
+    let huge = "Sian ".repeat(20_000);
+    assert_eq!(huge.len(), 100_000);
+    let data = app.ok(token, SEARCH, json!({ "q": huge })).await;
+    assert_eq!(labels(&data), ["Contact:Llŷr"]);
+    let one_word = "x".repeat(100_000);
+    let data = app.ok(token, SEARCH, json!({ "q": one_word })).await;
+    assert_eq!(labels(&data), Vec::<String>::new());
+
+    for only_marks in ["\u{0301}\u{0302}\u{0308}", "\u{064E}\u{0650}\u{0651}", "\u{200C}\u{0640}"] {
+        let body = app.gql(Some(token), SEARCH, json!({ "q": only_marks })).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "query", "{body}");
+    }
+}

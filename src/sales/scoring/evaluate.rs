@@ -375,6 +375,7 @@ mod tests {
             converted_contact_id: None,
             converted_account_id: None,
             converted_opportunity_id: None,
+            search_text: None,
             archived_at: None,
             created_at: now,
             updated_at: now,
