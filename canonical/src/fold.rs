@@ -209,6 +209,9 @@ mod tests {
     #[test]
     fn long_words_are_cut() {
         let long = "x".repeat(MAX_WORD_CHARS * 3);
-        assert_eq!(fold(&format!("{long} y")), format!("{} y", "x".repeat(MAX_WORD_CHARS)));
+        assert_eq!(
+            fold(&format!("{long} y")),
+            format!("{} y", "x".repeat(MAX_WORD_CHARS))
+        );
     }
 }
