@@ -26,7 +26,7 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::from_fn(move || {
         let mut word = String::new();
         let mut length = 0;
-        while let Some(c) = chars.next() {
+        for c in chars.by_ref() {
             match fold_char(c) {
                 Folded::Drop => {}
                 Folded::Break if word.is_empty() => {}
