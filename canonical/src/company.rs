@@ -4,9 +4,32 @@ use crate::fold::words;
 
 /// Legal forms that say how a company is registered, not which company it is.
 const LEGAL_FORMS: [&str; 26] = [
-    "inc", "incorporated", "ltd", "limited", "llc", "llp", "lp", "gmbh", "ag", "sa", "sas",
-    "sarl", "srl", "spa", "bv", "nv", "plc", "co", "corp", "corporation", "company", "pty", "oy",
-    "ab", "as", "asa",
+    "inc",
+    "incorporated",
+    "ltd",
+    "limited",
+    "llc",
+    "llp",
+    "lp",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "plc",
+    "co",
+    "corp",
+    "corporation",
+    "company",
+    "pty",
+    "oy",
+    "ab",
+    "as",
+    "asa",
 ];
 
 /// The folded words of a company's name without its legal forms, so that `ACME, Inc.`,
@@ -77,7 +100,11 @@ mod tests {
         assert_eq!(company("Co-operative Bank"), "co operative bank");
         assert_eq!(company("Société Générale S.A."), "societe generale");
         assert_eq!(company("Ødegård Bygg AS"), "odegard bygg");
-        assert_eq!(company("Inc"), "inc", "a name that is only a legal form keeps it");
+        assert_eq!(
+            company("Inc"),
+            "inc",
+            "a name that is only a legal form keeps it"
+        );
         assert_eq!(company("A B Testing"), "a b testing");
         assert_ne!(company("Acme Inc"), company("Acme Industries Inc"));
     }

@@ -35,7 +35,10 @@ mod tests {
             domain("https://bücher.de").as_deref(),
             Some("xn--bcher-kva.de")
         );
-        assert_eq!(domain("shop.acme.co.uk").as_deref(), Some("shop.acme.co.uk"));
+        assert_eq!(
+            domain("shop.acme.co.uk").as_deref(),
+            Some("shop.acme.co.uk")
+        );
         for raw in ["", "acme", "http://10.0.0.1/", "\0"] {
             assert_eq!(domain(raw), None, "{raw}");
         }

@@ -26,7 +26,7 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::from_fn(move || {
         let mut word = String::new();
         let mut length = 0;
-        while let Some(c) = chars.next() {
+        for c in chars.by_ref() {
             match fold_char(c) {
                 Folded::Drop => {}
                 Folded::Break if word.is_empty() => {}
@@ -209,6 +209,9 @@ mod tests {
     #[test]
     fn long_words_are_cut() {
         let long = "x".repeat(MAX_WORD_CHARS * 3);
-        assert_eq!(fold(&format!("{long} y")), format!("{} y", "x".repeat(MAX_WORD_CHARS)));
+        assert_eq!(
+            fold(&format!("{long} y")),
+            format!("{} y", "x".repeat(MAX_WORD_CHARS))
+        );
     }
 }

@@ -95,7 +95,12 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared(&statement).await?;
             }
             manager
-                .alter_table(Table::alter().table(table).drop_column("search_text").take())
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .drop_column("search_text")
+                        .take(),
+                )
                 .await?;
         }
         // Back to the indexes over the raw columns.
@@ -189,8 +194,9 @@ fn create_folded_index(backend: DbBackend, table: &str) -> Vec<String> {
         ],
         _ => {
             let fts = format!("{table}_search");
-            let insert_new =
-                format!("INSERT INTO {fts}(rowid, search_text) VALUES (new.rowid, new.search_text);");
+            let insert_new = format!(
+                "INSERT INTO {fts}(rowid, search_text) VALUES (new.rowid, new.search_text);"
+            );
             let delete_old = format!(
                 "INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);"
             );

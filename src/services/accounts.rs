@@ -48,7 +48,14 @@ impl Record for account::Entity {
         Some(account::Column::OwnerId)
     }
     fn search_text() -> Option<(account::Column, Vec<account::Column>)> {
-        Some((account::Column::SearchText, vec![account::Column::Name, account::Column::Domain, account::Column::Industry]))
+        Some((
+            account::Column::SearchText,
+            vec![
+                account::Column::Name,
+                account::Column::Domain,
+                account::Column::Industry,
+            ],
+        ))
     }
     fn archived_at_column() -> Option<account::Column> {
         Some(account::Column::ArchivedAt)

@@ -49,7 +49,16 @@ impl Record for contact::Entity {
         Some(contact::Column::OwnerId)
     }
     fn search_text() -> Option<(contact::Column, Vec<contact::Column>)> {
-        Some((contact::Column::SearchText, vec![contact::Column::FirstName, contact::Column::LastName, contact::Column::Email, contact::Column::Phone, contact::Column::Title]))
+        Some((
+            contact::Column::SearchText,
+            vec![
+                contact::Column::FirstName,
+                contact::Column::LastName,
+                contact::Column::Email,
+                contact::Column::Phone,
+                contact::Column::Title,
+            ],
+        ))
     }
     fn archived_at_column() -> Option<contact::Column> {
         Some(contact::Column::ArchivedAt)

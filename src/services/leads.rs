@@ -38,7 +38,16 @@ impl Record for lead::Entity {
         Some(lead::Column::OwnerId)
     }
     fn search_text() -> Option<(lead::Column, Vec<lead::Column>)> {
-        Some((lead::Column::SearchText, vec![lead::Column::FirstName, lead::Column::LastName, lead::Column::Email, lead::Column::Company, lead::Column::Phone]))
+        Some((
+            lead::Column::SearchText,
+            vec![
+                lead::Column::FirstName,
+                lead::Column::LastName,
+                lead::Column::Email,
+                lead::Column::Company,
+                lead::Column::Phone,
+            ],
+        ))
     }
     fn archived_at_column() -> Option<lead::Column> {
         Some(lead::Column::ArchivedAt)

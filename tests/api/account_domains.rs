@@ -51,7 +51,10 @@ async fn a_second_account_with_the_same_canonical_domain_is_a_conflict_naming_th
     let admin = app.admin().await;
     let token = admin.access.as_str();
     let first = created_id(&app, token, "Acme", "https://www.Acme.com/about").await;
-    assert_eq!(canonical_of(&app, &first).await.as_deref(), Some("acme.com"));
+    assert_eq!(
+        canonical_of(&app, &first).await.as_deref(),
+        Some("acme.com")
+    );
 
     for typed in [
         "acme.com",
@@ -62,7 +65,10 @@ async fn a_second_account_with_the_same_canonical_domain_is_a_conflict_naming_th
         let body = create(&app, token, "Acme Inc", typed).await;
         conflict_naming(&body, &first);
     }
-    let count = entity::account::Entity::find().count(&app.db).await.unwrap();
+    let count = entity::account::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
     assert_eq!(count, 1, "a refused account is not written");
 
     let data = app
@@ -94,7 +100,10 @@ async fn an_update_onto_a_taken_domain_is_a_conflict_and_a_freed_domain_can_be_t
         )
         .await;
     conflict_naming(&body, &first);
-    assert_eq!(canonical_of(&app, &second).await.as_deref(), Some("globex.eu"));
+    assert_eq!(
+        canonical_of(&app, &second).await.as_deref(),
+        Some("globex.eu")
+    );
 
     // An account keeps its own domain when it is written again in another spelling.
     app.ok(
@@ -103,7 +112,10 @@ async fn an_update_onto_a_taken_domain_is_a_conflict_and_a_freed_domain_can_be_t
         json!({ "id": first, "input": { "domain": "http://globex.io/home" } }),
     )
     .await;
-    assert_eq!(canonical_of(&app, &first).await.as_deref(), Some("globex.io"));
+    assert_eq!(
+        canonical_of(&app, &first).await.as_deref(),
+        Some("globex.io")
+    );
 
     app.ok(
         token,
@@ -118,7 +130,10 @@ async fn an_update_onto_a_taken_domain_is_a_conflict_and_a_freed_domain_can_be_t
         json!({ "id": second, "input": { "domain": "globex.io" } }),
     )
     .await;
-    assert_eq!(canonical_of(&app, &second).await.as_deref(), Some("globex.io"));
+    assert_eq!(
+        canonical_of(&app, &second).await.as_deref(),
+        Some("globex.io")
+    );
 }
 
 #[tokio::test]

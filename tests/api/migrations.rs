@@ -469,13 +469,20 @@ async fn accounts_found(db: &DatabaseConnection, prefix: &str) -> BTreeSet<Strin
 async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_domain() {
     let store = TestStore::new().await;
     let db = Database::connect(&store.url).await.unwrap();
-    Migrator::up(&db, Some(before_folded_search())).await.unwrap();
+    Migrator::up(&db, Some(before_folded_search()))
+        .await
+        .unwrap();
     let older = Uuid::now_v7();
     let newer = Uuid::now_v7();
     let plain = Uuid::now_v7();
     let at: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
     let rows: [(Uuid, &str, Option<&str>, DateTime<Utc>); 3] = [
-        (newer, "Ødegård Bygg AS", Some("https://www.odegard.no/"), at + chrono::Duration::days(1)),
+        (
+            newer,
+            "Ødegård Bygg AS",
+            Some("https://www.odegard.no/"),
+            at + chrono::Duration::days(1),
+        ),
         (older, "Siân Llŷr Cyf", Some("ODEGARD.NO"), at),
         (plain, "کریمی", None, at),
     ];
@@ -510,8 +517,15 @@ async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_do
                 .unwrap()
         }
     };
-    assert_eq!(stored(older).await.canonical_domain.as_deref(), Some("odegard.no"));
-    assert_eq!(stored(newer).await.canonical_domain, None, "left for a merge");
+    assert_eq!(
+        stored(older).await.canonical_domain.as_deref(),
+        Some("odegard.no")
+    );
+    assert_eq!(
+        stored(newer).await.canonical_domain,
+        None,
+        "left for a merge"
+    );
     assert_eq!(stored(plain).await.canonical_domain, None);
     assert_eq!(
         stored(newer).await.search_text.as_deref(),
@@ -534,7 +548,10 @@ async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_do
 
     Migrator::down(&db, Some(1)).await.unwrap();
     let found = indexes(&db, &["accounts"]).await;
-    assert!(!found.contains("idx_accounts_canonical_domain"), "{found:?}");
+    assert!(
+        !found.contains("idx_accounts_canonical_domain"),
+        "{found:?}"
+    );
     Migrator::up(&db, None).await.unwrap();
     assert_eq!(
         accounts_found(&db, "llyr").await,
