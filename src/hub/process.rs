@@ -162,6 +162,9 @@ async fn record(
     {
         identity::link_customer_id(txn, cx.actor, provider, customer_id, &party, events).await?;
     }
+    if may_change {
+        identity::link_raw_keys(txn, cx.actor, &keys, &party, events).await?;
+    }
 
     let claimed_at = normalized.occurred_at;
     normalized.occurred_at = placed_in_time(claimed_at, delivery.received_at);
@@ -476,7 +479,7 @@ async fn matching_campaign(
         .map(|c| c.id))
 }
 
-/// Marks the email address (or, without one, the number) as bounced, unsubscribed or reported,
+/// Marks the email address (or, without one, the number, or else the raw sender) as bounced, unsubscribed or reported,
 /// making its contact point when it is the first report about it. The delivery holds the lock
 /// on that key ([`identity::lock`]), so looking the point up and then writing it is race-free.
 async fn flag_contact_point(
@@ -488,10 +491,11 @@ async fn flag_contact_point(
     at: DateTime<Utc>,
     events: &mut Vec<Event>,
 ) -> Result<()> {
-    let (kind, value) = match (&keys.email, &keys.phone) {
-        (Some(email), _) => (ContactPointKind::Email, email.clone()),
-        (None, Some(phone)) => (ContactPointKind::Phone, phone.clone()),
-        (None, None) => return Ok(()),
+    let (kind, value, normalized) = match (&keys.email, &keys.phone, keys.raw.first()) {
+        (Some(email), _, _) => (ContactPointKind::Email, email.clone(), true),
+        (None, Some(phone), _) => (ContactPointKind::Phone, phone.clone(), true),
+        (None, None, Some((kind, raw))) => (*kind, raw.clone(), false),
+        (None, None, None) => return Ok(()),
     };
     let column = match flag {
         ContactFlag::Bounced => contact_point::Column::BouncedAt,
@@ -516,6 +520,7 @@ async fn flag_contact_point(
             let mut point =
                 contact_points::first_seen(kind, "", value, party.lead_id(), party.contact_id());
             point.set(column, Some(at).into());
+            point.normalized = Set(normalized);
             records::insert_in::<contact_point::Entity>(txn, cx.actor, point).await?
         }
     };
