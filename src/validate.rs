@@ -272,6 +272,55 @@ mod tests {
     }
 
     #[test]
+    fn international_domains_fold_to_their_ascii_form() {
+        for raw in ["Ada@Bücher.DE", " ada@BÜCHER.de", "ada@xn--bcher-kva.de"] {
+            assert_eq!(
+                email("email", raw).unwrap(),
+                "ada@xn--bcher-kva.de",
+                "{raw}"
+            );
+        }
+        // A Cyrillic lookalike is another domain, never the Latin one.
+        assert_eq!(
+            email("email", "ada@ex\u{0430}mple.com").unwrap(),
+            "ada@xn--exmple-4nf.com"
+        );
+        for raw in [
+            "ada@",
+            "@example.com",
+            "ada@exa mple.com",
+            "ada\0@example.com",
+            "",
+        ] {
+            assert!(email("email", raw).is_err(), "{raw:?}");
+        }
+        assert!(email("email", &format!("{}@example.com", "a".repeat(10_000))).is_err());
+    }
+
+    #[test]
+    fn phone_extensions_are_kept_after_the_number() {
+        for raw in [
+            "+44 20 7946 0958 ext. 123",
+            "+442079460958;ext=123",
+            "+44 20 7946 0958 x123",
+        ] {
+            assert_eq!(
+                phone("phone", raw, "US").unwrap(),
+                "+442079460958;ext=123",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            phone("phone", "whatsapp:+4917612345678", "US").ok(),
+            None,
+            "the channel prefix is the connector's to drop"
+        );
+        for raw in ["+15550001111", "ACME", "\0", &"5".repeat(10_000)] {
+            assert!(phone("phone", raw, "US").is_err(), "{raw}");
+        }
+    }
+
+    #[test]
     fn phones_become_e164_in_the_default_region() {
         assert_eq!(
             phone("phone", "(415) 555-2671", "US").unwrap(),

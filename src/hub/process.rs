@@ -8,9 +8,12 @@
 //!
 //! A delivery that proved nothing about its sender (an unsigned web form) may create a lead,
 //! but on a lead or contact that existed before it only leaves a touchpoint marked unverified:
-//! anyone can post such a form with someone else's email address. A touch that names nobody is
-//! refused rather than recorded on no timeline, and a provider's time after the delivery's
-//! receipt or before [`EARLIEST_TOUCH`] is replaced by the receipt.
+//! anyone can post such a form with someone else's email address. A sender whose email or phone
+//! does not normalise is not dropped: it is kept raw and found or filed as a contact point
+//! flagged not normalised ([`identity`]), so the touch still lands on a person. A touch that
+//! names nobody (no email, phone, customer id or name, however raw) is refused with that reason
+//! rather than recorded on no timeline or marked processed with nothing written. A provider's
+//! time after the delivery's receipt or before [`EARLIEST_TOUCH`] is replaced by the receipt.
 
 use std::collections::BTreeMap;
 
