@@ -278,7 +278,7 @@ async fn twilio_messages_from_unusable_senders_land_on_one_lead_each_and_whatsap
         ("SM1", "+15550001111"),
         ("SM2", "ACME"),
         ("SM3", "+15550001111"),
-        ("SM4", "whatsapp:+4917612345678"),
+        ("SM4", "whatsapp:+14155552671"),
         ("SM5", "ACME"),
     ];
     for (sid, from) in senders {
@@ -286,7 +286,7 @@ async fn twilio_messages_from_unusable_senders_land_on_one_lead_each_and_whatsap
             ("MessageSid", sid),
             ("SmsStatus", "received"),
             ("From", from),
-            ("To", "+14155552671"),
+            ("To", "+14155550100"),
             ("Body", "hello"),
         ];
         assert_eq!(twilio_post(&app, &id, &url, &params).await, 200, "{from}");
@@ -303,12 +303,11 @@ async fn twilio_messages_from_unusable_senders_land_on_one_lead_each_and_whatsap
         assert!(!point.normalized, "{raw}");
         assert_eq!(touches, 2, "both messages from {raw} are on one lead");
     }
-    let whatsapp = lead::Entity::find()
-        .filter(lead::Column::Phone.eq("+4917612345678"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .expect("a lead keyed by the E.164 number");
+    let leads = lead::Entity::find().all(&app.db).await.unwrap();
+    let whatsapp = leads
+        .iter()
+        .find(|lead| lead.phone.as_deref() == Some("+14155552671"))
+        .unwrap_or_else(|| panic!("a lead keyed by the E.164 number: {leads:?}"));
     let touch = touchpoint::Entity::find()
         .filter(touchpoint::Column::LeadId.eq(whatsapp.id))
         .one(&app.db)
