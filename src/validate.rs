@@ -11,15 +11,28 @@ use crate::error::{AppError, Result};
 
 pub use canonical::domain as canonical_domain;
 
-/// A syntactically valid address, lowercased; plus-addressing is kept, as it names a distinct mailbox.
+/// A syntactically valid address in its canonical form, the one uniqueness and matching use:
+/// trimmed, lowercased, an international domain in its ASCII (punycode) form, so `Ada@Bücher.DE`
+/// and `ada@xn--bcher-kva.de` are one mailbox. Plus-addressing is kept, as it names a distinct
+/// mailbox.
 pub fn email(field: &str, raw: &str) -> Result<String> {
+    let invalid =
+        |reason: String| AppError::bad_input(field, format!("not a valid email address: {reason}"));
     let trimmed = raw.trim();
-    EmailAddress::from_str(trimmed)
-        .map(|_| trimmed.to_lowercase())
-        .map_err(|e| AppError::bad_input(field, format!("not a valid email address: {e}")))
+    let (local, domain) = trimmed
+        .rsplit_once('@')
+        .ok_or_else(|| invalid("missing separator character '@'".into()))?;
+    let domain = idna::domain_to_ascii(domain)
+        .map_err(|_| invalid(format!("`{domain}` is not a domain name")))?;
+    let canonical = format!("{}@{domain}", local.to_lowercase());
+    EmailAddress::from_str(&canonical)
+        .map(|_| canonical.clone())
+        .map_err(|e| invalid(e.to_string()))
 }
 
-/// A phone number in E.164, read in `default_region` when it carries no country code.
+/// A phone number in E.164, read in `default_region` when it carries no country code; an
+/// extension is kept after it in the RFC 3966 way (`+441234567890;ext=123`), so the line and
+/// each extension on it stay distinct numbers.
 pub fn phone(field: &str, raw: &str, default_region: &str) -> Result<String> {
     let region = country::Id::from_str(default_region).ok();
     let number = phonenumber::parse(region, raw.trim())
@@ -27,7 +40,11 @@ pub fn phone(field: &str, raw: &str, default_region: &str) -> Result<String> {
     if !phonenumber::is_valid(&number) {
         return Err(AppError::bad_input(field, "not a valid phone number"));
     }
-    Ok(number.format().mode(Mode::E164).to_string())
+    let e164 = number.format().mode(Mode::E164).to_string();
+    Ok(match number.extension() {
+        Some(extension) => format!("{e164};ext={}", &**extension),
+        None => e164,
+    })
 }
 
 /// An ISO 3166-1 alpha-2 country code, uppercased.
@@ -214,6 +231,51 @@ mod tests {
             "ada+crm@example.com"
         );
         assert!(email("email", "not-an-email").is_err());
+    }
+
+    #[test]
+    fn international_domains_fold_to_their_ascii_form() {
+        for raw in ["Ada@Bücher.DE", " ada@BÜCHER.de", "ada@xn--bcher-kva.de"] {
+            assert_eq!(
+                email("email", raw).unwrap(),
+                "ada@xn--bcher-kva.de",
+                "{raw}"
+            );
+        }
+        // A Cyrillic lookalike is another domain, never the Latin one.
+        assert_eq!(
+            email("email", "ada@ex\u{0430}mple.com").unwrap(),
+            "ada@xn--exmple-4nf.com"
+        );
+        for raw in [
+            "ada@",
+            "@example.com",
+            "ada@exa mple.com",
+            "ada\0@example.com",
+            "",
+        ] {
+            assert!(email("email", raw).is_err(), "{raw:?}");
+        }
+        assert!(email("email", &format!("{}@example.com", "a".repeat(10_000))).is_err());
+    }
+
+    #[test]
+    fn phone_extensions_are_kept_after_the_number() {
+        for raw in ["+44 20 7946 0958 ext. 123", "+44 20 7946 0958 x123"] {
+            assert_eq!(
+                phone("phone", raw, "US").unwrap(),
+                "+442079460958;ext=123",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            phone("phone", "whatsapp:+4917612345678", "US").ok(),
+            None,
+            "the channel prefix is the connector's to drop"
+        );
+        for raw in ["+15550001111", "ACME", "\0", &"5".repeat(10_000)] {
+            assert!(phone("phone", raw, "US").is_err(), "{raw}");
+        }
     }
 
     #[test]

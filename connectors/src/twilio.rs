@@ -37,8 +37,9 @@
 //!   `recording.<RecordingStatus>`, `call.recording_url` = `RecordingUrl`. It says nothing about
 //!   the call itself, so `call.status` is empty, `ended` false and there is no sequence.
 //! - Inbound message (`SmsStatus`/`MessageStatus` `received`) -> channel `Sms`, Inbound, external
-//!   id `MessageSid`, event `received`, phone = `From` (a `whatsapp:` prefix dropped), summary =
-//!   `Body`, provider ids `media_url_<n>` for each `MediaUrl<n>`.
+//!   id `MessageSid`, event `received`, phone = `From` (a `whatsapp:` prefix dropped and noted
+//!   as provider id `messaging_channel`; an alphanumeric sender id such as `ACME` taken as it
+//!   is), summary = `Body`, provider ids `media_url_<n>` for each `MediaUrl<n>`.
 //! - Outbound message status callbacks and anything else give no touchpoint.
 //!
 //! **`occurred_at`.** `parse` must be deterministic, so it never reads the clock: the `Timestamp`
@@ -569,13 +570,21 @@ fn keep_ids<'a>(
     }
 }
 
-/// Files the customer's address as their phone when it is one.
+/// Files the customer's address as their phone when it is one (the hub keeps a number it cannot
+/// normalise as it came), noting the `whatsapp` channel a prefixed number came through.
 fn set_customer(touchpoint: &mut NormalizedTouchpoint, address: Option<&str>) {
     let Some(address) = address else {
         return;
     };
     match phone_number(address) {
-        Some(phone) => touchpoint.person.phone = Some(phone.to_owned()),
+        Some(phone) => {
+            touchpoint.person.phone = Some(phone.to_owned());
+            if address.starts_with(WHATSAPP) {
+                touchpoint
+                    .provider_ids
+                    .insert("messaging_channel".into(), "whatsapp".into());
+            }
+        }
         None => {
             touchpoint
                 .provider_ids
@@ -584,13 +593,22 @@ fn set_customer(touchpoint: &mut NormalizedTouchpoint, address: Option<&str>) {
     }
 }
 
-/// The number in a Twilio address, if it is a real one: E.164 (or a short code), optionally
-/// behind the `whatsapp:` channel prefix; not a `client:` identity, SIP URI or withheld id.
+const WHATSAPP: &str = "whatsapp:";
+
+/// The number in a Twilio address, if it is one: E.164 (or a short code), optionally behind
+/// the `whatsapp:` channel prefix, or an alphanumeric sender id (`ACME`: up to 11 letters,
+/// digits and spaces, one a letter), which names its sender as a number would; not a
+/// `client:` identity, SIP URI or withheld id.
 fn phone_number(address: &str) -> Option<&str> {
-    let number = address.strip_prefix("whatsapp:").unwrap_or(address);
+    let number = address.strip_prefix(WHATSAPP).unwrap_or(address);
     let digits = number.strip_prefix('+').unwrap_or(number);
     let is_number = digits.len() >= 3 && digits.bytes().all(|byte| byte.is_ascii_digit());
-    (is_number && !WITHHELD_NUMBERS.contains(&number)).then_some(number)
+    let is_sender_id = (1..=11).contains(&number.len())
+        && number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ')
+        && number.bytes().any(|b| b.is_ascii_alphabetic());
+    ((is_number && !WITHHELD_NUMBERS.contains(&number)) || is_sender_id).then_some(number)
 }
 
 #[cfg(test)]
@@ -1068,6 +1086,18 @@ mod tests {
         let body = "MessageSid=SM1&SmsStatus=received&From=whatsapp%3A%2B15551234567&Body=hola";
         let touchpoint = parse_one(body, &BTreeMap::new());
         assert_eq!(touchpoint.person.phone.as_deref(), Some("+15551234567"));
+        assert_eq!(touchpoint.provider_ids["messaging_channel"], "whatsapp");
+    }
+
+    #[test]
+    fn an_alphanumeric_sender_id_names_its_sender() {
+        let body = "MessageSid=SM2&SmsStatus=received&From=ACME&Body=Your+code";
+        let touchpoint = parse_one(body, &BTreeMap::new());
+        assert_eq!(touchpoint.person.phone.as_deref(), Some("ACME"));
+        assert!(!touchpoint.provider_ids.contains_key("messaging_channel"));
+        for address in ["client:alice", "sip:a@b.example", "TOOLONGSENDER"] {
+            assert_eq!(phone_number(address), None, "{address}");
+        }
     }
 
     #[test]

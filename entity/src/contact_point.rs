@@ -14,6 +14,9 @@ pub struct Model {
     /// The provider of a customer id (`stripe`); empty for emails and phones.
     pub provider: String,
     pub value: String,
+    /// The value is canonical (a lowercased address, an E.164 number); false for a sender kept
+    /// as it came because it could not be normalised (`ACME`, `+15550001111`).
+    pub normalized: bool,
     pub lead_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
     pub bounced_at: Option<DateTimeUtc>,

@@ -21,6 +21,7 @@ mod m20261202_000002_scoring;
 mod m20261202_000003_assignment;
 mod m20261202_000004_pipelines;
 mod m20261202_000005_contact_rfm;
+mod m20261202_000006_raw_contact_points;
 mod m20261203_000001_folded_search;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_assignment::Migration),
             Box::new(m20261202_000004_pipelines::Migration),
             Box::new(m20261202_000005_contact_rfm::Migration),
+            Box::new(m20261202_000006_raw_contact_points::Migration),
             Box::new(m20261203_000001_folded_search::Migration),
         ]
     }

@@ -915,6 +915,9 @@ pub struct ContactPoint {
     /// The provider of a customer id (`stripe`); empty for emails and phones.
     pub provider: String,
     pub value: String,
+    /// The value is canonical; false for a sender kept as it came because it could not be
+    /// normalised (an invalid number, an alphanumeric sender id, a malformed address).
+    pub normalized: bool,
     pub bounced_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub spam_reported_at: Option<DateTime<Utc>>,
@@ -926,6 +929,7 @@ impl From<entity::contact_point::Model> for ContactPoint {
             kind: point.kind,
             provider: point.provider,
             value: point.value,
+            normalized: point.normalized,
             bounced_at: point.bounced_at,
             unsubscribed_at: point.unsubscribed_at,
             spam_reported_at: point.spam_reported_at,

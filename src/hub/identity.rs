@@ -4,6 +4,13 @@
 //! same key, and a converted lead hands over to the contact it became. Nobody matching means
 //! a new lead, created from what the provider told us, with the provider as its source.
 //!
+//! A sender whose email or phone does not normalise (an invalid or unassigned number such as
+//! `+15550001111`, an alphanumeric sender id such as `ACME`, a malformed address) is not lost:
+//! the value is kept as it came, trimmed, as a raw key. When nothing better names the person,
+//! the raw key finds them through a contact point of that kind holding the raw value, flagged
+//! not normalised, or makes a new lead that gets that point. Raw keys match only exactly; they
+//! never fill a lead's email or phone, which hold canonical values alone.
+//!
 //! Resolution is race-free: workers lock the keys they resolve ([`lock`]) before looking them
 //! up, so two deliveries about one new person make one lead, the second finding the first's.
 
@@ -16,6 +23,7 @@ use crate::{
     actor::Actor,
     error::Result,
     events::Event,
+    hub::bounds,
     services::{contact_points, leads, records},
     validate,
 };
@@ -43,37 +51,46 @@ impl Party {
     }
 }
 
-/// A person's keys, normalized; a key that does not parse is dropped rather than failing the
-/// event (a provider's garbage phone field should not block an invoice).
+/// A person's keys, normalized; an email or phone that does not normalise becomes a raw key
+/// rather than failing the event (a provider's garbage phone field should not block an invoice)
+/// or being dropped (it may be all we know of the sender).
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub customer_id: Option<String>,
+    /// Emails and phones that did not normalise, as they came (trimmed; one too long to index
+    /// is kept as its digest, which still tells senders apart).
+    pub raw: Vec<(ContactPointKind, String)>,
 }
 
 impl Keys {
     pub fn of(person: &Person, phone_region: &str) -> Self {
+        let mut raw = Vec::new();
+        let email = canonical_or_raw(ContactPointKind::Email, &person.email, &mut raw, |v| {
+            validate::email("email", v)
+        });
+        let phone = canonical_or_raw(ContactPointKind::Phone, &person.phone, &mut raw, |v| {
+            validate::phone("phone", v, phone_region)
+        });
         Keys {
-            email: person
-                .email
-                .as_deref()
-                .and_then(|raw| validate::email("email", raw).ok()),
-            phone: person
-                .phone
-                .as_deref()
-                .and_then(|raw| validate::phone("phone", raw, phone_region).ok()),
+            email,
+            phone,
             customer_id: person
                 .customer_id
                 .as_deref()
                 .map(str::trim)
                 .filter(|id| !id.is_empty())
                 .map(str::to_owned),
+            raw,
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.email.is_none() && self.phone.is_none() && self.customer_id.is_none()
+        self.email.is_none()
+            && self.phone.is_none()
+            && self.customer_id.is_none()
+            && self.raw.is_empty()
     }
 
     /// What [`lock`] locks to resolve these keys: each key on its own, so deliveries that
@@ -85,7 +102,30 @@ impl Keys {
             .customer_id
             .iter()
             .map(|id| format!("customer {provider} {id}"));
-        email.chain(phone).chain(customer).collect()
+        let raw = self
+            .raw
+            .iter()
+            .map(|(kind, value)| format!("raw {} {value}", kind.as_str()));
+        email.chain(phone).chain(customer).chain(raw).collect()
+    }
+}
+
+/// The canonical form of a non-blank `value`, or `None` with `value` added to `raw` as it came.
+fn canonical_or_raw(
+    kind: ContactPointKind,
+    value: &Option<String>,
+    raw: &mut Vec<(ContactPointKind, String)>,
+    normalize: impl Fn(&str) -> Result<String>,
+) -> Option<String> {
+    let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+    match normalize(value) {
+        Ok(canonical) => Some(canonical),
+        Err(_) => {
+            let mut kept = value.to_owned();
+            bounds::key(&mut kept);
+            raw.push((kind, kept));
+            None
+        }
     }
 }
 
@@ -133,6 +173,11 @@ pub async fn find(txn: &DatabaseTransaction, provider: &str, keys: &Keys) -> Res
             .await?
         {
             return party(txn, Some(lead.id), lead.converted_contact_id).await;
+        }
+    }
+    for (kind, value) in &keys.raw {
+        if let Some(point) = contact_points::find(txn, *kind, "", value).await? {
+            return party(txn, point.lead_id, point.contact_id).await;
         }
     }
     Ok(None)
@@ -232,6 +277,34 @@ pub async fn link_customer_id(
     records::insert_in::<contact_point::Entity>(txn, actor, point)
         .await?
         .keep_event_in(events);
+    Ok(())
+}
+
+/// Files each raw key the party has no contact point for yet as one, flagged not normalised,
+/// so the sender's next touch finds them. The delivery holds the lock on each ([`lock`]).
+pub async fn link_raw_keys(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    keys: &Keys,
+    party: &Party,
+    events: &mut Vec<Event>,
+) -> Result<()> {
+    for (kind, value) in &keys.raw {
+        if contact_points::find(txn, *kind, "", value).await?.is_some() {
+            continue;
+        }
+        let mut point = contact_points::first_seen(
+            *kind,
+            "",
+            value.clone(),
+            party.lead_id(),
+            party.contact_id(),
+        );
+        point.normalized = Set(false);
+        records::insert_in::<contact_point::Entity>(txn, actor, point)
+            .await?
+            .keep_event_in(events);
+    }
     Ok(())
 }
 

@@ -8,9 +8,12 @@
 //!
 //! A delivery that proved nothing about its sender (an unsigned web form) may create a lead,
 //! but on a lead or contact that existed before it only leaves a touchpoint marked unverified:
-//! anyone can post such a form with someone else's email address. A touch that names nobody is
-//! refused rather than recorded on no timeline, and a provider's time after the delivery's
-//! receipt or before [`EARLIEST_TOUCH`] is replaced by the receipt.
+//! anyone can post such a form with someone else's email address. A sender whose email or phone
+//! does not normalise is not dropped: it is kept raw and found or filed as a contact point
+//! flagged not normalised ([`identity`]), so the touch still lands on a person. A touch that
+//! names nobody (no email, phone, customer id or name, however raw) is refused with that reason
+//! rather than recorded on no timeline or marked processed with nothing written. A provider's
+//! time after the delivery's receipt or before [`EARLIEST_TOUCH`] is replaced by the receipt.
 
 use std::collections::BTreeMap;
 
@@ -161,6 +164,9 @@ async fn record(
         && let Some(customer_id) = &keys.customer_id
     {
         identity::link_customer_id(txn, cx.actor, provider, customer_id, &party, events).await?;
+    }
+    if may_change {
+        identity::link_raw_keys(txn, cx.actor, &keys, &party, events).await?;
     }
 
     let claimed_at = normalized.occurred_at;
@@ -476,7 +482,7 @@ async fn matching_campaign(
         .map(|c| c.id))
 }
 
-/// Marks the email address (or, without one, the number) as bounced, unsubscribed or reported,
+/// Marks the email address (or, without one, the number, or else the raw sender) as bounced, unsubscribed or reported,
 /// making its contact point when it is the first report about it. The delivery holds the lock
 /// on that key ([`identity::lock`]), so looking the point up and then writing it is race-free.
 async fn flag_contact_point(
@@ -488,10 +494,11 @@ async fn flag_contact_point(
     at: DateTime<Utc>,
     events: &mut Vec<Event>,
 ) -> Result<()> {
-    let (kind, value) = match (&keys.email, &keys.phone) {
-        (Some(email), _) => (ContactPointKind::Email, email.clone()),
-        (None, Some(phone)) => (ContactPointKind::Phone, phone.clone()),
-        (None, None) => return Ok(()),
+    let (kind, value, normalized) = match (&keys.email, &keys.phone, keys.raw.first()) {
+        (Some(email), _, _) => (ContactPointKind::Email, email.clone(), true),
+        (None, Some(phone), _) => (ContactPointKind::Phone, phone.clone(), true),
+        (None, None, Some((kind, raw))) => (*kind, raw.clone(), false),
+        (None, None, None) => return Ok(()),
     };
     let column = match flag {
         ContactFlag::Bounced => contact_point::Column::BouncedAt,
@@ -516,6 +523,7 @@ async fn flag_contact_point(
             let mut point =
                 contact_points::first_seen(kind, "", value, party.lead_id(), party.contact_id());
             point.set(column, Some(at).into());
+            point.normalized = Set(normalized);
             records::insert_in::<contact_point::Entity>(txn, cx.actor, point).await?
         }
     };

@@ -78,6 +78,7 @@ pub fn first_seen(
         kind: Set(kind),
         provider: Set(provider.to_owned()),
         value: Set(value),
+        normalized: Set(true),
         lead_id: Set(lead_id),
         contact_id: Set(contact_id),
         bounced_at: Set(None),

@@ -11,8 +11,8 @@ use tokio::io::AsyncWriteExt;
 use crate::helpers::{Session, TestApp, error_code, spawn_app, spawn_app_with};
 
 const STRIPE_SECRET: &str = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc";
-const TWILIO_TOKEN: &str = "12345678901234567890123456789012";
-const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const TWILIO_TOKEN: &str = "12345678901234567890123456789012";
+pub const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const CHECKOUT: &str =
     include_str!("../../connectors/tests/fixtures/stripe/checkout_session_completed.json");
 const SUBSCRIPTION: &str =
@@ -626,7 +626,7 @@ async fn a_rotated_secret_keeps_the_old_one_valid_for_the_grace_period_only() {
 }
 
 /// Twilio's status callbacks for one call, signed by the SDK over the URL it was given.
-async fn twilio_post(app: &TestApp, id: &str, url: &str, params: &[(&str, &str)]) -> u16 {
+pub async fn twilio_post(app: &TestApp, id: &str, url: &str, params: &[(&str, &str)]) -> u16 {
     let params_json: serde_json::Map<String, Value> = params
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
@@ -1031,7 +1031,7 @@ pub fn t_v1_signature(secret: &str, body: &str) -> String {
 }
 
 /// A Mailgun event webhook body signed with the webhook signing key, as Mailgun signs it.
-fn mailgun_event(key: &str, token: &str, event: Value) -> String {
+pub fn mailgun_event(key: &str, token: &str, event: Value) -> String {
     let timestamp = chrono::Utc::now().timestamp().to_string();
     let mac = connectors::signature::hmac_sha256(
         key.as_bytes(),

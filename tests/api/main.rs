@@ -17,6 +17,7 @@ mod hostile_inputs;
 mod http_audit;
 mod hub;
 mod hub_credentials;
+mod hub_lost;
 mod hub_processes;
 mod hub_providers;
 mod hub_resilience;
