@@ -25,6 +25,17 @@ pub fn canonical_domain(raw: &str) -> Option<String> {
     host.contains('.').then(|| host.to_owned())
 }
 
+/// An absolute `http` or `https` URL with a host, as the user wrote it but trimmed.
+pub fn web_url(field: &str, raw: &str) -> Result<String> {
+    let trimmed = raw.trim();
+    let url = url::Url::parse(trimmed)
+        .map_err(|e| AppError::bad_input(field, format!("not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(AppError::bad_input(field, "expected an http or https URL"));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// A syntactically valid address, lowercased; plus-addressing is kept, as it names a distinct mailbox.
 pub fn email(field: &str, raw: &str) -> Result<String> {
     let trimmed = raw.trim();

@@ -28,6 +28,8 @@ pub struct Model {
     pub rfm_frequency_score: Option<i16>,
     pub rfm_monetary_score: Option<i16>,
     pub rfm_segment: Option<RfmSegment>,
+    /// Values of the type's custom fields, keyed by definition key.
+    pub custom_fields: Json,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

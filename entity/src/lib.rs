@@ -13,6 +13,7 @@ pub mod audit_log;
 pub mod campaign;
 pub mod connector;
 pub mod contact;
+pub mod custom_field_def;
 pub mod contact_point;
 pub mod delivery;
 pub mod lead;

@@ -21,6 +21,7 @@ mod m20261202_000002_scoring;
 mod m20261202_000003_assignment;
 mod m20261202_000004_pipelines;
 mod m20261202_000005_contact_rfm;
+mod m20261203_000001_custom_fields;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_assignment::Migration),
             Box::new(m20261202_000004_pipelines::Migration),
             Box::new(m20261202_000005_contact_rfm::Migration),
+            Box::new(m20261203_000001_custom_fields::Migration),
         ]
     }
 }

@@ -4,9 +4,10 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    account, activity, campaign, connector, contact, contact_point, delivery, lead, opportunity,
+    account, activity, campaign, connector, contact, contact_point, custom_field_def, delivery,
+    enums::CustomFieldRecordType, lead, opportunity,
     pipeline_stage, touchpoint, user,
 };
 use sea_orm::DatabaseConnection;
@@ -16,7 +17,7 @@ use crate::{
     actor::Actor,
     error::AppError,
     services::{
-        accounts, activities, contact_points, contacts,
+        accounts, activities, contact_points, contacts, custom_fields,
         page::Page,
         pipeline,
         projection::Columns,
@@ -164,6 +165,31 @@ fn id_of<E: Record>(row: &E::Model) -> Uuid {
 }
 
 /// Every loader of one request.
+/// The live custom field definitions of a record type, read once a request: every record of a
+/// list shows its values against the same few definitions.
+pub struct CustomFieldDefinitions {
+    db: DatabaseConnection,
+    actor: Actor,
+}
+
+impl Loader<CustomFieldRecordType> for CustomFieldDefinitions {
+    type Value = Arc<Vec<custom_field_def::Model>>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        types: &[CustomFieldRecordType],
+    ) -> Result<HashMap<CustomFieldRecordType, Self::Value>, Self::Error> {
+        let mut found = HashMap::new();
+        for record_type in types {
+            let definitions =
+                custom_fields::definitions(&self.db, &self.actor, *record_type, false).await?;
+            found.insert(*record_type, Arc::new(definitions));
+        }
+        Ok(found)
+    }
+}
+
 pub struct Loaders {
     pub users: DataLoader<Users>,
     pub stages: DataLoader<Stages>,
@@ -182,6 +208,7 @@ pub struct Loaders {
     pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
     pub account_contacts: DataLoader<FirstPages<contact::Entity>>,
     pub account_children: DataLoader<FirstPages<account::Entity>>,
+    pub custom_fields: DataLoader<CustomFieldDefinitions, HashMapCache>,
 }
 
 impl Loaders {
@@ -236,6 +263,14 @@ impl Loaders {
             opportunity_activities: pages(db, actor, activities::of_opportunity()),
             account_contacts: pages(db, actor, contacts::of_account()),
             account_children: pages(db, actor, accounts::of_parent()),
+            custom_fields: DataLoader::with_cache(
+                CustomFieldDefinitions {
+                    db: db.clone(),
+                    actor: actor.clone(),
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod assignment;
 mod changes;
+mod custom_fields;
 mod connection;
 mod errors;
 mod filters;
@@ -47,6 +48,7 @@ pub struct Query(
     query::RecordsQuery,
     scoring::ScoringQuery,
     pipelines::PipelinesQuery,
+    custom_fields::CustomFieldsQuery,
     assignment::AssignmentQuery,
     hub::HubQuery,
 );
@@ -58,6 +60,7 @@ pub struct Mutation(
     sales::SalesMutation,
     scoring::ScoringMutation,
     pipelines::PipelinesMutation,
+    custom_fields::CustomFieldsMutation,
     assignment::AssignmentMutation,
     hub::HubMutation,
 );
