@@ -59,7 +59,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in TABLES.iter().rev() {
             manager
-                .alter_table(Table::alter().table(*table).drop_column("custom_fields").take())
+                .alter_table(
+                    Table::alter()
+                        .table(*table)
+                        .drop_column("custom_fields")
+                        .take(),
+                )
                 .await?;
         }
         manager

@@ -7,8 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     account, activity, campaign, connector, contact, contact_point, custom_field_def, delivery,
-    enums::CustomFieldRecordType, lead, opportunity,
-    pipeline_stage, touchpoint, user,
+    enums::CustomFieldRecordType, lead, opportunity, pipeline_stage, touchpoint, user,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;

@@ -5,8 +5,8 @@
 
 mod assignment;
 mod changes;
-mod custom_fields;
 mod connection;
+mod custom_fields;
 mod errors;
 mod filters;
 #[cfg(test)]

@@ -9,8 +9,8 @@ use entity::{
     account, activity, campaign, contact,
     enums::{
         AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, CustomFieldRecordType,
-        Direction, LeadGrade,
-        LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
+        Direction, LeadGrade, LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory,
+        TouchpointChannel,
     },
     lead, opportunity, pipeline, pipeline_stage, team, touchpoint, user,
 };
@@ -821,7 +821,12 @@ impl Opportunity {
     /// The values of the live custom fields of opportunitys, in definition order; a field
     /// without a value is left out.
     async fn custom_field_values(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
-        custom_fields::values_of(ctx, CustomFieldRecordType::Opportunity, &self.0.custom_fields).await
+        custom_fields::values_of(
+            ctx,
+            CustomFieldRecordType::Opportunity,
+            &self.0.custom_fields,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

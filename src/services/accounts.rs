@@ -127,8 +127,15 @@ pub async fn create_in(
     let values = input.custom_field_values.take();
     apply(svc, txn, actor, id, input, &mut account).await?;
     let region = &svc.config.default_phone_region;
-    custom_fields::write_into(txn, region, Account, &mut account.custom_fields, values, true)
-        .await?;
+    custom_fields::write_into(
+        txn,
+        region,
+        Account,
+        &mut account.custom_fields,
+        values,
+        true,
+    )
+    .await?;
     records::insert_in::<account::Entity>(txn, actor, account).await
 }
 
@@ -142,8 +149,15 @@ pub async fn update(
         let values = input.custom_field_values.take();
         apply(svc, txn, actor, id, input, account).await?;
         let region = &svc.config.default_phone_region;
-        custom_fields::write_into(txn, region, Account, &mut account.custom_fields, values, false)
-            .await
+        custom_fields::write_into(
+            txn,
+            region,
+            Account,
+            &mut account.custom_fields,
+            values,
+            false,
+        )
+        .await
     })
     .await
 }

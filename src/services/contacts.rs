@@ -134,8 +134,15 @@ pub async fn create_in(
     let values = input.custom_field_values.take();
     apply(svc, txn, actor, input, &mut contact).await?;
     let region = &svc.config.default_phone_region;
-    custom_fields::write_into(txn, region, Contact, &mut contact.custom_fields, values, true)
-        .await?;
+    custom_fields::write_into(
+        txn,
+        region,
+        Contact,
+        &mut contact.custom_fields,
+        values,
+        true,
+    )
+    .await?;
     records::insert_in::<contact::Entity>(txn, actor, contact).await
 }
 
@@ -149,8 +156,15 @@ pub async fn update(
         let values = input.custom_field_values.take();
         apply(svc, txn, actor, input, contact).await?;
         let region = &svc.config.default_phone_region;
-        custom_fields::write_into(txn, region, Contact, &mut contact.custom_fields, values, false)
-            .await
+        custom_fields::write_into(
+            txn,
+            region,
+            Contact,
+            &mut contact.custom_fields,
+            values,
+            false,
+        )
+        .await
     })
     .await
 }

@@ -229,36 +229,42 @@ pub async fn update(
 ) -> Result<custom_field_def::Model> {
     let region = svc.config.default_phone_region.clone();
     let keep_default = changes.default.is_keep();
-    records::update::<custom_field_def::Entity, _>(svc, actor, id, "update", async |_, before, active| {
-        let mut after = before.clone();
-        if let Some(label) = changes.label {
-            after.label = validate::required_text("label", &label, SHORT_TEXT)?;
-        }
-        if let Some(required) = changes.required {
-            after.required = required;
-        }
-        if let Some(options) = changes.options {
-            after.options = checked_options(after.field_type, options)?;
-        }
-        match changes.default {
-            Patch::Keep => {}
-            Patch::Clear => after.default_value = None,
-            Patch::Set(value) => {
-                after.default_value = Some(stored_value("default", &after, value, &region)?)
+    records::update::<custom_field_def::Entity, _>(
+        svc,
+        actor,
+        id,
+        "update",
+        async |_, before, active| {
+            let mut after = before.clone();
+            if let Some(label) = changes.label {
+                after.label = validate::required_text("label", &label, SHORT_TEXT)?;
             }
-        }
-        // A default that names an option just dropped would be refused on every create.
-        if keep_default {
-            if let Some(default) = after.default_value.clone() {
-                stored_value("default", &after, default, &region)?;
+            if let Some(required) = changes.required {
+                after.required = required;
             }
-        }
-        active.label = Set(after.label);
-        active.required = Set(after.required);
-        active.options = Set(after.options);
-        active.default_value = Set(after.default_value);
-        Ok(())
-    })
+            if let Some(options) = changes.options {
+                after.options = checked_options(after.field_type, options)?;
+            }
+            match changes.default {
+                Patch::Keep => {}
+                Patch::Clear => after.default_value = None,
+                Patch::Set(value) => {
+                    after.default_value = Some(stored_value("default", &after, value, &region)?)
+                }
+            }
+            // A default that names an option just dropped would be refused on every create.
+            if keep_default {
+                if let Some(default) = after.default_value.clone() {
+                    stored_value("default", &after, default, &region)?;
+                }
+            }
+            active.label = Set(after.label);
+            active.required = Set(after.required);
+            active.options = Set(after.options);
+            active.default_value = Set(after.default_value);
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -356,7 +362,11 @@ pub async fn merge<C: ConnectionTrait>(
 
 /// A key as an error may quote it: a refused key can be anything a client sent.
 fn printable(key: &str) -> String {
-    let mut shown: String = key.chars().filter(|c| !c.is_control()).take(KEY_MAX).collect();
+    let mut shown: String = key
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(KEY_MAX)
+        .collect();
     if shown.len() < key.len() {
         shown.push('…');
     }
@@ -402,10 +412,15 @@ fn checked_options(field_type: CustomFieldType, options: Vec<FieldOption>) -> Re
     let mut seen = HashSet::new();
     let mut stored = Vec::with_capacity(options.len());
     for (i, option) in options.into_iter().enumerate() {
-        let value = validate::required_text(&format!("options.{i}.value"), &option.value, SHORT_TEXT)?;
-        let label = validate::required_text(&format!("options.{i}.label"), &option.label, SHORT_TEXT)?;
+        let value =
+            validate::required_text(&format!("options.{i}.value"), &option.value, SHORT_TEXT)?;
+        let label =
+            validate::required_text(&format!("options.{i}.label"), &option.label, SHORT_TEXT)?;
         if value.contains('\0') || label.contains('\0') {
-            return Err(AppError::bad_input(format!("options.{i}"), "no NUL characters"));
+            return Err(AppError::bad_input(
+                format!("options.{i}"),
+                "no NUL characters",
+            ));
         }
         if !seen.insert(value.clone()) {
             return Err(AppError::bad_input(
@@ -443,9 +458,7 @@ fn stored_value(
 ) -> Result<Value> {
     let bad = |message: &str| AppError::bad_input(field, message.to_owned());
     let text = |value: &Value| -> Result<String> {
-        let text = value
-            .as_str()
-            .ok_or_else(|| bad("expected a string"))?;
+        let text = value.as_str().ok_or_else(|| bad("expected a string"))?;
         if text.contains('\0') {
             return Err(bad("no NUL characters"));
         }
@@ -471,12 +484,12 @@ fn stored_value(
             _ => return Err(bad("expected a finite number")),
         },
         CustomFieldType::Money => {
-            let amount = value.get("amount").ok_or_else(|| {
-                bad("expected {\"amount\": \"12.50\", \"currency\": \"EUR\"}")
-            })?;
-            let currency = value.get("currency").ok_or_else(|| {
-                bad("expected {\"amount\": \"12.50\", \"currency\": \"EUR\"}")
-            })?;
+            let amount = value
+                .get("amount")
+                .ok_or_else(|| bad("expected {\"amount\": \"12.50\", \"currency\": \"EUR\"}"))?;
+            let currency = value
+                .get("currency")
+                .ok_or_else(|| bad("expected {\"amount\": \"12.50\", \"currency\": \"EUR\"}"))?;
             let extra = value.as_object().is_some_and(|o| o.len() > 2);
             if extra {
                 return Err(bad("a money value holds only an amount and a currency"));

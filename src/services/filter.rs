@@ -558,9 +558,10 @@ impl CustomFieldFilter {
         if self.from.is_some() || self.to.is_some() {
             // Only a date-shaped text is a date: `2027-01-31` sorts as text in date order.
             let dated = Condition::all().add(value.clone().like("____-__-__"));
-            all = all
-                .add(dated)
-                .add(comparisons(&value, [None, None, day(self.from), None, day(self.to)]));
+            all = all.add(dated).add(comparisons(
+                &value,
+                [None, None, day(self.from), None, day(self.to)],
+            ));
         }
         Ok(all)
     }

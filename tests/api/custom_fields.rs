@@ -14,12 +14,15 @@ use crate::{
 const DEFINE: &str = "mutation($input: NewCustomFieldInput!) { createCustomField(input: $input) {
     field { id recordType key label type required options { value label } default archivedAt } } }";
 
-const UPDATE: &str = "mutation($id: ID!, $input: CustomFieldInput!) { updateCustomField(id: $id, input: $input) {
+const UPDATE: &str =
+    "mutation($id: ID!, $input: CustomFieldInput!) { updateCustomField(id: $id, input: $input) {
     field { id key label required default } } }";
 
-const REMOVE: &str = "mutation($id: ID!) { removeCustomField(id: $id) { field { id archivedAt } } }";
+const REMOVE: &str =
+    "mutation($id: ID!) { removeCustomField(id: $id) { field { id archivedAt } } }";
 
-const RESTORE: &str = "mutation($id: ID!) { restoreCustomField(id: $id) { field { id archivedAt } } }";
+const RESTORE: &str =
+    "mutation($id: ID!) { restoreCustomField(id: $id) { field { id archivedAt } } }";
 
 const DEFINITIONS: &str = "query($t: CustomFieldRecordType!, $all: Boolean) {
     customFieldDefinitions(recordType: $t, includeRemoved: $all) { key label type archivedAt } }";
@@ -27,20 +30,24 @@ const DEFINITIONS: &str = "query($t: CustomFieldRecordType!, $all: Boolean) {
 const CREATE_CONTACT: &str = "mutation($input: ContactInput!) { createContact(input: $input) {
     contact { id customFieldValues { key label type value } } } }";
 
-const UPDATE_CONTACT: &str = "mutation($id: ID!, $input: ContactInput!) { updateContact(id: $id, input: $input) {
+const UPDATE_CONTACT: &str =
+    "mutation($id: ID!, $input: ContactInput!) { updateContact(id: $id, input: $input) {
     contact { id customFieldValues { key label type value } } } }";
 
 const CONTACT: &str =
     "query($id: ID!) { contact(id: $id) { customFieldValues { key label type value } } }";
 
 async fn define(app: &TestApp, admin: &Session, input: Value) -> Value {
-    let data = app.ok(&admin.access, DEFINE, json!({ "input": input })).await;
+    let data = app
+        .ok(&admin.access, DEFINE, json!({ "input": input }))
+        .await;
     data["createCustomField"]["field"].clone()
 }
 
 /// The contact fields most tests use: one of each type.
 async fn contact_fields(app: &TestApp, admin: &Session) -> Vec<Value> {
-    let tier = json!([{ "value": "gold", "label": "Gold" }, { "value": "silver", "label": "Silver" }]);
+    let tier =
+        json!([{ "value": "gold", "label": "Gold" }, { "value": "silver", "label": "Silver" }]);
     let inputs = [
         json!({ "key": "nickname", "label": "Nickname", "type": "TEXT" }),
         json!({ "key": "seats", "label": "Seats", "type": "NUMBER" }),
@@ -89,7 +96,10 @@ async fn stored_contact(app: &TestApp, id: &str) -> entity::contact::Model {
 
 async fn contact_count(app: &TestApp) -> u64 {
     use sea_orm::{EntityTrait, PaginatorTrait};
-    entity::contact::Entity::find().count(&app.db).await.unwrap()
+    entity::contact::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -119,7 +129,10 @@ async fn every_type_stores_a_good_value_and_reads_it_back_typed() {
     let values = values_by_key(&contact["customFieldValues"]);
     assert_eq!(values["nickname"], "Ada");
     assert_eq!(values["seats"], 12.5);
-    assert_eq!(values["budget"], json!({ "minor": 123450, "currency": "EUR" }));
+    assert_eq!(
+        values["budget"],
+        json!({ "minor": 123450, "currency": "EUR" })
+    );
     assert_eq!(values["renewal"], "2027-03-01");
     assert_eq!(values["vip"], true);
     assert_eq!(values["tier"], "gold");
@@ -131,7 +144,10 @@ async fn every_type_stores_a_good_value_and_reads_it_back_typed() {
     assert_eq!(first["label"], "Nickname");
     assert_eq!(first["type"], "TEXT");
     let id = contact["id"].as_str().unwrap();
-    assert_eq!(stored_contact(&app, id).await.custom_fields["budget"]["minor"], 123450);
+    assert_eq!(
+        stored_contact(&app, id).await.custom_fields["budget"]["minor"],
+        123450
+    );
 }
 
 #[tokio::test]
@@ -160,7 +176,11 @@ async fn a_bad_value_of_every_type_is_refused_with_its_field_path_and_nothing_wr
     ];
     for (key, value) in cases {
         let body = new_contact(&app, &admin, json!([{ "key": key, "value": value }])).await;
-        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{key} = {value}: {body}");
+        assert_eq!(
+            error_code(&body),
+            Some("BAD_USER_INPUT"),
+            "{key} = {value}: {body}"
+        );
         let field = body["errors"][0]["extensions"]["field"].as_str().unwrap();
         assert!(
             field.starts_with(&format!("customFields.{key}")),
@@ -182,7 +202,10 @@ async fn unknown_keys_and_keys_of_another_record_type_are_refused() {
     .await;
     let body = new_contact(&app, &admin, json!([{ "key": "tier", "value": "gold" }])).await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
-    assert_eq!(body["errors"][0]["extensions"]["field"], "customFields.tier");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"],
+        "customFields.tier"
+    );
     assert_eq!(contact_count(&app).await, 0);
 }
 
@@ -197,7 +220,10 @@ async fn one_key_is_set_or_cleared_without_touching_the_others() {
         json!([{ "key": "seats", "value": 3 }, { "key": "tier", "value": "gold" }, { "key": "vip", "value": false }]),
     )
     .await;
-    let id = body["data"]["createContact"]["contact"]["id"].as_str().unwrap().to_owned();
+    let id = body["data"]["createContact"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let data = app
         .ok(
             &admin.access,
@@ -211,9 +237,16 @@ async fn one_key_is_set_or_cleared_without_touching_the_others() {
     assert_eq!(values.get("tier"), None);
     // An update that names no custom field keeps them all.
     let data = app
-        .ok(&admin.access, UPDATE_CONTACT, json!({ "id": id, "input": { "title": "CTO" } }))
+        .ok(
+            &admin.access,
+            UPDATE_CONTACT,
+            json!({ "id": id, "input": { "title": "CTO" } }),
+        )
         .await;
-    assert_eq!(values_by_key(&data["updateContact"]["contact"]["customFieldValues"]).len(), 2);
+    assert_eq!(
+        values_by_key(&data["updateContact"]["contact"]["customFieldValues"]).len(),
+        2
+    );
     assert_eq!(
         stored_contact(&app, &id).await.custom_fields,
         json!({ "seats": 4, "vip": false })
@@ -241,10 +274,17 @@ async fn required_fields_are_enforced_on_create_and_defaults_fill_what_is_left_o
     const ACCOUNT: &str = "mutation($input: AccountInput!) { createAccount(input: $input) {
         account { id customFieldValues { key value } } } }";
     let body = app
-        .gql(Some(&admin.access), ACCOUNT, json!({ "input": { "name": "Acme" } }))
+        .gql(
+            Some(&admin.access),
+            ACCOUNT,
+            json!({ "input": { "name": "Acme" } }),
+        )
         .await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
-    assert_eq!(body["errors"][0]["extensions"]["field"], "customFields.segment");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"],
+        "customFields.segment"
+    );
     let data = app
         .ok(
             &admin.access,
@@ -265,7 +305,10 @@ async fn required_fields_are_enforced_on_create_and_defaults_fill_what_is_left_o
         )
         .await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
-    assert_eq!(body["errors"][0]["extensions"]["field"], "customFields.segment");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"],
+        "customFields.segment"
+    );
 }
 
 #[tokio::test]
@@ -293,7 +336,10 @@ async fn leads_and_opportunities_take_typed_values_and_the_sales_rules_still_rea
         .await;
     let lead = &data["createLead"]["lead"];
     assert_eq!(lead["customFields"], json!({ "seats": 40 }));
-    assert_eq!(lead["customFieldValues"], json!([{ "key": "seats", "value": 40 }]));
+    assert_eq!(
+        lead["customFieldValues"],
+        json!([{ "key": "seats", "value": 40 }])
+    );
     let body = app
         .gql(
             Some(&admin.access),
@@ -302,7 +348,10 @@ async fn leads_and_opportunities_take_typed_values_and_the_sales_rules_still_rea
                                "customFieldValues": [{ "key": "signed_on", "value": "2027-13-01" }] } }),
         )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["field"], "customFields.signed_on");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"],
+        "customFields.signed_on"
+    );
     let data = app
         .ok(
             &admin.access,
@@ -324,10 +373,17 @@ async fn a_relabel_keeps_the_data_and_a_removal_hides_it_until_a_restore() {
     let fields = contact_fields(&app, &admin).await;
     let seats = fields[1]["id"].as_str().unwrap().to_owned();
     let body = new_contact(&app, &admin, json!([{ "key": "seats", "value": 7 }])).await;
-    let id = body["data"]["createContact"]["contact"]["id"].as_str().unwrap().to_owned();
+    let id = body["data"]["createContact"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let data = app
-        .ok(&admin.access, UPDATE, json!({ "id": seats, "input": { "label": "Licences" } }))
+        .ok(
+            &admin.access,
+            UPDATE,
+            json!({ "id": seats, "input": { "label": "Licences" } }),
+        )
         .await;
     assert_eq!(data["updateCustomField"]["field"]["key"], "seats");
     let read = app.ok(&admin.access, CONTACT, json!({ "id": id })).await;
@@ -343,11 +399,27 @@ async fn a_relabel_keeps_the_data_and_a_removal_hides_it_until_a_restore() {
     let live = app
         .ok(&admin.access, DEFINITIONS, json!({ "t": "CONTACT" }))
         .await;
-    assert!(!live["customFieldDefinitions"].as_array().unwrap().iter().any(|d| d["key"] == "seats"));
+    assert!(
+        !live["customFieldDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == "seats")
+    );
     let all = app
-        .ok(&admin.access, DEFINITIONS, json!({ "t": "CONTACT", "all": true }))
+        .ok(
+            &admin.access,
+            DEFINITIONS,
+            json!({ "t": "CONTACT", "all": true }),
+        )
         .await;
-    assert!(all["customFieldDefinitions"].as_array().unwrap().iter().any(|d| d["key"] == "seats"));
+    assert!(
+        all["customFieldDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == "seats")
+    );
     // A removed field takes no writes, and its key cannot be defined again.
     let body = app
         .gql(
@@ -368,11 +440,23 @@ async fn a_relabel_keeps_the_data_and_a_removal_hides_it_until_a_restore() {
 
     app.ok(&admin.access, RESTORE, json!({ "id": seats })).await;
     let read = app.ok(&admin.access, CONTACT, json!({ "id": id })).await;
-    assert_eq!(values_by_key(&read["contact"]["customFieldValues"])["seats"], 7);
-    let verbs: Vec<String> = audit_of(&app, &seats).await.into_iter().map(|a| a.action).collect();
+    assert_eq!(
+        values_by_key(&read["contact"]["customFieldValues"])["seats"],
+        7
+    );
+    let verbs: Vec<String> = audit_of(&app, &seats)
+        .await
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
     assert_eq!(
         verbs,
-        ["custom_field.create", "custom_field.update", "custom_field.archive", "custom_field.restore"]
+        [
+            "custom_field.create",
+            "custom_field.update",
+            "custom_field.archive",
+            "custom_field.restore"
+        ]
     );
 }
 
@@ -395,10 +479,18 @@ async fn definitions_are_checked_when_made() {
         json!({ "recordType": "LEAD", "key": "seats", "label": "Seats", "type": "NUMBER", "default": "many" }),
     ];
     for input in cases {
-        let body = app.gql(Some(&admin.access), DEFINE, json!({ "input": input })).await;
+        let body = app
+            .gql(Some(&admin.access), DEFINE, json!({ "input": input }))
+            .await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{input}: {body}");
     }
-    let none = app.ok(&admin.access, DEFINITIONS, json!({ "t": "LEAD", "all": true })).await;
+    let none = app
+        .ok(
+            &admin.access,
+            DEFINITIONS,
+            json!({ "t": "LEAD", "all": true }),
+        )
+        .await;
     assert_eq!(none["customFieldDefinitions"], json!([]));
 }
 
@@ -419,16 +511,28 @@ async fn a_rep_cannot_define_fields_and_writes_values_only_on_records_they_may_e
     assert_eq!(error_code(&body), Some("FORBIDDEN"));
     for mutation in [UPDATE, REMOVE] {
         let body = app
-            .gql(Some(&rep.access), mutation, json!({ "id": fields[0]["id"], "input": { "label": "X" } }))
+            .gql(
+                Some(&rep.access),
+                mutation,
+                json!({ "id": fields[0]["id"], "input": { "label": "X" } }),
+            )
             .await;
         assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
     }
     // Reps read the definitions.
-    let read = app.ok(&rep.access, DEFINITIONS, json!({ "t": "CONTACT" })).await;
-    assert_eq!(read["customFieldDefinitions"].as_array().unwrap().len(), fields.len());
+    let read = app
+        .ok(&rep.access, DEFINITIONS, json!({ "t": "CONTACT" }))
+        .await;
+    assert_eq!(
+        read["customFieldDefinitions"].as_array().unwrap().len(),
+        fields.len()
+    );
 
     let body = new_contact(&app, &other, json!([{ "key": "seats", "value": 1 }])).await;
-    let theirs = body["data"]["createContact"]["contact"]["id"].as_str().unwrap().to_owned();
+    let theirs = body["data"]["createContact"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let body = app
         .gql(
             Some(&rep.access),
@@ -437,10 +541,16 @@ async fn a_rep_cannot_define_fields_and_writes_values_only_on_records_they_may_e
         )
         .await;
     assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
-    assert_eq!(stored_contact(&app, &theirs).await.custom_fields["seats"], 1);
+    assert_eq!(
+        stored_contact(&app, &theirs).await.custom_fields["seats"],
+        1
+    );
 
     let body = new_contact(&app, &rep, json!([{ "key": "seats", "value": 2 }])).await;
-    let mine = body["data"]["createContact"]["contact"]["id"].as_str().unwrap().to_owned();
+    let mine = body["data"]["createContact"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.ok(
         &rep.access,
         UPDATE_CONTACT,
@@ -473,7 +583,9 @@ async fn hostile_values_are_refused_and_write_nothing() {
     for values in cases {
         let body = new_contact(&app, &admin, values).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body:.300}");
-        let field = body["errors"][0]["extensions"]["field"].as_str().unwrap_or_default();
+        let field = body["errors"][0]["extensions"]["field"]
+            .as_str()
+            .unwrap_or_default();
         assert!(field.starts_with("customFields"), "{field}");
         assert!(field.len() < 200, "the field path echoes a bounded key");
     }

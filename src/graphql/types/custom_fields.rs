@@ -12,11 +12,7 @@ use entity::{
     enums::{CustomFieldRecordType, CustomFieldType},
 };
 
-use crate::{
-    error::Result,
-    graphql::ContextExt,
-    services::custom_fields,
-};
+use crate::{error::Result, graphql::ContextExt, services::custom_fields};
 
 /// An admin's definition of a custom field on one record type.
 pub struct CustomFieldDefinition(pub custom_field_def::Model);
