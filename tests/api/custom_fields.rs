@@ -591,3 +591,83 @@ async fn hostile_values_are_refused_and_write_nothing() {
     }
     assert_eq!(contact_count(&app).await, 0);
 }
+
+#[tokio::test]
+async fn lists_filter_by_custom_field_with_typed_operators() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    contact_fields(&app, &admin).await;
+    let rows = [
+        (
+            "Ada",
+            json!([{ "key": "seats", "value": 5 }, { "key": "tier", "value": "gold" }, { "key": "vip", "value": true }, { "key": "renewal", "value": "2027-01-15" }]),
+        ),
+        (
+            "Bob",
+            json!([{ "key": "seats", "value": 50 }, { "key": "tier", "value": "silver" }, { "key": "vip", "value": false }, { "key": "renewal", "value": "2027-06-01" }]),
+        ),
+        ("Cy", json!([])),
+    ];
+    for (name, values) in rows {
+        let input = json!({ "lastName": name, "customFieldValues": values });
+        app.ok(&admin.access, CREATE_CONTACT, json!({ "input": input }))
+            .await;
+    }
+    const LIST: &str = "query($f: ContactFilter) { contacts(first: 10, filter: $f) { edges { node { lastName } } } }";
+    let names = async |filter: Value| -> Vec<String> {
+        let data = app
+            .ok(
+                &admin.access,
+                LIST,
+                json!({ "f": { "customFields": [filter] } }),
+            )
+            .await;
+        let mut names: Vec<String> = data["contacts"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["lastName"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(json!({ "key": "tier", "eq": "gold" })).await, ["Ada"]);
+    assert_eq!(
+        names(json!({ "key": "tier", "in": ["gold", "silver"] })).await,
+        ["Ada", "Bob"]
+    );
+    assert_eq!(names(json!({ "key": "vip", "eq": "true" })).await, ["Ada"]);
+    assert_eq!(names(json!({ "key": "seats", "gte": 10 })).await, ["Bob"]);
+    assert_eq!(
+        names(json!({ "key": "seats", "gte": 1, "lte": 50 })).await,
+        ["Ada", "Bob"]
+    );
+    assert_eq!(
+        names(json!({ "key": "tier", "gte": 1 })).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(json!({ "key": "renewal", "from": "2027-02-01" })).await,
+        ["Bob"]
+    );
+    assert_eq!(
+        names(json!({ "key": "renewal", "to": "2027-02-01" })).await,
+        ["Ada"]
+    );
+    assert_eq!(
+        names(json!({ "key": "seats", "isNull": true })).await,
+        ["Cy"]
+    );
+    assert_eq!(
+        names(json!({ "key": "seats", "isNull": false })).await,
+        ["Ada", "Bob"]
+    );
+    let body = app
+        .gql(
+            Some(&admin.access),
+            LIST,
+            json!({ "f": { "customFields": [{ "key": "a') OR 1=1 --", "eq": "x" }] } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+}
