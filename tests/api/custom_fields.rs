@@ -24,7 +24,7 @@ const REMOVE: &str =
 const RESTORE: &str =
     "mutation($id: ID!) { restoreCustomField(id: $id) { field { id archivedAt } } }";
 
-const DEFINITIONS: &str = "query($t: CustomFieldRecordType!, $all: Boolean) {
+const DEFINITIONS: &str = "query($t: CustomFieldRecordType!, $all: Boolean! = false) {
     customFieldDefinitions(recordType: $t, includeRemoved: $all) { key label type archivedAt } }";
 
 const CREATE_CONTACT: &str = "mutation($input: ContactInput!) { createContact(input: $input) {
