@@ -586,7 +586,11 @@ async fn hostile_values_are_refused_and_write_nothing() {
         let field = body["errors"][0]["extensions"]["field"]
             .as_str()
             .unwrap_or_default();
-        assert!(field.starts_with("customFields"), "{field}");
+        // Nesting deeper than GraphQL's own input limits is refused before the service sees it.
+        assert!(
+            field.starts_with("customFields") || field == "$input",
+            "{field}"
+        );
         assert!(field.len() < 200, "the field path echoes a bounded key");
     }
     assert_eq!(contact_count(&app).await, 0);
