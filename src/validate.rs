@@ -11,6 +11,17 @@ use crate::error::{AppError, Result};
 
 pub use canonical::domain as canonical_domain;
 
+/// An absolute `http` or `https` URL with a host, as the user wrote it but trimmed.
+pub fn web_url(field: &str, raw: &str) -> Result<String> {
+    let trimmed = raw.trim();
+    let url = url::Url::parse(trimmed)
+        .map_err(|e| AppError::bad_input(field, format!("not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(AppError::bad_input(field, "expected an http or https URL"));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// A syntactically valid address in its canonical form, the one uniqueness and matching use:
 /// trimmed, lowercased, an international domain in its ASCII (punycode) form, so `Ada@Bücher.DE`
 /// and `ada@xn--bcher-kva.de` are one mailbox. Plus-addressing is kept, as it names a distinct

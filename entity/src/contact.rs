@@ -33,6 +33,8 @@ pub struct Model {
     /// stores' full-text indexes read. Written by the services on every insert and update.
     #[serde(skip_serializing)]
     pub search_text: Option<String>,
+    /// Values of the type's custom fields, keyed by definition key.
+    pub custom_fields: Json,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

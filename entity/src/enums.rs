@@ -216,3 +216,24 @@ text_enum!(
         IsNotSet = "is_not_set",
     }
 );
+
+text_enum!(
+    /// The record types that carry custom fields.
+    CustomFieldRecordType { Lead = "lead", Contact = "contact", Account = "account", Opportunity = "opportunity" }
+);
+
+text_enum!(
+    /// What a custom field holds, which decides how its values are checked and stored.
+    CustomFieldType {
+        Text = "text",
+        Number = "number",
+        Money = "money",
+        Date = "date",
+        Boolean = "boolean",
+        SingleSelect = "single_select",
+        MultiSelect = "multi_select",
+        Url = "url",
+        Email = "email",
+        Phone = "phone",
+    }
+);

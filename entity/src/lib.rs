@@ -14,6 +14,7 @@ pub mod campaign;
 pub mod connector;
 pub mod contact;
 pub mod contact_point;
+pub mod custom_field_def;
 pub mod delivery;
 pub mod lead;
 pub mod opportunity;

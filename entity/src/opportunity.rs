@@ -18,6 +18,8 @@ pub struct Model {
     pub owner_id: Option<Uuid>,
     pub lost_reason: Option<String>,
     pub closed_at: Option<DateTimeUtc>,
+    /// Values of the type's custom fields, keyed by definition key.
+    pub custom_fields: Json,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -18,6 +18,7 @@ use crate::{
         activities::ActivityChanges,
         campaigns::CampaignChanges,
         contacts::ContactChanges,
+        custom_fields::FieldValue,
         input::{MoneyText, Patch},
         leads::LeadChanges,
         opportunities::OpportunityChanges,
@@ -47,6 +48,28 @@ fn id_patch(field: &str, value: MaybeUndefined<ID>) -> Result<Patch<Uuid>> {
         MaybeUndefined::Null => Patch::Clear,
         MaybeUndefined::Value(id) => Patch::Set(uuid(field, &id)?),
     })
+}
+
+/// One custom field value to write: the field's key, and its value as JSON shaped by the
+/// field's type (see `CustomFieldValue`; MONEY takes `{"amount": "12.50", "currency": "EUR"}`),
+/// or null to clear it.
+#[derive(InputObject, Clone, Debug)]
+pub struct CustomFieldValueInput {
+    pub key: String,
+    pub value: Option<Json<serde_json::Value>>,
+}
+
+/// The values of an input; none given is an empty write, still held to required fields and
+/// given defaults on create.
+fn values(input: Option<Vec<CustomFieldValueInput>>) -> Vec<FieldValue> {
+    input
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| FieldValue {
+            key: v.key,
+            value: v.value.map(|Json(value)| value),
+        })
+        .collect()
 }
 
 /// An amount of money: a decimal string (`"1234.50"`) and an ISO 4217 code.
@@ -107,6 +130,9 @@ pub struct LeadInput {
     /// A JSON object of custom field values; replaces the stored object. At most 16 KB as JSON,
     /// 100 keys in all, nested 3 deep.
     pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+    /// Custom field values to set, merged into the stored ones: a key left out keeps its
+    /// value, a null value clears it. Checked against the type's definitions.
+    pub custom_field_values: Option<Vec<CustomFieldValueInput>>,
 }
 
 impl LeadInput {
@@ -135,6 +161,7 @@ impl LeadInput {
             competitors: self.competitors,
             objections: self.objections,
             custom_fields: self.custom_fields.map(|Json(fields)| fields),
+            custom_field_values: Some(values(self.custom_field_values)),
         })
     }
 }
@@ -149,6 +176,9 @@ pub struct ContactInput {
     pub title: MaybeUndefined<String>,
     pub account_id: MaybeUndefined<ID>,
     pub owner_id: MaybeUndefined<ID>,
+    /// Custom field values to set, merged into the stored ones: a key left out keeps its
+    /// value, a null value clears it. Checked against the type's definitions.
+    pub custom_field_values: Option<Vec<CustomFieldValueInput>>,
     pub lifecycle_stage: Option<LifecycleStage>,
 }
 
@@ -163,6 +193,7 @@ impl ContactInput {
             account_id: id_patch("accountId", self.account_id)?,
             owner_id: id_patch("ownerId", self.owner_id)?,
             lifecycle_stage: self.lifecycle_stage,
+            custom_field_values: Some(values(self.custom_field_values)),
         })
     }
 }
@@ -180,6 +211,9 @@ pub struct AccountInput {
     pub status: Option<AccountStatus>,
     pub territory: MaybeUndefined<String>,
     pub owner_id: MaybeUndefined<ID>,
+    /// Custom field values to set, merged into the stored ones: a key left out keeps its
+    /// value, a null value clears it. Checked against the type's definitions.
+    pub custom_field_values: Option<Vec<CustomFieldValueInput>>,
 }
 
 impl AccountInput {
@@ -193,6 +227,7 @@ impl AccountInput {
             status: self.status,
             territory: self.territory.into(),
             owner_id: id_patch("ownerId", self.owner_id)?,
+            custom_field_values: Some(values(self.custom_field_values)),
         })
     }
 }
@@ -214,6 +249,9 @@ pub struct OpportunityInput {
     pub close_date: MaybeUndefined<NaiveDate>,
     pub owner_id: MaybeUndefined<ID>,
     pub lost_reason: MaybeUndefined<String>,
+    /// Custom field values to set, merged into the stored ones: a key left out keeps its
+    /// value, a null value clears it. Checked against the type's definitions.
+    pub custom_field_values: Option<Vec<CustomFieldValueInput>>,
 }
 
 impl OpportunityInput {
@@ -232,6 +270,7 @@ impl OpportunityInput {
             close_date: self.close_date.into(),
             owner_id: id_patch("ownerId", self.owner_id)?,
             lost_reason: self.lost_reason.into(),
+            custom_field_values: Some(values(self.custom_field_values)),
         })
     }
 }

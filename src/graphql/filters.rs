@@ -4,7 +4,7 @@
 //! services'.
 
 use async_graphql::{Enum, EnumType, ID, InputObject, InputType};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
@@ -209,14 +209,22 @@ where
     }
 }
 
-/// A test on one custom field's value, read as text.
+/// A test on one custom field's value. `eq`, `in` and `contains` compare the value as text
+/// (a boolean reads `true` or `false`, a number as written); `gte` and `lte` hold only for
+/// numbers in range, `from` and `to` only for dates in range; `isNull: false` asks for a value.
 #[derive(InputObject)]
 pub struct CustomFieldFilter {
-    /// The custom field's name: letters, digits and underscores.
+    /// The custom field's key: letters, digits and underscores.
     pub key: String,
     pub eq: Option<String>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<String>>,
     /// Case-insensitive substring match.
     pub contains: Option<String>,
+    pub gte: Option<f64>,
+    pub lte: Option<f64>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
     pub is_null: Option<bool>,
 }
 
@@ -228,7 +236,12 @@ impl TestInput for Vec<CustomFieldFilter> {
                 .map(|c| filter::CustomFieldFilter {
                     key: c.key,
                     eq: c.eq,
+                    in_: c.in_,
                     contains: c.contains,
+                    gte: c.gte,
+                    lte: c.lte,
+                    from: c.from,
+                    to: c.to,
                     is_null: c.is_null,
                 })
                 .collect(),
@@ -343,6 +356,8 @@ pub struct ContactFilter {
     pub and: Option<Vec<ContactFilter>>,
     pub or: Option<Vec<ContactFilter>>,
     pub not: Option<Box<ContactFilter>>,
+    /// Tests on custom field values by key; each must hold.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
     pub email: Option<StringFilter>,
     pub first_name: Option<StringFilter>,
     pub last_name: Option<StringFilter>,
@@ -366,6 +381,7 @@ impl FilterInput for ContactFilter {
     fn into_filter(self) -> Result<Filter<contact::Column>> {
         use contact::Column as C;
         Tests(Filter::default())
+            .on(self.custom_fields, "customFields", C::CustomFields)?
             .on(self.email, "email", C::Email)?
             .on(self.first_name, "firstName", C::FirstName)?
             .on(self.last_name, "lastName", C::LastName)?
@@ -402,6 +418,8 @@ pub struct AccountFilter {
     pub and: Option<Vec<AccountFilter>>,
     pub or: Option<Vec<AccountFilter>>,
     pub not: Option<Box<AccountFilter>>,
+    /// Tests on custom field values by key; each must hold.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
     pub name: Option<StringFilter>,
     pub domain: Option<StringFilter>,
     pub industry: Option<StringFilter>,
@@ -423,6 +441,7 @@ impl FilterInput for AccountFilter {
     fn into_filter(self) -> Result<Filter<account::Column>> {
         use account::Column as C;
         Tests(Filter::default())
+            .on(self.custom_fields, "customFields", C::CustomFields)?
             .on(self.name, "name", C::Name)?
             .on(self.domain, "domain", C::Domain)?
             .on(self.industry, "industry", C::Industry)?
@@ -458,6 +477,8 @@ pub struct OpportunityFilter {
     pub and: Option<Vec<OpportunityFilter>>,
     pub or: Option<Vec<OpportunityFilter>>,
     pub not: Option<Box<OpportunityFilter>>,
+    /// Tests on custom field values by key; each must hold.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
     pub name: Option<StringFilter>,
     pub stage_id: Option<IdFilter>,
     /// The pipeline of the deal's stage.
@@ -477,6 +498,7 @@ impl FilterInput for OpportunityFilter {
     fn into_filter(self) -> Result<Filter<opportunity::Column>> {
         use opportunity::Column as C;
         Tests(Filter::default())
+            .on(self.custom_fields, "customFields", C::CustomFields)?
             .on(self.name, "name", C::Name)?
             .on(self.stage_id, "stageId", C::StageId)?
             .on(self.pipeline_id.map(InPipeline), "pipelineId", C::StageId)?

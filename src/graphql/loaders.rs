@@ -4,10 +4,10 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    account, activity, assignment, campaign, connector, contact, contact_point, delivery, lead,
-    opportunity, pipeline_stage, touchpoint, user,
+    account, activity, assignment, campaign, connector, contact, contact_point, custom_field_def,
+    delivery, enums::CustomFieldRecordType, lead, opportunity, pipeline_stage, touchpoint, user,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::{
     actor::Actor,
     error::AppError,
     services::{
-        accounts, activities, assignments, contact_points, contacts,
+        accounts, activities, assignments, contact_points, contacts, custom_fields,
         page::Page,
         pipeline,
         projection::Columns,
@@ -176,6 +176,31 @@ fn id_of<E: Record>(row: &E::Model) -> Uuid {
 }
 
 /// Every loader of one request.
+/// The live custom field definitions of a record type, read once a request: every record of a
+/// list shows its values against the same few definitions.
+pub struct CustomFieldDefinitions {
+    db: DatabaseConnection,
+    actor: Actor,
+}
+
+impl Loader<CustomFieldRecordType> for CustomFieldDefinitions {
+    type Value = Arc<Vec<custom_field_def::Model>>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        types: &[CustomFieldRecordType],
+    ) -> Result<HashMap<CustomFieldRecordType, Self::Value>, Self::Error> {
+        let mut found = HashMap::new();
+        for record_type in types {
+            let definitions =
+                custom_fields::definitions(&self.db, &self.actor, *record_type, false).await?;
+            found.insert(*record_type, Arc::new(definitions));
+        }
+        Ok(found)
+    }
+}
+
 pub struct Loaders {
     pub users: DataLoader<Users>,
     pub stages: DataLoader<Stages>,
@@ -195,6 +220,7 @@ pub struct Loaders {
     pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
     pub account_contacts: DataLoader<FirstPages<contact::Entity>>,
     pub account_children: DataLoader<FirstPages<account::Entity>>,
+    pub custom_fields: DataLoader<CustomFieldDefinitions, HashMapCache>,
 }
 
 impl Loaders {
@@ -250,6 +276,14 @@ impl Loaders {
             opportunity_activities: pages(db, actor, activities::of_opportunity()),
             account_contacts: pages(db, actor, contacts::of_account()),
             account_children: pages(db, actor, accounts::of_parent()),
+            custom_fields: DataLoader::with_cache(
+                CustomFieldDefinitions {
+                    db: db.clone(),
+                    actor: actor.clone(),
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }

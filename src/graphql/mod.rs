@@ -6,6 +6,7 @@
 mod assignment;
 mod changes;
 mod connection;
+mod custom_fields;
 mod errors;
 mod filters;
 #[cfg(test)]
@@ -47,6 +48,7 @@ pub struct Query(
     query::RecordsQuery,
     scoring::ScoringQuery,
     pipelines::PipelinesQuery,
+    custom_fields::CustomFieldsQuery,
     assignment::AssignmentQuery,
     hub::HubQuery,
 );
@@ -58,6 +60,7 @@ pub struct Mutation(
     sales::SalesMutation,
     scoring::ScoringMutation,
     pipelines::PipelinesMutation,
+    custom_fields::CustomFieldsMutation,
     assignment::AssignmentMutation,
     hub::HubMutation,
 );

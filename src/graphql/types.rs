@@ -8,8 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     account, activity, campaign, contact,
     enums::{
-        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, Direction, LeadGrade,
-        LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory, TouchpointChannel,
+        AccountStatus, ActivityKind, CampaignStatus, ContactPointKind, CustomFieldRecordType,
+        Direction, LeadGrade, LeadStatus, LifecycleStage, RfmSegment, Role, SourceCategory,
+        TouchpointChannel,
     },
     lead, opportunity, pipeline, pipeline_stage, team, touchpoint, user,
 };
@@ -17,9 +18,11 @@ use uuid::Uuid;
 
 pub mod assignment;
 mod breakdown;
+pub mod custom_fields;
 mod history;
 
 pub use breakdown::{ScoreBreakdown, TouchKind};
+pub use custom_fields::{CustomFieldDefinition, CustomFieldValue};
 use history::Change;
 
 use crate::{
@@ -376,6 +379,11 @@ impl Lead {
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
+    /// The values of the live custom fields of leads, in definition order; a field
+    /// without a value is left out.
+    async fn custom_field_values(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        custom_fields::values_of(ctx, CustomFieldRecordType::Lead, &self.0.custom_fields).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -538,6 +546,11 @@ impl Contact {
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
+    /// The values of the live custom fields of contacts, in definition order; a field
+    /// without a value is left out.
+    async fn custom_field_values(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        custom_fields::values_of(ctx, CustomFieldRecordType::Contact, &self.0.custom_fields).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -635,6 +648,11 @@ impl Account {
     }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
+    }
+    /// The values of the live custom fields of accounts, in definition order; a field
+    /// without a value is left out.
+    async fn custom_field_values(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        custom_fields::values_of(ctx, CustomFieldRecordType::Account, &self.0.custom_fields).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -799,6 +817,16 @@ impl Opportunity {
     }
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
+    }
+    /// The values of the live custom fields of opportunitys, in definition order; a field
+    /// without a value is left out.
+    async fn custom_field_values(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        custom_fields::values_of(
+            ctx,
+            CustomFieldRecordType::Opportunity,
+            &self.0.custom_fields,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -82,7 +82,7 @@ pub async fn convert(
                     lead_id: Patch::Set(lead.id),
                     ..deal
                 };
-                let written = opportunities::create_in(txn, actor, deal).await?;
+                let written = opportunities::create_in(svc, txn, actor, deal).await?;
                 Some(written.keep_event_in(events))
             }
             None => None,
@@ -192,6 +192,8 @@ async fn contact_for(
         account_id: account_id.map_or(Patch::Keep, Patch::Set),
         owner_id: lead.owner_id.map_or(Patch::Keep, Patch::Set),
         lifecycle_stage: Some(stage_after_conversion(lead.lifecycle_stage)),
+        // A lead's custom fields are its type's; contacts define their own.
+        custom_field_values: None,
     };
     let written: Written<contact::Model> = contacts::create_in(svc, txn, actor, new).await?;
     Ok(written.keep_event_in(events))

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::{
     account,
-    enums::{AccountStatus, Role},
+    enums::{AccountStatus, CustomFieldRecordType::Account, Role},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -19,6 +19,7 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
+        custom_fields::{self, FieldValue},
         input::{Patch, SHORT_TEXT},
         records::{self, Parent, Record, Written},
         scope,
@@ -99,6 +100,9 @@ pub struct AccountChanges {
     pub status: Option<AccountStatus>,
     pub territory: Patch<String>,
     pub owner_id: Patch<Uuid>,
+    /// Custom field values to set, merged into the stored ones; `None` for a writer that
+    /// sets none (see [`custom_fields::write_into`]).
+    pub custom_field_values: Option<Vec<FieldValue>>,
 }
 
 pub async fn create(
@@ -117,7 +121,7 @@ pub async fn create_in(
     svc: &Services,
     txn: &DatabaseTransaction,
     actor: &Actor,
-    input: AccountChanges,
+    mut input: AccountChanges,
 ) -> Result<Written<account::Model>> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
@@ -132,7 +136,18 @@ pub async fn create_in(
         updated_at: Set(now),
         ..Default::default()
     };
+    let values = input.custom_field_values.take();
     apply(svc, txn, actor, id, input, &mut account).await?;
+    let region = &svc.config.default_phone_region;
+    custom_fields::write_into(
+        txn,
+        region,
+        Account,
+        &mut account.custom_fields,
+        values,
+        true,
+    )
+    .await?;
     records::insert_in::<account::Entity>(txn, actor, account).await
 }
 
@@ -140,10 +155,21 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: AccountChanges,
+    mut input: AccountChanges,
 ) -> Result<account::Model> {
     records::update::<account::Entity, _>(svc, actor, id, "update", async |txn, _, account| {
-        apply(svc, txn, actor, id, input, account).await
+        let values = input.custom_field_values.take();
+        apply(svc, txn, actor, id, input, account).await?;
+        let region = &svc.config.default_phone_region;
+        custom_fields::write_into(
+            txn,
+            region,
+            Account,
+            &mut account.custom_fields,
+            values,
+            false,
+        )
+        .await
     })
     .await
 }

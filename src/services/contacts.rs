@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::{
     contact,
-    enums::{LifecycleStage, Role},
+    enums::{CustomFieldRecordType::Contact, LifecycleStage, Role},
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
+        custom_fields::{self, FieldValue},
         input::{Patch, SHORT_TEXT},
         records::{self, Parent, Record, Written},
         scope,
@@ -101,6 +102,9 @@ pub struct ContactChanges {
     pub account_id: Patch<Uuid>,
     pub owner_id: Patch<Uuid>,
     pub lifecycle_stage: Option<LifecycleStage>,
+    /// Custom field values to set, merged into the stored ones; `None` for a writer that
+    /// sets none (see [`custom_fields::write_into`]).
+    pub custom_field_values: Option<Vec<FieldValue>>,
 }
 
 pub async fn create(
@@ -119,7 +123,7 @@ pub async fn create_in(
     svc: &Services,
     txn: &DatabaseTransaction,
     actor: &Actor,
-    input: ContactChanges,
+    mut input: ContactChanges,
 ) -> Result<Written<contact::Model>> {
     let identified = [&input.email, &input.phone, &input.last_name]
         .iter()
@@ -139,7 +143,18 @@ pub async fn create_in(
         updated_at: Set(now),
         ..Default::default()
     };
+    let values = input.custom_field_values.take();
     apply(svc, txn, actor, input, &mut contact).await?;
+    let region = &svc.config.default_phone_region;
+    custom_fields::write_into(
+        txn,
+        region,
+        Contact,
+        &mut contact.custom_fields,
+        values,
+        true,
+    )
+    .await?;
     records::insert_in::<contact::Entity>(txn, actor, contact).await
 }
 
@@ -147,10 +162,21 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: ContactChanges,
+    mut input: ContactChanges,
 ) -> Result<contact::Model> {
     records::update::<contact::Entity, _>(svc, actor, id, "update", async |txn, _, contact| {
-        apply(svc, txn, actor, input, contact).await
+        let values = input.custom_field_values.take();
+        apply(svc, txn, actor, input, contact).await?;
+        let region = &svc.config.default_phone_region;
+        custom_fields::write_into(
+            txn,
+            region,
+            Contact,
+            &mut contact.custom_fields,
+            values,
+            false,
+        )
+        .await
     })
     .await
 }

@@ -4,7 +4,7 @@
 //! with `and`, `or` and `not`; [`Filter::condition`] checks its bounds before building SQL, so
 //! no filter can exhaust the stack or reach a store's own limits.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DbBackend,
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
@@ -294,14 +294,21 @@ impl EnumFilter {
     }
 }
 
-/// A test on one custom field's value, read as text.
+/// A test on one custom field's value: as text, as a number or as a date.
 #[derive(Clone, Debug, Default)]
 pub struct CustomFieldFilter {
-    /// The custom field's name: letters, digits and underscores.
+    /// The custom field's key: letters, digits and underscores.
     pub key: String,
     pub eq: Option<String>,
+    pub in_: Option<Vec<String>>,
     /// Case-insensitive substring match.
     pub contains: Option<String>,
+    /// Bounds on a number; a value that is not a number is out of any range.
+    pub gte: Option<f64>,
+    pub lte: Option<f64>,
+    /// Bounds on a date (`YYYY-MM-DD`, as date fields store them).
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
     pub is_null: Option<bool>,
 }
 
@@ -510,16 +517,52 @@ impl CustomFieldFilter {
         // The key is checked above to hold only letters, digits and underscores, so it can sit
         // in the SQL as a literal; both stores yield the value as text.
         let key = &self.key;
-        let value: SimpleExpr = match backend {
-            DbBackend::Postgres => Expr::cust(format!("(\"{name}\" ->> '{key}')")),
-            _ => Expr::cust(format!("CAST(json_extract(\"{name}\", '$.{key}') AS TEXT)")),
+        // Both stores read the value as the same text: SQLite's `true` would otherwise read 1.
+        let (value, number): (SimpleExpr, SimpleExpr) = match backend {
+            DbBackend::Postgres => (
+                Expr::cust(format!("(\"{name}\" ->> '{key}')")),
+                Expr::cust(format!(
+                    "(CASE WHEN json_typeof(\"{name}\" -> '{key}') = 'number' \
+                     THEN (\"{name}\" ->> '{key}')::double precision END)"
+                )),
+            ),
+            _ => (
+                Expr::cust(format!(
+                    "(CASE json_type(\"{name}\", '$.{key}') WHEN 'true' THEN 'true' \
+                     WHEN 'false' THEN 'false' \
+                     ELSE CAST(json_extract(\"{name}\", '$.{key}') AS TEXT) END)"
+                )),
+                Expr::cust(format!(
+                    "(CASE WHEN json_type(\"{name}\", '$.{key}') IN ('integer', 'real') \
+                     THEN json_extract(\"{name}\", '$.{key}') END)"
+                )),
+            ),
         };
         let text = StringFilter {
             eq: self.eq.clone(),
+            in_: self.in_.clone(),
             contains: self.contains.clone(),
             is_null: self.is_null,
             ..Default::default()
         };
-        text.condition(field, value)
+        let mut all = text.condition(field, value.clone())?;
+        for bound in [self.gte, self.lte].into_iter().flatten() {
+            if !bound.is_finite() {
+                return Err(AppError::bad_input(field, "bounds are finite numbers"));
+            }
+        }
+        if self.gte.is_some() || self.lte.is_some() {
+            all = all.add(comparisons(&number, [None, None, self.gte, None, self.lte]));
+        }
+        let day = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+        if self.from.is_some() || self.to.is_some() {
+            // Only a date-shaped text is a date: `2027-01-31` sorts as text in date order.
+            let dated = Condition::all().add(value.clone().like("____-__-__"));
+            all = all.add(dated).add(comparisons(
+                &value,
+                [None, None, day(self.from), None, day(self.to)],
+            ));
+        }
+        Ok(all)
     }
 }

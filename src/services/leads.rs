@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use entity::{
-    enums::{LeadStatus, LifecycleStage, Role},
+    enums::{CustomFieldRecordType::Lead, LeadStatus, LifecycleStage, Role},
     lead,
 };
 use sea_orm::{
@@ -17,6 +17,7 @@ use crate::{
     events::Event,
     services::{
         Services,
+        custom_fields::{self, FieldValue},
         filter::col,
         input::{self, LONG_TEXT, MoneyText, Patch, SHORT_TEXT},
         page::{SortField, SortKind, SortValue, text_key},
@@ -94,8 +95,11 @@ pub struct LeadChanges {
     pub timeline: Patch<String>,
     pub competitors: Option<Vec<String>>,
     pub objections: Option<Vec<String>>,
-    /// Replaces the stored object.
+    /// Replaces the stored object, untyped: the keys the inbox worker brings from forms.
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Custom field values to set, merged into the stored ones; `None` for a writer that
+    /// sets none (see [`custom_fields::write_into`]).
+    pub custom_field_values: Option<Vec<FieldValue>>,
 }
 
 /// Creates a lead inside the caller's transaction; see [`records::insert_in`]. The sales engine
@@ -104,7 +108,7 @@ pub async fn create_in(
     txn: &DatabaseTransaction,
     svc: &Services,
     actor: &Actor,
-    input: LeadChanges,
+    mut input: LeadChanges,
 ) -> Result<Written<lead::Model>> {
     let identified = [&input.email, &input.phone, &input.last_name, &input.company]
         .iter()
@@ -117,7 +121,10 @@ pub async fn create_in(
     }
     let mut lead = blank();
     lead.owner_id = Set(actor.is(Role::Sales).then_some(actor.user_id));
+    let values = input.custom_field_values.take();
     apply(svc, actor, input, &mut lead)?;
+    let region = &svc.config.default_phone_region;
+    custom_fields::write_into(txn, region, Lead, &mut lead.custom_fields, values, true).await?;
     records::insert_in::<lead::Entity>(txn, actor, lead).await
 }
 
@@ -172,10 +179,13 @@ pub async fn update_in(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: LeadChanges,
+    mut input: LeadChanges,
 ) -> Result<Written<lead::Model>> {
-    records::update_in::<lead::Entity, _>(txn, actor, id, "update", async |_, _, lead| {
-        apply(svc, actor, input, lead)
+    records::update_in::<lead::Entity, _>(txn, actor, id, "update", async |txn, _, lead| {
+        let values = input.custom_field_values.take();
+        apply(svc, actor, input, lead)?;
+        let region = &svc.config.default_phone_region;
+        custom_fields::write_into(txn, region, Lead, &mut lead.custom_fields, values, false).await
     })
     .await
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod contact_points;
 pub mod contacts;
+pub mod custom_fields;
 pub mod filter;
 pub mod input;
 pub mod leads;

@@ -1,7 +1,10 @@
 //! Opportunities: deals moving through the pipeline toward won or lost.
 
 use chrono::{NaiveDate, Utc};
-use entity::{enums::Role, lead, opportunity};
+use entity::{
+    enums::{CustomFieldRecordType::Opportunity, Role},
+    lead, opportunity,
+};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
@@ -14,6 +17,7 @@ use crate::{
     error::{AppError, Result},
     services::{
         Services,
+        custom_fields::{self, FieldValue},
         input::{MoneyText, Patch, SHORT_TEXT},
         pipeline,
         records::{self, Record, Written},
@@ -84,6 +88,9 @@ pub struct OpportunityChanges {
     pub close_date: Patch<NaiveDate>,
     pub owner_id: Patch<Uuid>,
     pub lost_reason: Patch<String>,
+    /// Custom field values to set, merged into the stored ones; `None` for a writer that
+    /// sets none (see [`custom_fields::write_into`]).
+    pub custom_field_values: Option<Vec<FieldValue>>,
 }
 
 pub async fn create(
@@ -92,16 +99,17 @@ pub async fn create(
     input: OpportunityChanges,
 ) -> Result<opportunity::Model> {
     records::alone::<opportunity::Entity>(svc, actor, async |txn| {
-        create_in(txn, actor, input).await
+        create_in(svc, txn, actor, input).await
     })
     .await
 }
 
 /// [`create`] inside the caller's transaction; the caller publishes the event once it commits.
 pub async fn create_in(
+    svc: &Services,
     txn: &DatabaseTransaction,
     actor: &Actor,
-    input: OpportunityChanges,
+    mut input: OpportunityChanges,
 ) -> Result<Written<opportunity::Model>> {
     if input.name.is_none() {
         return Err(AppError::bad_input("name", "required"));
@@ -118,7 +126,11 @@ pub async fn create_in(
         updated_at: Set(now),
         ..Default::default()
     };
+    let values = input.custom_field_values.take();
     apply(txn, actor, input, &mut opportunity).await?;
+    let region = &svc.config.default_phone_region;
+    let column = &mut opportunity.custom_fields;
+    custom_fields::write_into(txn, region, Opportunity, column, values, true).await?;
     records::insert_in::<opportunity::Entity>(txn, actor, opportunity).await
 }
 
@@ -126,14 +138,20 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    input: OpportunityChanges,
+    mut input: OpportunityChanges,
 ) -> Result<opportunity::Model> {
     records::update::<opportunity::Entity, _>(
         svc,
         actor,
         id,
         "update",
-        async |txn, _, opportunity| apply(txn, actor, input, opportunity).await,
+        async |txn, _, opportunity| {
+            let values = input.custom_field_values.take();
+            apply(txn, actor, input, opportunity).await?;
+            let region = &svc.config.default_phone_region;
+            let column = &mut opportunity.custom_fields;
+            custom_fields::write_into(txn, region, Opportunity, column, values, false).await
+        },
     )
     .await
 }

@@ -10,6 +10,7 @@ mod auth;
 mod batching;
 mod cli;
 mod conversion;
+mod custom_fields;
 mod fuzz;
 mod hook_answers;
 mod hooks_abuse;
