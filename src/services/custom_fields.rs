@@ -253,10 +253,8 @@ pub async fn update(
                 }
             }
             // A default that names an option just dropped would be refused on every create.
-            if keep_default {
-                if let Some(default) = after.default_value.clone() {
-                    stored_value("default", &after, default, &region)?;
-                }
+            if keep_default && let Some(default) = after.default_value.clone() {
+                stored_value("default", &after, default, &region)?;
             }
             active.label = Set(after.label);
             active.required = Set(after.required);
@@ -344,11 +342,9 @@ pub async fn merge<C: ConnectionTrait>(
         if !empty {
             continue;
         }
-        if creating {
-            if let Some(default) = &definition.default_value {
-                values.insert(definition.key.clone(), default.clone());
-                continue;
-            }
+        if creating && let Some(default) = &definition.default_value {
+            values.insert(definition.key.clone(), default.clone());
+            continue;
         }
         if definition.required && (creating || stored.get(&definition.key).is_some()) {
             return Err(AppError::bad_input(

@@ -70,10 +70,8 @@ async fn contact_fields(app: &TestApp, admin: &Session) -> Vec<Value> {
 
 async fn new_contact(app: &TestApp, who: &Session, values: Value) -> Value {
     let input = json!({ "lastName": "Lovelace", "customFieldValues": values });
-    let body = app
-        .gql(Some(&who.access), CREATE_CONTACT, json!({ "input": input }))
-        .await;
-    body
+    app.gql(Some(&who.access), CREATE_CONTACT, json!({ "input": input }))
+        .await
 }
 
 fn values_by_key(values: &Value) -> serde_json::Map<String, Value> {

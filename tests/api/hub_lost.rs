@@ -11,7 +11,7 @@ use p256::{
     pkcs8::EncodePublicKey,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     helpers::{TestApp, spawn_app},

@@ -348,14 +348,11 @@ fn conditions_of(rule: &assignment_rule::Model) -> Result<Vec<Condition>> {
     serde_json::from_value(rule.conditions.clone()).map_err(AppError::internal)
 }
 
+/// A rule and the people it names.
+type Staffed = (assignment_rule::Model, Vec<user::Model>);
+
 /// The first active rule whose conditions all hold (with its people), and how they held.
-fn first_match(
-    rules: Vec<(assignment_rule::Model, Vec<user::Model>)>,
-    facts: &LeadFacts,
-) -> Result<(
-    Option<(assignment_rule::Model, Vec<user::Model>)>,
-    Vec<Matched>,
-)> {
+fn first_match(rules: Vec<Staffed>, facts: &LeadFacts) -> Result<(Option<Staffed>, Vec<Matched>)> {
     for (rule, users) in rules.into_iter().filter(|(r, _)| r.active) {
         if let Some(matched) = conditions::matches(&conditions_of(&rule)?, facts) {
             return Ok((Some((rule, users)), matched));
