@@ -358,7 +358,8 @@ async fn stages_join_the_default_pipeline_keep_their_deals_and_their_names_go_pe
     .await
     .unwrap();
 
-    Migrator::up(&db, Some(1)).await.unwrap();
+    // It and the migrations after it, so the entities read the schema they describe.
+    Migrator::up(&db, None).await.unwrap();
 
     let pipelines = entity::pipeline::Entity::find().all(&db).await.unwrap();
     assert_eq!(pipelines.len(), 1);
@@ -435,7 +436,9 @@ async fn stages_join_the_default_pipeline_keep_their_deals_and_their_names_go_pe
     )
     .await
     .unwrap();
-    Migrator::down(&db, Some(1)).await.unwrap();
+    // Back to before it: it and the migrations after it.
+    let after = Migrator::migrations().len() as u32 - before_pipelines();
+    Migrator::down(&db, Some(after)).await.unwrap();
     let found = indexes(&db, &["pipeline_stages"]).await;
     assert!(found.contains("uq_pipeline_stages_name"), "{found:?}");
     Migrator::up(&db, None).await.unwrap();
@@ -505,7 +508,8 @@ async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_do
         .unwrap();
     }
 
-    Migrator::up(&db, Some(1)).await.unwrap();
+    // It and the migrations after it, so the entities read the schema they describe.
+    Migrator::up(&db, None).await.unwrap();
 
     let stored = |id: Uuid| {
         let db = &db;
@@ -546,7 +550,9 @@ async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_do
     let found = indexes(&db, &["accounts"]).await;
     assert!(found.contains("idx_accounts_canonical_domain"), "{found:?}");
 
-    Migrator::down(&db, Some(1)).await.unwrap();
+    // Back to before it: it and the migrations after it.
+    let after = Migrator::migrations().len() as u32 - before_folded_search();
+    Migrator::down(&db, Some(after)).await.unwrap();
     let found = indexes(&db, &["accounts"]).await;
     assert!(
         !found.contains("idx_accounts_canonical_domain"),
