@@ -303,6 +303,12 @@ fn fold_search_text<E: Record>(model: &mut E::ActiveModel) {
     let Some((target, sources)) = E::search_text() else {
         return;
     };
+    // A stored row none of whose searchable columns an edit set keeps its folded text: the
+    // worker's many edits of a lead's sources and scores need not fold it again.
+    let stored = matches!(model.get(target), sea_orm::ActiveValue::Unchanged(_));
+    if stored && !sources.iter().any(|column| model.get(*column).is_set()) {
+        return;
+    }
     let text: Vec<String> = sources
         .into_iter()
         .filter_map(|column| match model.get(column).into_value() {
