@@ -44,6 +44,11 @@ impl Pass {
         )
     }
 
+    /// The fields this pass's key reads.
+    pub fn fields(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().map(|part| part.field)
+    }
+
     /// The row's key in this pass; `None` when a part is missing, so blanks never block together.
     pub fn key(&self, row: &Row) -> Option<String> {
         let mut key = String::new();

@@ -173,6 +173,20 @@ impl Model {
         }
         self
     }
+
+    /// The prior re-estimated by expectation-maximisation with `m` and `u` kept: the expected
+    /// share of matches among the candidate pairs.
+    pub fn with_prior_estimated(mut self, vectors: &[Vec<Option<u8>>], rounds: usize) -> Model {
+        if vectors.is_empty() {
+            return self;
+        }
+        let scores: Vec<f64> = vectors.iter().map(|v| self.score(v)).collect();
+        for _ in 0..rounds {
+            let matched: f64 = scores.iter().map(|s| self.probability(*s)).sum();
+            self.prior = (matched / vectors.len() as f64).clamp(FLOOR, 1.0 - FLOOR);
+        }
+        self
+    }
 }
 
 /// The chance that two different records drawn at random hold the same value.
