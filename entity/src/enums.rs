@@ -237,3 +237,18 @@ text_enum!(
         Phone = "phone",
     }
 );
+
+text_enum!(
+    /// What a write does when a dedupe rule finds a likely duplicate.
+    DedupeAction { Allow = "allow", Warn = "warn", Block = "block" }
+);
+
+text_enum!(
+    /// Where a dedupe rule's weights came from.
+    WeightsSource { Default = "default", Estimated = "estimated", Admin = "admin" }
+);
+
+text_enum!(
+    /// Where a duplicate cluster stands in review.
+    ClusterStatus { Open = "open", Dismissed = "dismissed", Merged = "merged" }
+);

@@ -7,6 +7,7 @@ mod assignment;
 mod changes;
 mod connection;
 mod custom_fields;
+mod dedupe;
 mod errors;
 mod filters;
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub struct Query(
     scoring::ScoringQuery,
     pipelines::PipelinesQuery,
     custom_fields::CustomFieldsQuery,
+    dedupe::DedupeQuery,
     assignment::AssignmentQuery,
     hub::HubQuery,
 );
@@ -61,6 +63,7 @@ pub struct Mutation(
     scoring::ScoringMutation,
     pipelines::PipelinesMutation,
     custom_fields::CustomFieldsMutation,
+    dedupe::DedupeMutation,
     assignment::AssignmentMutation,
     hub::HubMutation,
 );

@@ -12,12 +12,11 @@ use crate::{
             AccountInput, ActivityInput, CampaignInput, ContactInput, LeadInput, NewUserInput,
             OpportunityInput, UserChangesInput, uuid,
         },
+        dedupe::{self, DuplicateCandidate},
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, Team, User},
     },
-    sales,
-    services::{
-        accounts, activities, campaigns, contacts, opportunities, records, sessions, users,
-    },
+    quality::dedupe::{check::Checked, writes},
+    services::{activities, campaigns, records, sessions, users},
 };
 
 #[derive(Default)]
@@ -58,21 +57,97 @@ pub struct TeamPayload {
 #[derive(SimpleObject)]
 pub struct LeadPayload {
     pub lead: Lead,
+    /// The likely duplicates a warning rule found on this write, surest first (those the
+    /// caller may see); empty when none.
+    pub duplicates: Vec<DuplicateCandidate>,
+}
+
+impl LeadPayload {
+    fn of(lead: lead::Model) -> Self {
+        LeadPayload {
+            lead: Lead(lead),
+            duplicates: Vec::new(),
+        }
+    }
+
+    fn checked(written: Checked<lead::Model>) -> Self {
+        LeadPayload {
+            lead: Lead(written.model),
+            duplicates: dedupe::candidates(written.duplicates),
+        }
+    }
 }
 
 #[derive(SimpleObject)]
 pub struct ContactPayload {
     pub contact: Contact,
+    /// The likely duplicates a warning rule found on this write, surest first (those the
+    /// caller may see); empty when none.
+    pub duplicates: Vec<DuplicateCandidate>,
+}
+
+impl ContactPayload {
+    fn of(contact: contact::Model) -> Self {
+        ContactPayload {
+            contact: Contact(contact),
+            duplicates: Vec::new(),
+        }
+    }
+
+    fn checked(written: Checked<contact::Model>) -> Self {
+        ContactPayload {
+            contact: Contact(written.model),
+            duplicates: dedupe::candidates(written.duplicates),
+        }
+    }
 }
 
 #[derive(SimpleObject)]
 pub struct AccountPayload {
     pub account: Account,
+    /// The likely duplicates a warning rule found on this write, surest first (those the
+    /// caller may see); empty when none.
+    pub duplicates: Vec<DuplicateCandidate>,
+}
+
+impl AccountPayload {
+    fn of(account: account::Model) -> Self {
+        AccountPayload {
+            account: Account(account),
+            duplicates: Vec::new(),
+        }
+    }
+
+    fn checked(written: Checked<account::Model>) -> Self {
+        AccountPayload {
+            account: Account(written.model),
+            duplicates: dedupe::candidates(written.duplicates),
+        }
+    }
 }
 
 #[derive(SimpleObject)]
 pub struct OpportunityPayload {
     pub opportunity: Opportunity,
+    /// The likely duplicates a warning rule found on this write, surest first (those the
+    /// caller may see); empty when none.
+    pub duplicates: Vec<DuplicateCandidate>,
+}
+
+impl OpportunityPayload {
+    fn of(opportunity: opportunity::Model) -> Self {
+        OpportunityPayload {
+            opportunity: Opportunity(opportunity),
+            duplicates: Vec::new(),
+        }
+    }
+
+    fn checked(written: Checked<opportunity::Model>) -> Self {
+        OpportunityPayload {
+            opportunity: Opportunity(written.model),
+            duplicates: dedupe::candidates(written.duplicates),
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -146,8 +221,8 @@ impl RecordsMutation {
 
     async fn create_lead(&self, ctx: &Context<'_>, input: LeadInput) -> Result<LeadPayload> {
         let changes = input.into_changes()?;
-        let lead = sales::leads::create(ctx.services(), ctx.actor()?, changes).await?;
-        Ok(LeadPayload { lead: Lead(lead) })
+        let written = writes::create_lead(ctx.services(), ctx.actor()?, changes).await?;
+        Ok(LeadPayload::checked(written))
     }
 
     async fn update_lead(
@@ -156,27 +231,27 @@ impl RecordsMutation {
         id: ID,
         input: LeadInput,
     ) -> Result<LeadPayload> {
-        let lead = sales::leads::update(
+        let written = writes::update_lead(
             ctx.services(),
             ctx.actor()?,
             uuid("id", &id)?,
             input.into_changes()?,
         )
         .await?;
-        Ok(LeadPayload { lead: Lead(lead) })
+        Ok(LeadPayload::checked(written))
     }
 
     /// Hides the lead from lists; it stays readable by id.
     async fn archive_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
         let lead = records::archive::<lead::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
             .await?;
-        Ok(LeadPayload { lead: Lead(lead) })
+        Ok(LeadPayload::of(lead))
     }
 
     async fn restore_lead(&self, ctx: &Context<'_>, id: ID) -> Result<LeadPayload> {
         let lead = records::restore::<lead::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
             .await?;
-        Ok(LeadPayload { lead: Lead(lead) })
+        Ok(LeadPayload::of(lead))
     }
 
     async fn create_contact(
@@ -184,10 +259,9 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: ContactInput,
     ) -> Result<ContactPayload> {
-        let contact = contacts::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
-        Ok(ContactPayload {
-            contact: Contact(contact),
-        })
+        let written =
+            writes::create_contact(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
+        Ok(ContactPayload::checked(written))
     }
 
     async fn update_contact(
@@ -196,16 +270,14 @@ impl RecordsMutation {
         id: ID,
         input: ContactInput,
     ) -> Result<ContactPayload> {
-        let contact = contacts::update(
+        let written = writes::update_contact(
             ctx.services(),
             ctx.actor()?,
             uuid("id", &id)?,
             input.into_changes()?,
         )
         .await?;
-        Ok(ContactPayload {
-            contact: Contact(contact),
-        })
+        Ok(ContactPayload::checked(written))
     }
 
     /// Hides the contact from lists; it stays readable by id.
@@ -213,18 +285,14 @@ impl RecordsMutation {
         let contact =
             records::archive::<contact::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
                 .await?;
-        Ok(ContactPayload {
-            contact: Contact(contact),
-        })
+        Ok(ContactPayload::of(contact))
     }
 
     async fn restore_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ContactPayload> {
         let contact =
             records::restore::<contact::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
                 .await?;
-        Ok(ContactPayload {
-            contact: Contact(contact),
-        })
+        Ok(ContactPayload::of(contact))
     }
 
     async fn create_account(
@@ -232,10 +300,9 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: AccountInput,
     ) -> Result<AccountPayload> {
-        let account = accounts::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
-        Ok(AccountPayload {
-            account: Account(account),
-        })
+        let written =
+            writes::create_account(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
+        Ok(AccountPayload::checked(written))
     }
 
     async fn update_account(
@@ -244,16 +311,14 @@ impl RecordsMutation {
         id: ID,
         input: AccountInput,
     ) -> Result<AccountPayload> {
-        let account = accounts::update(
+        let written = writes::update_account(
             ctx.services(),
             ctx.actor()?,
             uuid("id", &id)?,
             input.into_changes()?,
         )
         .await?;
-        Ok(AccountPayload {
-            account: Account(account),
-        })
+        Ok(AccountPayload::checked(written))
     }
 
     /// Hides the account from lists; it stays readable by id.
@@ -261,18 +326,14 @@ impl RecordsMutation {
         let account =
             records::archive::<account::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
                 .await?;
-        Ok(AccountPayload {
-            account: Account(account),
-        })
+        Ok(AccountPayload::of(account))
     }
 
     async fn restore_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountPayload> {
         let account =
             records::restore::<account::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
                 .await?;
-        Ok(AccountPayload {
-            account: Account(account),
-        })
+        Ok(AccountPayload::of(account))
     }
 
     async fn create_opportunity(
@@ -280,11 +341,9 @@ impl RecordsMutation {
         ctx: &Context<'_>,
         input: OpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let opportunity =
-            opportunities::create(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
-        Ok(OpportunityPayload {
-            opportunity: Opportunity(opportunity),
-        })
+        let written =
+            writes::create_opportunity(ctx.services(), ctx.actor()?, input.into_changes()?).await?;
+        Ok(OpportunityPayload::checked(written))
     }
 
     async fn update_opportunity(
@@ -293,16 +352,14 @@ impl RecordsMutation {
         id: ID,
         input: OpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let opportunity = opportunities::update(
+        let written = writes::update_opportunity(
             ctx.services(),
             ctx.actor()?,
             uuid("id", &id)?,
             input.into_changes()?,
         )
         .await?;
-        Ok(OpportunityPayload {
-            opportunity: Opportunity(opportunity),
-        })
+        Ok(OpportunityPayload::checked(written))
     }
 
     /// Hides the opportunity from lists; it stays readable by id.
@@ -310,18 +367,14 @@ impl RecordsMutation {
         let opportunity =
             records::archive::<opportunity::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
                 .await?;
-        Ok(OpportunityPayload {
-            opportunity: Opportunity(opportunity),
-        })
+        Ok(OpportunityPayload::of(opportunity))
     }
 
     async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<OpportunityPayload> {
         let opportunity =
             records::restore::<opportunity::Entity>(ctx.services(), ctx.actor()?, uuid("id", &id)?)
                 .await?;
-        Ok(OpportunityPayload {
-            opportunity: Opportunity(opportunity),
-        })
+        Ok(OpportunityPayload::of(opportunity))
     }
 
     async fn create_activity(

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::{
     account,
-    enums::{AccountStatus, CustomFieldRecordType::Account, Role},
+    enums::{AccountStatus, CustomFieldRecordType, CustomFieldRecordType::Account, Role},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -21,6 +21,7 @@ use crate::{
         Services,
         custom_fields::{self, FieldValue},
         input::{Patch, SHORT_TEXT},
+        match_keys,
         records::{self, Parent, Record, Written},
         scope,
     },
@@ -32,6 +33,14 @@ use sea_orm::sea_query::SimpleExpr;
 const MAX_DEPTH: usize = 64;
 
 impl Record for account::Entity {
+    fn match_keys(account: &account::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
+        let keys = match_keys::company(
+            &account.name,
+            account.canonical_domain.as_deref(),
+            account.phone.as_deref(),
+        );
+        Some((Account, keys))
+    }
     type OrderField = AccountOrderField;
     const KIND: &'static str = "account";
     const READERS: &'static [Role] = &[
@@ -155,9 +164,23 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    mut input: AccountChanges,
+    input: AccountChanges,
 ) -> Result<account::Model> {
-    records::update::<account::Entity, _>(svc, actor, id, "update", async |txn, _, account| {
+    records::alone::<account::Entity>(svc, actor, async |txn| {
+        update_in(svc, txn, actor, id, input).await
+    })
+    .await
+}
+
+/// [`update`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn update_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    mut input: AccountChanges,
+) -> Result<Written<account::Model>> {
+    records::update_in::<account::Entity, _>(txn, actor, id, "update", async |txn, _, account| {
         let values = input.custom_field_values.take();
         apply(svc, txn, actor, id, input, account).await?;
         let region = &svc.config.default_phone_region;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::{
     contact,
-    enums::{CustomFieldRecordType::Contact, LifecycleStage, Role},
+    enums::{CustomFieldRecordType, CustomFieldRecordType::Contact, LifecycleStage, Role},
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use crate::{
         Services,
         custom_fields::{self, FieldValue},
         input::{Patch, SHORT_TEXT},
+        match_keys,
         records::{self, Parent, Record, Written},
         scope,
     },
@@ -27,6 +28,16 @@ use crate::{
 use sea_orm::sea_query::SimpleExpr;
 
 impl Record for contact::Entity {
+    fn match_keys(contact: &contact::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
+        let keys = match_keys::person(
+            contact.email.as_deref(),
+            contact.phone.as_deref(),
+            contact.first_name.as_deref(),
+            contact.last_name.as_deref(),
+            None,
+        );
+        Some((Contact, keys))
+    }
     type OrderField = ContactOrderField;
     const KIND: &'static str = "contact";
     const READERS: &'static [Role] = &[
@@ -162,9 +173,23 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    mut input: ContactChanges,
+    input: ContactChanges,
 ) -> Result<contact::Model> {
-    records::update::<contact::Entity, _>(svc, actor, id, "update", async |txn, _, contact| {
+    records::alone::<contact::Entity>(svc, actor, async |txn| {
+        update_in(svc, txn, actor, id, input).await
+    })
+    .await
+}
+
+/// [`update`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn update_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    mut input: ContactChanges,
+) -> Result<Written<contact::Model>> {
+    records::update_in::<contact::Entity, _>(txn, actor, id, "update", async |txn, _, contact| {
         let values = input.custom_field_values.take();
         apply(svc, txn, actor, input, contact).await?;
         let region = &svc.config.default_phone_region;

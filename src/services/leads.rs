@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use entity::{
-    enums::{CustomFieldRecordType::Lead, LeadStatus, LifecycleStage, Role},
+    enums::{CustomFieldRecordType, CustomFieldRecordType::Lead, LeadStatus, LifecycleStage, Role},
     lead,
 };
 use sea_orm::{
@@ -20,6 +20,7 @@ use crate::{
         custom_fields::{self, FieldValue},
         filter::col,
         input::{self, LONG_TEXT, MoneyText, Patch, SHORT_TEXT},
+        match_keys,
         page::{SortField, SortKind, SortValue, text_key},
         records::{self, Change, Record, Written},
         scope,
@@ -28,6 +29,16 @@ use crate::{
 };
 
 impl Record for lead::Entity {
+    fn match_keys(lead: &lead::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
+        let keys = match_keys::person(
+            lead.email.as_deref(),
+            lead.phone.as_deref(),
+            lead.first_name.as_deref(),
+            lead.last_name.as_deref(),
+            lead.company.as_deref(),
+        );
+        Some((Lead, keys))
+    }
     type OrderField = LeadOrderField;
     const KIND: &'static str = "lead";
     const READERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];

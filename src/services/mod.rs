@@ -17,6 +17,7 @@ pub mod custom_fields;
 pub mod filter;
 pub mod input;
 pub mod leads;
+pub mod match_keys;
 pub mod opportunities;
 pub mod page;
 pub mod pipeline;

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::{
-    enums::{CustomFieldRecordType::Opportunity, Role},
+    enums::{CustomFieldRecordType, CustomFieldRecordType::Opportunity, Role},
     lead, opportunity,
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
@@ -19,7 +19,7 @@ use crate::{
         Services,
         custom_fields::{self, FieldValue},
         input::{MoneyText, Patch, SHORT_TEXT},
-        pipeline,
+        match_keys, pipeline,
         records::{self, Record, Written},
         scope,
     },
@@ -28,6 +28,12 @@ use crate::{
 use sea_orm::sea_query::SimpleExpr;
 
 impl Record for opportunity::Entity {
+    fn match_keys(
+        opportunity: &opportunity::Model,
+    ) -> Option<(CustomFieldRecordType, Vec<String>)> {
+        let keys = match_keys::deal(&opportunity.name, opportunity.account_id);
+        Some((Opportunity, keys))
+    }
     type OrderField = OpportunityOrderField;
     const KIND: &'static str = "opportunity";
     const READERS: &'static [Role] = &[Role::Admin, Role::Manager, Role::Sales, Role::Marketing];
@@ -138,10 +144,24 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    mut input: OpportunityChanges,
+    input: OpportunityChanges,
 ) -> Result<opportunity::Model> {
-    records::update::<opportunity::Entity, _>(
-        svc,
+    records::alone::<opportunity::Entity>(svc, actor, async |txn| {
+        update_in(svc, txn, actor, id, input).await
+    })
+    .await
+}
+
+/// [`update`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn update_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    mut input: OpportunityChanges,
+) -> Result<Written<opportunity::Model>> {
+    records::update_in::<opportunity::Entity, _>(
+        txn,
         actor,
         id,
         "update",

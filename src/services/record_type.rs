@@ -2,7 +2,7 @@
 //! archived and announced. The lifecycle in [`super::records`] and the rules in
 //! [`super::scope`] are written once against this trait.
 
-use entity::enums::Role;
+use entity::enums::{CustomFieldRecordType, Role};
 use sea_orm::{ActiveModelBehavior, ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde::Serialize;
 
@@ -68,6 +68,12 @@ pub trait Record:
     /// The column search reads and the columns whose words it holds, folded (see
     /// [`super::search`]); the lifecycle rewrites it on every write. None by default.
     fn search_text() -> Option<(Self::Column, Vec<Self::Column>)> {
+        None
+    }
+    /// The type a record is filed under for duplicate detection and its keys there (see
+    /// [`super::match_keys`]); none for types dedupe does not cover.
+    fn match_keys(model: &Self::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
+        let _ = model;
         None
     }
     /// What subscribers hear once a change to a record of this type is committed; nothing

@@ -21,7 +21,9 @@ use crate::{
     actor::Actor,
     error::{AppError, Result},
     events::{Event, Events},
-    services::{Services, audit, filter::Filter, page, projection::Columns, scope, transitions},
+    services::{
+        Services, audit, filter::Filter, match_keys, page, projection::Columns, scope, transitions,
+    },
 };
 
 pub use super::record_type::{Change, Parent, Record};
@@ -147,6 +149,7 @@ pub async fn insert_in<E: Record>(
     let owner = owner_in::<E>(&model);
     scope::authorize::<E>(txn, actor, scope::Write::Create { owner }).await?;
     let created = model.insert(txn).await?;
+    file_match_keys::<E>(txn, None, &created).await?;
     audit::record(
         txn,
         actor,
@@ -227,6 +230,7 @@ where
         active.set(updated_at, Value::from(Utc::now()));
     }
     let after = active.update(txn).await?;
+    file_match_keys::<E>(txn, Some(&before), &after).await?;
     audit::record(txn, actor, E::KIND, verb, id, Some(&before), Some(&after)).await?;
     transitions::record::<E>(txn, actor, id, Some(&before), &after).await?;
     Ok(written::<E>(Change::Updated, after))
@@ -299,6 +303,25 @@ pub async fn ensure_reference<E: Record>(
 
 /// Writes the folded words of the record's searchable columns into its search column, when they
 /// changed, so that search finds what the record says now on either store.
+/// Files the record under its match keys, writing only those that changed since `before`.
+async fn file_match_keys<E: Record>(
+    txn: &DatabaseTransaction,
+    before: Option<&E::Model>,
+    after: &E::Model,
+) -> Result<()> {
+    let Some((record_type, keys)) = E::match_keys(after) else {
+        return Ok(());
+    };
+    let old = before
+        .and_then(E::match_keys)
+        .map(|(_, keys)| keys)
+        .unwrap_or_default();
+    if old == keys {
+        return Ok(());
+    }
+    match_keys::replace_in(txn, record_type, id_of::<E>(after), &old, &keys).await
+}
+
 fn fold_search_text<E: Record>(model: &mut E::ActiveModel) {
     let Some((target, sources)) = E::search_text() else {
         return;
@@ -388,7 +411,8 @@ fn written<E: Record>(change: Change, model: E::Model) -> Written<E::Model> {
     Written { model, event }
 }
 
-fn id_of<E: Record>(model: &E::Model) -> Uuid {
+/// The id of a record of any type.
+pub fn id_of<E: Record>(model: &E::Model) -> Uuid {
     as_uuid(sea_orm::ModelTrait::get(model, E::id_column())).unwrap_or_default()
 }
 

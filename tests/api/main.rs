@@ -11,6 +11,7 @@ mod batching;
 mod cli;
 mod conversion;
 mod custom_fields;
+mod dedupe;
 mod fuzz;
 mod hook_answers;
 mod hooks_abuse;
