@@ -1,8 +1,13 @@
 //! Duplicate detection: the rules admins tune per record type (seeded with one warning rule per
-//! type), the match keys every record write keeps so one record's candidates are found by index,
-//! and the clusters a background scan finds for review.
+//! type), the match keys every record write keeps so one record's candidates are found by index
+//! (backfilled here for the records already stored, by the same `canonical::keys` the services
+//! file them with), and the clusters a background scan finds for review.
 
-use sea_orm_migration::{prelude::*, schema::*, sea_orm::prelude::Uuid};
+use sea_orm_migration::{
+    prelude::*,
+    schema::*,
+    sea_orm::{ConnectionTrait, prelude::Uuid},
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -30,6 +35,29 @@ const DEFAULT_RULES: [(&str, &str, &str); 4] = [
         r#"[{"field":"name","comparator":"token_set"},{"field":"account_id","comparator":"exact"}]"#,
     ),
 ];
+
+/// The columns each table's keys are made of, in the order `keys_of` reads them.
+const KEYED: [(&str, &str, &[&str]); 4] = [
+    (
+        "leads",
+        "lead",
+        &["email", "phone", "first_name", "last_name", "company"],
+    ),
+    (
+        "contacts",
+        "contact",
+        &["email", "phone", "first_name", "last_name"],
+    ),
+    (
+        "accounts",
+        "account",
+        &["name", "canonical_domain", "phone"],
+    ),
+    ("opportunities", "opportunity", &["name", "account_id"]),
+];
+
+/// Rows written per statement, well under either store's limit on bound values.
+const KEYS_PER_INSERT: usize = 300;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -137,7 +165,8 @@ impl MigrationTrait for Migration {
             ])
             .map_err(|err| DbErr::Migration(format!("default dedupe rules: {err}")))?;
         }
-        manager.execute(seed).await
+        manager.execute(seed).await?;
+        backfill_match_keys(manager.get_connection()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -152,4 +181,64 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
+}
+
+/// Files every stored record under its match keys.
+async fn backfill_match_keys(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
+    for (table, record_type, columns) in KEYED {
+        let select = Query::select()
+            .column("id")
+            .columns(columns.iter().copied())
+            .from(table)
+            .take();
+        let mut filed: Vec<(Uuid, String)> = Vec::new();
+        for row in db.query_all(&select).await? {
+            let id: Uuid = row.try_get_by_index(0)?;
+            let text = |index: usize| row.try_get_by_index::<Option<String>>(index);
+            let keys = match record_type {
+                "lead" | "contact" => {
+                    let company = if record_type == "lead" {
+                        text(5)?
+                    } else {
+                        None
+                    };
+                    canonical::keys::person(
+                        text(1)?.as_deref(),
+                        text(2)?.as_deref(),
+                        text(3)?.as_deref(),
+                        text(4)?.as_deref(),
+                        company.as_deref(),
+                    )
+                }
+                "account" => canonical::keys::company(
+                    &text(1)?.unwrap_or_default(),
+                    text(2)?.as_deref(),
+                    text(3)?.as_deref(),
+                ),
+                _ => {
+                    let account = row
+                        .try_get_by_index::<Option<Uuid>>(2)?
+                        .map(|a| a.to_string());
+                    canonical::keys::deal(&text(1)?.unwrap_or_default(), account.as_deref())
+                }
+            };
+            let mut keys = keys;
+            keys.sort();
+            keys.dedup();
+            filed.extend(keys.into_iter().map(|key| (id, key)));
+        }
+        for chunk in filed.chunks(KEYS_PER_INSERT) {
+            let mut insert = Query::insert()
+                .into_table("match_keys")
+                .columns(["record_type", "key", "record_id"])
+                .to_owned();
+            for (id, key) in chunk {
+                insert
+                    .values([record_type.into(), key.clone().into(), (*id).into()])
+                    .map_err(|err| DbErr::Migration(format!("match keys: {err}")))?;
+            }
+            db.execute(&insert).await?;
+        }
+    }
+    Ok(())
 }

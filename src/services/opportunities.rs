@@ -31,7 +31,10 @@ impl Record for opportunity::Entity {
     fn match_keys(
         opportunity: &opportunity::Model,
     ) -> Option<(CustomFieldRecordType, Vec<String>)> {
-        let keys = match_keys::deal(&opportunity.name, opportunity.account_id);
+        let keys = match_keys::deal(
+            &opportunity.name,
+            opportunity.account_id.map(|id| id.to_string()).as_deref(),
+        );
         Some((Opportunity, keys))
     }
     type OrderField = OpportunityOrderField;

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::{delivery, replay_nonce, touchpoint};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait, Statement,
+    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, Statement,
     sea_query::{Expr, ExprTrait, Query},
 };
 use serde_json::json;
@@ -563,5 +564,129 @@ async fn stored_accounts_get_folded_search_text_and_the_oldest_keeps_a_shared_do
         accounts_found(&db, "llyr").await,
         BTreeSet::from(["Siân Llŷr Cyf".to_owned()])
     );
+    db.close().await.unwrap();
+}
+
+fn before_dedupe() -> u32 {
+    let position = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261204_000010_dedupe")
+        .expect("the dedupe migration is listed");
+    u32::try_from(position).unwrap()
+}
+
+#[tokio::test]
+async fn stored_records_are_filed_under_their_match_keys_and_a_rule_per_type_is_seeded() {
+    let store = TestStore::new().await;
+    let db = Database::connect(&store.url).await.unwrap();
+    Migrator::up(&db, Some(before_dedupe())).await.unwrap();
+    let lead = Uuid::now_v7();
+    let contact = Uuid::now_v7();
+    let at: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
+    db.execute(
+        &Query::insert()
+            .into_table("leads")
+            .columns([
+                "id",
+                "first_name",
+                "last_name",
+                "email",
+                "company",
+                "status",
+                "lifecycle_stage",
+                "competitors",
+                "objections",
+                "fit_score",
+                "engagement_score",
+                "score",
+                "custom_fields",
+                "created_at",
+                "updated_at",
+            ])
+            .values_panic([
+                lead.into(),
+                "Siân".into(),
+                "Llŷr".into(),
+                "sian@cwmni.cymru".into(),
+                "Cwmni Cyf".into(),
+                "not_contacted".into(),
+                "lead".into(),
+                json!([]).into(),
+                json!([]).into(),
+                0.into(),
+                0.into(),
+                0.into(),
+                json!({}).into(),
+                at.into(),
+                at.into(),
+            ])
+            .take(),
+    )
+    .await
+    .unwrap();
+    db.execute(
+        &Query::insert()
+            .into_table("contacts")
+            .columns([
+                "id",
+                "last_name",
+                "phone",
+                "lifecycle_stage",
+                "created_at",
+                "updated_at",
+            ])
+            .values_panic([
+                contact.into(),
+                "Karimi".into(),
+                "+442920180000".into(),
+                "customer".into(),
+                at.into(),
+                at.into(),
+            ])
+            .take(),
+    )
+    .await
+    .unwrap();
+
+    Migrator::up(&db, None).await.unwrap();
+
+    let keys_of = |id: Uuid| {
+        let db = &db;
+        async move {
+            let mut keys: Vec<String> = entity::match_key::Entity::find()
+                .filter(entity::match_key::Column::RecordId.eq(id))
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|k| format!("{}/{}", k.record_type.as_str(), k.key))
+                .collect();
+            keys.sort();
+            keys
+        }
+    };
+    assert_eq!(
+        keys_of(lead).await,
+        [
+            "lead/email:sian@cwmni.cymru",
+            "lead/first:sia|cwm",
+            "lead/name:llyr|s"
+        ]
+    );
+    assert_eq!(keys_of(contact).await, ["contact/phone:+442920180000"]);
+    let rules = entity::dedupe_rule::Entity::find().all(&db).await.unwrap();
+    let mut types: Vec<&str> = rules.iter().map(|r| r.record_type.as_str()).collect();
+    types.sort();
+    assert_eq!(types, ["account", "contact", "lead", "opportunity"]);
+    assert!(
+        rules
+            .iter()
+            .all(|r| r.fields.as_array().is_some_and(|f| !f.is_empty()))
+    );
+
+    let after = Migrator::migrations().len() as u32 - before_dedupe();
+    Migrator::down(&db, Some(after)).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    assert_eq!(keys_of(contact).await, ["contact/phone:+442920180000"]);
     db.close().await.unwrap();
 }

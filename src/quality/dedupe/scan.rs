@@ -75,6 +75,9 @@ impl SortField<duplicate_cluster::Model> for ByFinding {
     }
 }
 
+/// A cluster as a scan finds it: each member's row index with its best match probability.
+type Cluster = Vec<(u32, f64)>;
+
 /// What a scan did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScanSummary {
@@ -95,7 +98,7 @@ pub async fn scan(
     let rules = rules::active_for(&svc.db, record_type).await?;
     let records = all_live(&svc.db, record_type).await?;
     let ids: Vec<Uuid> = records.iter().map(|(id, _)| *id).collect();
-    let mut found: Vec<(rules::Rule, Vec<Vec<(u32, f64)>>)> = Vec::new();
+    let mut found: Vec<(rules::Rule, Vec<Cluster>)> = Vec::new();
     for rule in rules {
         let rows: Vec<Row> = records
             .iter()
@@ -168,7 +171,7 @@ pub async fn scan(
 
 /// One rule over all rows: its weights (estimated unless an admin set them) and its clusters,
 /// each member with its best match probability.
-fn link(mut rule: rules::Rule, rows: &[Row]) -> (rules::Rule, Vec<Vec<(u32, f64)>>) {
+fn link(mut rule: rules::Rule, rows: &[Row]) -> (rules::Rule, Vec<Cluster>) {
     let passes = rule.passes();
     let linker = if rule.stored.weights_source == WeightsSource::Admin {
         Linker {
@@ -226,7 +229,7 @@ async fn dismissed_sets(
         .filter(duplicate_cluster::Column::Status.eq(ClusterStatus::Dismissed))
         .all(db)
         .await?;
-    Ok(dismissed.iter().map(|c| member_ids(c)).collect())
+    Ok(dismissed.iter().map(member_ids).collect())
 }
 
 /// A cluster's members' ids, sorted.
