@@ -13,12 +13,13 @@ use std::{
 const FORBIDDEN: &[(&str, &[&str])] = &[
     ("services", &["sales", "hub", "graphql", "http", "server"]),
     ("sales", &["hub", "graphql", "http", "server"]),
+    ("quality", &["hub", "graphql", "http", "server"]),
     ("hub", &["graphql", "http", "server"]),
     ("graphql", &["http", "server"]),
 ];
 
 /// Layers that must not know GraphQL's types.
-const PLAIN: &[&str] = &["services", "sales", "hub"];
+const PLAIN: &[&str] = &["services", "sales", "quality", "hub"];
 
 fn sources(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

@@ -11,6 +11,7 @@ pub mod http;
 pub mod hub;
 #[cfg(test)]
 mod layering;
+pub mod quality;
 pub mod rate_limit;
 pub mod sales;
 pub mod server;

@@ -21,6 +21,7 @@ use crate::{
         secrets::SecretBox,
         worker::{WorkerContext, Workers},
     },
+    quality,
     rate_limit::{HookLimiter, LoginLimiter, Throttle},
     sales,
     services::{Services, reminders, users},
@@ -116,6 +117,9 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),
     ));
+    for _ in 0..services.config.import_workers {
+        background.spawn(quality::import::worker::run(services.clone()));
+    }
     let workers = Workers::start(
         services.config.hub_workers,
         &WorkerContext::new(&services, hub.clone()),

@@ -16,6 +16,8 @@ pub mod contact;
 pub mod contact_point;
 pub mod custom_field_def;
 pub mod delivery;
+pub mod import_row;
+pub mod import_run;
 pub mod lead;
 pub mod opportunity;
 pub mod pipeline;

@@ -26,15 +26,27 @@ use crate::{
 
 pub async fn create(svc: &Services, actor: &Actor, input: LeadChanges) -> Result<lead::Model> {
     written(svc, actor, async |txn, events| {
-        let trigger = trigger_of(&input);
-        let created = leads::create_in(txn, svc, actor, input)
-            .await?
-            .keep_event_in(events);
-        let scored = scoring::lead_in(txn, created, trigger, events).await?;
-        // Assigned once scored, so rules on the grade see it.
-        assignment::assign_new_in(txn, scored, events).await
+        create_in(txn, svc, actor, input, events).await
     })
     .await
+}
+
+/// [`create`] inside the caller's transaction (an import's batch); the events to publish once
+/// it commits go into `events`.
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    svc: &Services,
+    actor: &Actor,
+    input: LeadChanges,
+    events: &mut Vec<Event>,
+) -> Result<lead::Model> {
+    let trigger = trigger_of(&input);
+    let created = leads::create_in(txn, svc, actor, input)
+        .await?
+        .keep_event_in(events);
+    let scored = scoring::lead_in(txn, created, trigger, events).await?;
+    // Assigned once scored, so rules on the grade see it.
+    assignment::assign_new_in(txn, scored, events).await
 }
 
 pub async fn update(
@@ -44,13 +56,25 @@ pub async fn update(
     input: LeadChanges,
 ) -> Result<lead::Model> {
     written(svc, actor, async |txn, events| {
-        let trigger = trigger_of(&input);
-        let updated = leads::update_in(txn, svc, actor, id, input)
-            .await?
-            .keep_event_in(events);
-        scoring::lead_in(txn, updated, trigger, events).await
+        update_in(txn, svc, actor, id, input, events).await
     })
     .await
+}
+
+/// [`update`] inside the caller's transaction; the events go into `events`.
+pub async fn update_in(
+    txn: &DatabaseTransaction,
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: LeadChanges,
+    events: &mut Vec<Event>,
+) -> Result<lead::Model> {
+    let trigger = trigger_of(&input);
+    let updated = leads::update_in(txn, svc, actor, id, input)
+        .await?
+        .keep_event_in(events);
+    scoring::lead_in(txn, updated, trigger, events).await
 }
 
 /// Moves a lead to `stage` by hand, either way, keeping who moved it and `reason`.

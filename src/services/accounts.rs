@@ -155,9 +155,23 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    mut input: AccountChanges,
+    input: AccountChanges,
 ) -> Result<account::Model> {
-    records::update::<account::Entity, _>(svc, actor, id, "update", async |txn, _, account| {
+    records::alone::<account::Entity>(svc, actor, async |txn| {
+        update_in(svc, txn, actor, id, input).await
+    })
+    .await
+}
+
+/// [`update`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn update_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    mut input: AccountChanges,
+) -> Result<Written<account::Model>> {
+    records::update_in::<account::Entity, _>(txn, actor, id, "update", async |txn, _, account| {
         let values = input.custom_field_values.take();
         apply(svc, txn, actor, id, input, account).await?;
         let region = &svc.config.default_phone_region;

@@ -162,9 +162,23 @@ pub async fn update(
     svc: &Services,
     actor: &Actor,
     id: Uuid,
-    mut input: ContactChanges,
+    input: ContactChanges,
 ) -> Result<contact::Model> {
-    records::update::<contact::Entity, _>(svc, actor, id, "update", async |txn, _, contact| {
+    records::alone::<contact::Entity>(svc, actor, async |txn| {
+        update_in(svc, txn, actor, id, input).await
+    })
+    .await
+}
+
+/// [`update`] inside the caller's transaction; the caller publishes the event once it commits.
+pub async fn update_in(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    mut input: ContactChanges,
+) -> Result<Written<contact::Model>> {
+    records::update_in::<contact::Entity, _>(txn, actor, id, "update", async |txn, _, contact| {
         let values = input.custom_field_values.take();
         apply(svc, txn, actor, input, contact).await?;
         let region = &svc.config.default_phone_region;
