@@ -8,10 +8,12 @@ mod changes;
 mod connection;
 mod custom_fields;
 mod errors;
+pub mod exports;
 mod filters;
 #[cfg(test)]
 mod fuzz;
 mod hub;
+mod imports;
 mod inputs;
 mod limits;
 #[cfg(test)]
@@ -50,6 +52,7 @@ pub struct Query(
     pipelines::PipelinesQuery,
     custom_fields::CustomFieldsQuery,
     assignment::AssignmentQuery,
+    imports::ImportsQuery,
     hub::HubQuery,
 );
 

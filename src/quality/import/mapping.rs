@@ -100,6 +100,19 @@ const ACCOUNT: &[(&str, &[&str])] = &[
     ("territory", &["area"]),
 ];
 
+/// The record type an importer names: `lead`, `contact` or `account`, singular or plural.
+pub fn record_type(raw: &str) -> Result<CustomFieldRecordType> {
+    match raw.trim().to_lowercase().trim_end_matches('s') {
+        "lead" => Ok(CustomFieldRecordType::Lead),
+        "contact" => Ok(CustomFieldRecordType::Contact),
+        "account" => Ok(CustomFieldRecordType::Account),
+        _ => Err(AppError::bad_input(
+            "type",
+            "one of lead, contact or account",
+        )),
+    }
+}
+
 /// The key an upsert finds existing records by, for a record type.
 pub fn default_key(record_type: CustomFieldRecordType) -> &'static str {
     match record_type {
