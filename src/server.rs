@@ -140,7 +140,7 @@ async fn store_and_auth(
             &config.jwt_audience,
             config.access_token_ttl_secs,
         ),
-        external: external_idp(&config)?,
+        external: external_idp(config)?,
         rights: Rights::new(Duration::from_millis(config.rights_cache_ms)),
     };
     Ok((db, auth, connector_key))

@@ -2,7 +2,7 @@
 //! object `{"filter": …, "orderBy": […]}` in the shape of the `filter` and `orderBy` arguments,
 //! checked against the same input limits, translated into the services' filter and order.
 
-use async_graphql::{EnumType, InputType, Name, Pos, Variables};
+use async_graphql::{EnumType, InputType, Name, Pos, Value, Variables};
 use entity::{account, contact, lead};
 
 use crate::{
@@ -80,7 +80,36 @@ where
     Ok((filter, order(order_by)))
 }
 
+/// The argument `name` as `T`. Input objects parsed outside a document ignore fields they do
+/// not have, which validation would have refused; a misspelt filter must not export every
+/// record, so the value read back must hold every field that was given.
 fn parse<T: InputType>(arguments: &Variables, name: &str) -> Result<T> {
-    T::parse(arguments.get(&Name::new(name)).cloned())
-        .map_err(|e| AppError::bad_input(name, e.into_server_error(Pos::default()).message))
+    let given = arguments.get(&Name::new(name)).cloned();
+    let parsed = T::parse(given.clone())
+        .map_err(|e| AppError::bad_input(name, e.into_server_error(Pos::default()).message))?;
+    if let Some(given) = &given
+        && let Some(path) = unknown_field(given, &parsed.to_value(), name)
+    {
+        return Err(AppError::bad_input(path, "no such field"));
+    }
+    Ok(parsed)
+}
+
+/// The path of the first field in `given` that `known` (the parsed value) does not have.
+fn unknown_field(given: &Value, known: &Value, path: &str) -> Option<String> {
+    match (given, known) {
+        (Value::Object(given), Value::Object(known)) => given.iter().find_map(|(key, value)| {
+            let path = format!("{path}.{}", key.chars().take(64).collect::<String>());
+            match known.get(key) {
+                Some(known) => unknown_field(value, known, &path),
+                None => Some(path),
+            }
+        }),
+        (Value::List(given), Value::List(known)) => given
+            .iter()
+            .zip(known)
+            .enumerate()
+            .find_map(|(i, (given, known))| unknown_field(given, known, &format!("{path}.{i}"))),
+        _ => None,
+    }
 }

@@ -93,19 +93,21 @@ pub async fn start(svc: &Services, actor: &Actor, new: NewImport) -> Result<impo
     let txn = crate::db::begin_write(&svc.db).await?;
     let run = run.insert(&txn).await?;
     for (chunk_no, chunk) in table.rows.chunks(ROWS_PER_INSERT).enumerate() {
-        let rows = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, cells)| import_row::ActiveModel {
+        let rows = chunk.iter().enumerate().map(|(i, cells)| {
+            let (cells, refused_field) = without_nul(cells, &mapping);
+            import_row::ActiveModel {
                 run_id: Set(run.id),
                 row_no: Set((chunk_no * ROWS_PER_INSERT + i + 1) as i32),
                 cells: Set(json!(cells)),
                 key: Set(None),
-                outcome: Set(None),
-                field: Set(None),
-                reason: Set(None),
+                outcome: Set(refused_field.as_ref().map(|_| ImportOutcome::Refused)),
+                reason: Set(refused_field
+                    .as_ref()
+                    .map(|_| "no NUL characters".to_owned())),
+                field: Set(refused_field),
                 record_id: Set(None),
-            });
+            }
+        });
         import_row::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;
@@ -114,6 +116,18 @@ pub async fn start(svc: &Services, actor: &Actor, new: NewImport) -> Result<impo
         .publish(Event::ImportProgressed { run_id: run.id })
         .await;
     Ok(run)
+}
+
+/// The cells without NUL characters, which no store keeps in text; with the field of the first
+/// mapped cell that held one, whose row is then refused as it is stored. An unmapped cell is
+/// never read, so its NUL does not matter.
+fn without_nul(cells: &[String], mapping: &[Option<String>]) -> (Vec<String>, Option<String>) {
+    let refused = cells
+        .iter()
+        .zip(mapping)
+        .find_map(|(cell, target)| target.as_ref().filter(|_| cell.contains('\0')).cloned());
+    let cells = cells.iter().map(|cell| cell.replace('\0', "")).collect();
+    (cells, refused)
 }
 
 /// Who may import a type: whoever may write it.
@@ -284,6 +298,12 @@ async fn batch(
     let mut events = Vec::new();
     let mut rows_done = run.rows_done;
     for row in rows {
+        // Refused as it was stored (see `without_nul`).
+        if let Some(outcome) = row.outcome {
+            tally.count(outcome);
+            rows_done = row.row_no;
+            continue;
+        }
         let cells: Vec<String> = serde_json::from_value(row.cells.clone()).unwrap_or_default();
         let outcome = one_row(
             svc,

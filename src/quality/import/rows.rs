@@ -27,7 +27,7 @@ use crate::{
 /// A row's change set, by record type.
 #[derive(Debug, Clone)]
 pub enum Changes {
-    Lead(LeadChanges),
+    Lead(Box<LeadChanges>),
     Contact(ContactChanges),
     Account(AccountChanges),
 }
@@ -58,7 +58,7 @@ pub fn changes(
     definitions: &[custom_field_def::Model],
 ) -> Result<Changes> {
     let mut changes = match record_type {
-        CustomFieldRecordType::Lead => Changes::Lead(LeadChanges::default()),
+        CustomFieldRecordType::Lead => Changes::Lead(Box::default()),
         CustomFieldRecordType::Contact => Changes::Contact(ContactChanges::default()),
         _ => Changes::Account(AccountChanges::default()),
     };
@@ -263,7 +263,7 @@ mod tests {
         let mapping: Vec<Option<String>> = mapping.iter().map(|m| Some((*m).to_owned())).collect();
         let cells: Vec<String> = cells.iter().map(|c| (*c).to_owned()).collect();
         match changes(CustomFieldRecordType::Lead, &mapping, &cells, &[])? {
-            Changes::Lead(c) => Ok(c),
+            Changes::Lead(c) => Ok(*c),
             _ => unreachable!(),
         }
     }
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn the_key_is_the_canonical_email() {
-        let c = Changes::Lead(lead(&["email"], &[" Ada@Example.COM "]).unwrap());
+        let c = Changes::Lead(Box::new(lead(&["email"], &[" Ada@Example.COM "]).unwrap()));
         assert_eq!(c.key(Some("email")).as_deref(), Some("ada@example.com"));
         assert_eq!(c.key(None), None);
     }

@@ -51,12 +51,12 @@ pub async fn row(
     };
     let id = match (changes, target) {
         (Changes::Lead(c), None) => {
-            sales::leads::create_in(txn, svc, actor, c, events)
+            sales::leads::create_in(txn, svc, actor, *c, events)
                 .await?
                 .id
         }
         (Changes::Lead(c), Some(id)) => {
-            sales::leads::update_in(txn, svc, actor, id, c, events)
+            sales::leads::update_in(txn, svc, actor, id, *c, events)
                 .await?
                 .id
         }
