@@ -207,29 +207,32 @@ pub async fn progress(
     let now = report::get(&svc.db, &actor, id).await?;
     let finished =
         |run: &import_run::Model| matches!(run.status, ImportStatus::Done | ImportStatus::Failed);
-    let already = finished(&now);
-    let later = events
-        .filter(move |event| {
-            std::future::ready(matches!(event, Event::ImportProgressed { run_id } if *run_id == id))
-        })
-        .then(move |_| {
+    let heard = Box::pin(events.filter(move |event| {
+        std::future::ready(matches!(event, Event::ImportProgressed { run_id } if *run_id == id))
+    }));
+    // Ends right after the run's last state rather than at the next event, which never comes.
+    let state = (heard, Some(now), false);
+    Ok(futures_util::stream::unfold(
+        state,
+        move |(mut heard, pending, ended)| {
             let (svc, actor) = (svc.clone(), actor.clone());
-            async move { report::get(&svc.db, &actor, id).await }
-        })
-        .scan(already, move |ended, run| {
-            let next = match (*ended, run) {
-                (true, _) => None,
-                (false, Ok(run)) => {
-                    *ended = finished(&run);
-                    Some(Ok(ImportRun(run)))
+            async move {
+                if ended {
+                    return None;
                 }
-                (false, Err(error)) => {
-                    *ended = true;
-                    Some(Err(error.into()))
-                }
-            };
-            std::future::ready(next)
-        });
-    let first = futures_util::stream::iter([Ok(ImportRun(now))]);
-    Ok(first.chain(later))
+                let run = match pending {
+                    Some(run) => run,
+                    None => {
+                        heard.next().await?;
+                        match report::get(&svc.db, &actor, id).await {
+                            Ok(run) => run,
+                            Err(error) => return Some((Err(error.into()), (heard, None, true))),
+                        }
+                    }
+                };
+                let ended = finished(&run);
+                Some((Ok(ImportRun(run)), (heard, None, ended)))
+            }
+        },
+    ))
 }
