@@ -10,8 +10,8 @@ use touchbase::{
     config::{Config, Environment},
     db, graphql, http,
     quality::import::{
-        job::{self, NewImport},
-        mapping, report,
+        job, mapping, report,
+        upload::{self, NewImport},
     },
     server,
     services::users::{self, NewUser},
@@ -157,7 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let svc = server::services(Config::load()?).await?;
             let actor = auth::system_actor();
-            let mut run = job::start(&svc, &actor, new).await.map_err(brief)?;
+            let mut run = upload::store(&svc, &actor, new).await.map_err(brief)?;
             // A running server may take batches of the run too; it is done when it says so.
             while !matches!(run.status, ImportStatus::Done | ImportStatus::Failed) {
                 run = match job::work_run(&svc, run.id).await.map_err(brief)? {

@@ -21,8 +21,8 @@ use crate::{
         caller::{refusal, signed_in},
     },
     quality::import::{
-        job::{self, NewImport},
         mapping, report,
+        upload::{self, NewImport},
     },
 };
 
@@ -60,7 +60,7 @@ pub async fn start(
             upsert_key: params.key,
             dry_run: params.dry_run,
         };
-        job::start(&state.services, &actor, new).await
+        upload::store(&state.services, &actor, new).await
     };
     match started.await {
         Ok(run) => (StatusCode::ACCEPTED, axum::Json(summary(&run))).into_response(),

@@ -17,8 +17,8 @@ use touchbase::{
     auth::system_actor,
     config::Config,
     quality::import::{
-        job::{self, NewImport},
-        report,
+        job, report,
+        upload::{self, NewImport},
     },
     server,
 };
@@ -167,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         upsert_key: None,
         dry_run: false,
     };
-    let mut run = job::start(&svc, &actor, new)
+    let mut run = upload::store(&svc, &actor, new)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let stored_s = started.elapsed().as_secs_f64();

@@ -1,8 +1,8 @@
 //! Imports: a CSV or XLSX file read into rows ([`parse`]), its columns mapped onto a record
 //! type's fields ([`mapping`]), each row turned into the services' change set ([`rows`]) and
-//! written through them ([`write`]) as a durable job in batches ([`job`], [`worker`]), with a
-//! per-row report ([`report`]). Dedupe rules are asked about each row at one place
-//! ([`duplicates`]).
+//! written through them ([`write`]) as a durable job, stored ([`upload`]) and worked in batches
+//! ([`job`], [`worker`]), with a per-row report ([`report`]). Dedupe rules are asked about each
+//! row at one place ([`duplicates`]).
 
 pub mod duplicates;
 pub mod job;
@@ -10,5 +10,6 @@ pub mod mapping;
 pub mod parse;
 pub mod report;
 pub mod rows;
+pub mod upload;
 pub mod worker;
 pub mod write;
