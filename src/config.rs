@@ -123,6 +123,16 @@ pub struct Config {
     /// The wait after a delivery's first failure; it doubles with each further one, up to the max.
     pub hub_retry_base_ms: u64,
     pub hub_retry_max_ms: u64,
+    /// Concurrent import workers in this process; 0 leaves imports to other replicas.
+    pub import_workers: usize,
+    /// Rows an import writes per transaction: its unit of progress and of redoing after a crash.
+    pub import_batch_rows: usize,
+    /// How often an idle import worker looks for runs (a started import also wakes it).
+    pub import_poll_interval_ms: u64,
+    /// Largest file `POST /imports` takes.
+    pub import_max_bytes: usize,
+    /// Most data rows one import may have.
+    pub import_max_rows: usize,
     /// `text` or `json` log lines.
     pub log_format: String,
 }
@@ -185,6 +195,11 @@ impl Default for Config {
             hub_max_attempts: 10,
             hub_retry_base_ms: 10_000,
             hub_retry_max_ms: 3_600_000,
+            import_workers: 1,
+            import_batch_rows: 200,
+            import_poll_interval_ms: 1_000,
+            import_max_bytes: 64 * 1024 * 1024,
+            import_max_rows: 1_000_000,
             log_format: "text".into(),
         }
     }

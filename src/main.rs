@@ -1,14 +1,19 @@
-//! The `touchbase` command: run the server, print the schema, manage users.
+//! The `touchbase` command: run the server, print the schema, import files, manage users.
 
 use std::{io::Read, net::SocketAddr, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use entity::enums::Role;
+use entity::enums::{ImportStatus, Role};
 use touchbase::{
     auth,
     config::{Config, Environment},
-    db, graphql, http, server,
+    db, graphql, http,
+    quality::import::{
+        job, mapping, report,
+        upload::{self, NewImport},
+    },
+    server,
     services::users::{self, NewUser},
 };
 
@@ -37,6 +42,23 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) that `schema.graphql` holds.
     Schema,
+    /// Import a CSV or XLSX file of leads, contacts or accounts, written as an admin through the
+    /// same checks as the API; prints the totals and every row that was not written.
+    Import {
+        file: std::path::PathBuf,
+        /// lead, contact or account.
+        #[arg(long = "type")]
+        record_type: String,
+        /// Overrides of the suggested column mapping: "Email=email,Company=company,Notes=".
+        #[arg(long)]
+        map: Option<String>,
+        /// The upsert key (email for people, domain for accounts); "" creates every row.
+        #[arg(long)]
+        key: Option<String>,
+        /// Check every row and report, writing no record.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -112,6 +134,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("stopped");
             Ok(())
         }
+        Command::Import {
+            file,
+            record_type,
+            map,
+            key,
+            dry_run,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let new = NewImport {
+                record_type: mapping::record_type(&record_type).map_err(brief)?,
+                file_name: file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                bytes,
+                overrides: mapping::parse_overrides(map.as_deref().unwrap_or_default())
+                    .map_err(brief)?,
+                upsert_key: key,
+                dry_run,
+            };
+            let svc = server::services(Config::load()?).await?;
+            let actor = auth::system_actor();
+            let mut run = upload::store(&svc, &actor, new).await.map_err(brief)?;
+            // A running server may take batches of the run too; it is done when it says so.
+            while !matches!(run.status, ImportStatus::Done | ImportStatus::Failed) {
+                run = match job::work_run(&svc, run.id).await.map_err(brief)? {
+                    Some(worked) => worked,
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        report::get(&svc.db, &actor, run.id).await.map_err(brief)?
+                    }
+                };
+            }
+            print_report(&svc, &run).await.map_err(brief)?;
+            svc.db.close().await.context("closing the database")?;
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Add {
@@ -146,6 +206,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", user.id);
             Ok(())
+        }
+    }
+}
+
+/// An error as one line, its field first.
+fn brief(error: touchbase::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{}", error.brief())
+}
+
+/// The run's totals, then each row that was not written with its field and reason.
+async fn print_report(
+    svc: &touchbase::services::Services,
+    run: &entity::import_run::Model,
+) -> touchbase::error::Result<()> {
+    let verb = if run.dry_run { "would be " } else { "" };
+    println!("import {} ({} rows)", run.id, run.total_rows);
+    println!(
+        "{verb}created {}, {verb}updated {}, {verb}merged {}, skipped {}, refused {}",
+        run.created, run.updated, run.merged, run.skipped, run.refused
+    );
+    let mut after = 0;
+    loop {
+        let (rows, more, _) = report::rows(&svc.db, run, after, 1_000, None).await?;
+        for row in &rows {
+            let outcome = row.outcome.map(|o| o.as_str()).unwrap_or("pending");
+            if matches!(outcome, "skipped" | "refused" | "pending") {
+                println!(
+                    "row {}: {outcome} {}: {}",
+                    row.row_no,
+                    row.field.as_deref().unwrap_or("-"),
+                    row.reason.as_deref().unwrap_or_default()
+                );
+            }
+        }
+        match rows.last() {
+            Some(last) if more => after = last.row_no,
+            _ => return Ok(()),
         }
     }
 }

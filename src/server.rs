@@ -21,6 +21,7 @@ use crate::{
         secrets::SecretBox,
         worker::{WorkerContext, Workers},
     },
+    quality,
     rate_limit::{HookLimiter, LoginLimiter, Throttle},
     sales,
     services::{Services, reminders, users},
@@ -30,37 +31,7 @@ const JWT_SECRET_KEY: &str = "jwt_secret";
 const CONNECTOR_SECRET_KEY: &str = "connector_secret_key";
 
 pub async fn build(config: Config) -> anyhow::Result<AppState> {
-    let db = db::connect(
-        &config.database_url,
-        config.max_db_connections,
-        Duration::from_millis(config.db_acquire_timeout_ms),
-    )
-    .await?;
-    db::migrate(&db).await?;
-    let secret = match &config.jwt_secret {
-        Some(secret) => secret.clone(),
-        None => stored_secret(&db, JWT_SECRET_KEY).await?,
-    };
-    let connector_key = match &config.secret_key {
-        Some(key) => key.clone(),
-        None => {
-            tracing::warn!(
-                "TOUCHBASE_SECRET_KEY is unset: connector secrets are sealed with a key kept in \
-                 the database, so they are only as safe as the database"
-            );
-            stored_secret(&db, CONNECTOR_SECRET_KEY).await?
-        }
-    };
-    let auth = Authenticator {
-        local: tokens::LocalTokens::new(
-            secret.as_bytes(),
-            &config.jwt_issuer,
-            &config.jwt_audience,
-            config.access_token_ttl_secs,
-        ),
-        external: external_idp(&config)?,
-        rights: Rights::new(Duration::from_millis(config.rights_cache_ms)),
-    };
+    let (db, auth, connector_key) = store_and_auth(&config).await?;
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && let Some(admin) = users::bootstrap_admin(&db, email, password)
             .await
@@ -116,6 +87,9 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         services.clone(),
         Duration::from_millis(services.config.activity_due_interval_ms),
     ));
+    for _ in 0..services.config.import_workers {
+        background.spawn(quality::import::worker::run(services.clone()));
+    }
     let workers = Workers::start(
         services.config.hub_workers,
         &WorkerContext::new(&services, hub.clone()),
@@ -130,6 +104,67 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         hook_limiter,
         background: Arc::new(background),
         workers,
+    })
+}
+
+/// The store (connected and migrated), the authenticator and the key connector secrets are
+/// sealed with.
+async fn store_and_auth(
+    config: &Config,
+) -> anyhow::Result<(DatabaseConnection, Authenticator, String)> {
+    let db = db::connect(
+        &config.database_url,
+        config.max_db_connections,
+        Duration::from_millis(config.db_acquire_timeout_ms),
+    )
+    .await?;
+    db::migrate(&db).await?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => stored_secret(&db, JWT_SECRET_KEY).await?,
+    };
+    let connector_key = match &config.secret_key {
+        Some(key) => key.clone(),
+        None => {
+            tracing::warn!(
+                "TOUCHBASE_SECRET_KEY is unset: connector secrets are sealed with a key kept in \
+                 the database, so they are only as safe as the database"
+            );
+            stored_secret(&db, CONNECTOR_SECRET_KEY).await?
+        }
+    };
+    let auth = Authenticator {
+        local: tokens::LocalTokens::new(
+            secret.as_bytes(),
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.access_token_ttl_secs,
+        ),
+        external: external_idp(config)?,
+        rights: Rights::new(Duration::from_millis(config.rights_cache_ms)),
+    };
+    Ok((db, auth, connector_key))
+}
+
+/// The services alone, without the server's background work or routes: for a command (an
+/// import from the CLI) that writes through them in this process.
+pub async fn services(config: Config) -> anyhow::Result<Services> {
+    let (db, auth, _) = store_and_auth(&config).await?;
+    // Publishing needs no listener: on PostgreSQL the relay this starts is dropped at once,
+    // and what the command writes is still announced to every running replica.
+    let events = Events::start(&db, &mut JoinSet::new())
+        .await
+        .context("starting the event bus")?;
+    let login_limiter = Arc::new(LoginLimiter::new(
+        config.login_attempts_per_account_per_minute,
+        config.login_attempts_per_ip_per_minute,
+    ));
+    Ok(Services {
+        db,
+        events,
+        config: Arc::new(config),
+        auth: Arc::new(auth),
+        login_limiter,
     })
 }
 

@@ -252,3 +252,20 @@ text_enum!(
     /// Where a duplicate cluster stands in review.
     ClusterStatus { Open = "open", Dismissed = "dismissed", Merged = "merged" }
 );
+
+text_enum!(
+    /// Where an import run stands: waiting for a worker, under way, finished (every row has an
+    /// outcome), or stopped by an error that is not any one row's.
+    ImportStatus { Pending = "pending", Running = "running", Done = "done", Failed = "failed" }
+);
+
+text_enum!(
+    /// What became of one imported row.
+    ImportOutcome {
+        Created = "created",
+        Updated = "updated",
+        Merged = "merged",
+        Skipped = "skipped",
+        Refused = "refused",
+    }
+);

@@ -18,6 +18,8 @@ pub mod custom_field_def;
 pub mod dedupe_rule;
 pub mod delivery;
 pub mod duplicate_cluster;
+pub mod import_row;
+pub mod import_run;
 pub mod lead;
 pub mod match_key;
 pub mod opportunity;

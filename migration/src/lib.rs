@@ -24,6 +24,7 @@ mod m20261202_000005_contact_rfm;
 mod m20261202_000006_raw_contact_points;
 mod m20261203_000001_folded_search;
 mod m20261203_000002_custom_fields;
+mod m20261204_000005_imports;
 mod m20261204_000010_dedupe;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_raw_contact_points::Migration),
             Box::new(m20261203_000001_folded_search::Migration),
             Box::new(m20261203_000002_custom_fields::Migration),
+            Box::new(m20261204_000005_imports::Migration),
             Box::new(m20261204_000010_dedupe::Migration),
         ]
     }

@@ -37,6 +37,8 @@ pub enum Event {
     /// A user's role, team or active state changed, or one of their sessions ended: whatever
     /// was decided about their rights must be decided again.
     AccessChanged { user_id: Uuid },
+    /// An import was started, or worked a batch further, or finished.
+    ImportProgressed { run_id: Uuid },
 }
 
 /// Publishes events and hands out subscriptions to them. Cheap to clone.

@@ -9,10 +9,12 @@ mod connection;
 mod custom_fields;
 mod dedupe;
 mod errors;
+pub mod exports;
 mod filters;
 #[cfg(test)]
 mod fuzz;
 mod hub;
+mod imports;
 mod inputs;
 mod limits;
 #[cfg(test)]
@@ -52,6 +54,7 @@ pub struct Query(
     custom_fields::CustomFieldsQuery,
     dedupe::DedupeQuery,
     assignment::AssignmentQuery,
+    imports::ImportsQuery,
     hub::HubQuery,
 );
 

@@ -15,6 +15,7 @@ use crate::{
     graphql::{
         ContextExt,
         changes::uuid,
+        imports::{self, ImportRun},
         types::{Activity, Lead, Touchpoint},
     },
     services::{Services, records, scope},
@@ -73,6 +74,16 @@ impl Subscription {
                 }
             }
         }))
+    }
+
+    /// An import the caller started (any, for an admin) as it is now, then after each batch,
+    /// until it is done or failed.
+    async fn import_progressed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = async_graphql::Result<ImportRun>> + use<>> {
+        imports::progress(ctx, id).await
     }
 
     /// An open activity the caller may see, when its due time passes.

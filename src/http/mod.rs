@@ -1,8 +1,11 @@
 //! The HTTP surface: routes, middleware and the server loop with graceful shutdown.
 
+mod caller;
+mod exports;
 mod gate;
 mod graphql;
 mod hooks;
+mod imports;
 mod ops;
 mod ws;
 
@@ -58,7 +61,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/exports/{kind}", post(exports::export))
+        .route("/imports/{id}/report.csv", get(imports::report_csv))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .route(
+            "/imports",
+            post(imports::start).layer(DefaultBodyLimit::max(config.import_max_bytes)),
+        )
         // Reads its body itself, up to the connector kind's cap.
         .route("/hooks/{connector_id}", post(hooks::receive))
         .layer(TimeoutLayer::with_status_code(

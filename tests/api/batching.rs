@@ -75,11 +75,12 @@ async fn seed(app: &TestApp, admin: &Session) {
 #[tokio::test]
 async fn nested_lists_cost_the_same_statements_at_any_page_size() {
     // Whether the caller may still act is read once per cache lifetime; a lifetime longer
-    // than the test keeps that read out of the counts, as no inbox worker and a due-activity
-    // sweep slower than the test keep their statements out.
+    // than the test keeps that read out of the counts, as no inbox or import worker and a
+    // due-activity sweep slower than the test keep their statements out.
     let app = spawn_app_with(|c| {
         c.rights_cache_ms = 3_600_000;
         c.hub_workers = 0;
+        c.import_workers = 0;
         c.activity_due_interval_ms = 3_600_000;
     })
     .await;

@@ -884,3 +884,85 @@ fn node_packages_needed_by_many_tests_at_once_are_installed_once_and_whole() {
         .unwrap();
     assert!(imported.success());
 }
+
+#[tokio::test]
+async fn an_import_is_heard_batch_by_batch_until_it_is_done() {
+    let app = spawn_app_with(|config| {
+        config.import_workers = 0;
+        config.import_batch_rows = 2;
+    })
+    .await;
+    let admin = app.admin().await;
+    let file = "Email\na@example.com\nb@example.com\nnot-an-email\nd@example.com\ne@example.com\n";
+    let started: Value = app
+        .client
+        .post(app.url("/imports?type=lead"))
+        .bearer_auth(&admin.access)
+        .body(file)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = started["id"].as_str().unwrap().to_owned();
+    let mut socket = Socket::signed_in(&app, &admin).await;
+    socket
+        .subscribe(
+            "1",
+            "subscription($id: ID!) { importProgressed(id: $id) { status rowsDone totalRows created refused } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let progress = |payload: &Value| payload["data"]["importProgressed"].clone();
+    let now = progress(&socket.next_result("1", |_| false).await);
+    assert_eq!(now["status"], "PENDING");
+    assert_eq!(
+        (&now["rowsDone"], &now["totalRows"]),
+        (&json!(0), &json!(5))
+    );
+
+    // The workers are off: the test works the batches itself, two rows at a time.
+    let run = Uuid::parse_str(&id).unwrap();
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        touchbase::quality::import::job::work_run(&app.services, run)
+            .await
+            .unwrap()
+            .expect("a batch to work");
+        heard.push(progress(&socket.next_result("1", |_| false).await));
+    }
+    let done: Vec<(&Value, &Value)> = heard
+        .iter()
+        .map(|p| (&p["rowsDone"], &p["status"]))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            (&json!(2), &json!("RUNNING")),
+            (&json!(4), &json!("RUNNING")),
+            (&json!(5), &json!("DONE")),
+        ]
+    );
+    assert_eq!(
+        (&heard[2]["created"], &heard[2]["refused"]),
+        (&json!(4), &json!(1))
+    );
+    let last = socket.recv().await;
+    assert_eq!(last["type"], "complete", "{last}");
+
+    let other = app.user(&admin, "rep@example.com", "SALES", None).await;
+    let mut socket = Socket::signed_in(&app, &other).await;
+    socket
+        .subscribe(
+            "2",
+            "subscription($id: ID!) { importProgressed(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let refused = socket.recv().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "another user's import is not theirs to follow: {refused}"
+    );
+}

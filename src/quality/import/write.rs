@@ -1,0 +1,135 @@
+//! Writes one imported row through the same services an API call uses: a lead through the sales
+//! engine (scored and assigned as `createLead` does), contacts and accounts through their
+//! services; audit rows, write rules and change events come with them. A row whose key names a
+//! record the importer can see updates it; otherwise it creates a record. Either way the record
+//! written is checked against its type's dedupe rules as an API write is
+//! ([`check::guard_in`]): a blocking rule's match skips the row as a duplicate.
+
+use entity::{account, contact, enums::CustomFieldRecordType, enums::ImportOutcome, lead};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::{
+    actor::Actor,
+    error::{AppError, Result},
+    events::Event,
+    quality::dedupe::check::{self, Subject},
+    quality::import::rows::Changes,
+    sales,
+    services::{Services, accounts, contacts, scope},
+};
+
+/// What writing a row did.
+pub enum Done {
+    Wrote(ImportOutcome, Uuid),
+    Blocked(String),
+}
+
+/// Upserts `changes` on the canonical `key` (when the row has one); the events of the writes go
+/// into `events`, for the caller to publish once its transaction commits.
+pub async fn row(
+    txn: &DatabaseTransaction,
+    svc: &Services,
+    actor: &Actor,
+    record_type: CustomFieldRecordType,
+    changes: Changes,
+    key: Option<&str>,
+    events: &mut Vec<Event>,
+) -> Result<Done> {
+    let existing = match key {
+        Some(key) => stored(txn, actor, &changes, key).await?,
+        None => None,
+    };
+    let _ = record_type;
+    let (target, outcome) = match existing {
+        Some(id) => (Some(id), ImportOutcome::Updated),
+        None => (None, ImportOutcome::Created),
+    };
+    let subject = match (changes, target) {
+        (Changes::Lead(c), None) => {
+            let lead = sales::leads::create_in(txn, svc, actor, *c, events).await?;
+            Subject::of::<lead::Entity>(&lead)
+        }
+        (Changes::Lead(c), Some(id)) => {
+            let lead = sales::leads::update_in(txn, svc, actor, id, *c, events).await?;
+            Subject::of::<lead::Entity>(&lead)
+        }
+        (Changes::Contact(c), None) => {
+            let contact = contacts::create_in(svc, txn, actor, c)
+                .await?
+                .keep_event_in(events);
+            Subject::of::<contact::Entity>(&contact)
+        }
+        (Changes::Contact(c), Some(id)) => {
+            let contact = contacts::update_in(svc, txn, actor, id, c)
+                .await?
+                .keep_event_in(events);
+            Subject::of::<contact::Entity>(&contact)
+        }
+        (Changes::Account(c), None) => {
+            let account = accounts::create_in(svc, txn, actor, c)
+                .await?
+                .keep_event_in(events);
+            Subject::of::<account::Entity>(&account)
+        }
+        (Changes::Account(c), Some(id)) => {
+            let account = accounts::update_in(svc, txn, actor, id, c)
+                .await?
+                .keep_event_in(events);
+            Subject::of::<account::Entity>(&account)
+        }
+    };
+    let Some(subject) = subject else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "an imported record dedupe cannot read"
+        )));
+    };
+    match check::guard_in(txn, actor, &subject).await {
+        Ok(_) => Ok(Done::Wrote(outcome, subject.id)),
+        // The caller rolls the row's savepoint back: the duplicate is not kept.
+        Err(AppError::Conflict { message, .. }) => Ok(Done::Blocked(message)),
+        Err(other) => Err(other),
+    }
+}
+
+/// The live record the actor can see whose key is `key`. One the actor cannot see is not
+/// found here; creating its twin then fails on the unique key, and the row is refused.
+async fn stored(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    changes: &Changes,
+    key: &str,
+) -> Result<Option<Uuid>> {
+    Ok(match changes {
+        Changes::Lead(_) => {
+            scope::visible::<lead::Entity>(actor)?
+                .filter(lead::Column::Email.eq(key))
+                .filter(lead::Column::ArchivedAt.is_null())
+                .select_only()
+                .column(lead::Column::Id)
+                .into_tuple()
+                .one(txn)
+                .await?
+        }
+        Changes::Contact(_) => {
+            scope::visible::<contact::Entity>(actor)?
+                .filter(contact::Column::Email.eq(key))
+                .filter(contact::Column::ArchivedAt.is_null())
+                .select_only()
+                .column(contact::Column::Id)
+                .into_tuple()
+                .one(txn)
+                .await?
+        }
+        Changes::Account(_) => {
+            scope::visible::<account::Entity>(actor)?
+                .filter(account::Column::CanonicalDomain.eq(key))
+                .filter(account::Column::ArchivedAt.is_null())
+                .select_only()
+                .column(account::Column::Id)
+                .into_tuple()
+                .one(txn)
+                .await?
+        }
+    })
+}
