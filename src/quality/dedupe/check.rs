@@ -172,7 +172,10 @@ pub async fn candidates(db: &impl ConnectionTrait, subject: &Subject) -> Result<
     for record_type in searched(subject.record_type) {
         let ids =
             match_keys::sharing(db, record_type, &subject.keys, subject.id, CANDIDATES_MAX).await?;
-        for (id, record) in live_records(db, record_type, &ids).await? {
+        if ids.is_empty() {
+            continue;
+        }
+        for (id, record) in live_records(db, record_type, Some(&ids)).await? {
             others.push((record_type, id, record));
         }
     }
@@ -233,15 +236,12 @@ fn searched(record_type: CustomFieldRecordType) -> Vec<CustomFieldRecordType> {
     }
 }
 
-/// The live records of `record_type` among `ids`, as JSON.
+/// The live records of `record_type` (those among `ids`, when given), as JSON.
 pub async fn live_records(
     db: &impl ConnectionTrait,
     record_type: CustomFieldRecordType,
-    ids: &[Uuid],
+    ids: Option<&[Uuid]>,
 ) -> Result<Vec<(Uuid, Value)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     match record_type {
         CustomFieldRecordType::Lead => live::<lead::Entity>(db, ids).await,
         CustomFieldRecordType::Contact => live::<contact::Entity>(db, ids).await,
@@ -250,8 +250,14 @@ pub async fn live_records(
     }
 }
 
-async fn live<E: Record>(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Uuid, Value)>> {
-    let mut select = E::find().filter(E::id_column().is_in(ids.iter().copied()));
+async fn live<E: Record>(
+    db: &impl ConnectionTrait,
+    ids: Option<&[Uuid]>,
+) -> Result<Vec<(Uuid, Value)>> {
+    let mut select = E::find();
+    if let Some(ids) = ids {
+        select = select.filter(E::id_column().is_in(ids.iter().copied()));
+    }
     if let Some(archived_at) = E::archived_at_column() {
         select = select.filter(archived_at.is_null());
     }

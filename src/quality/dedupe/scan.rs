@@ -8,9 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{
-    account, contact, dedupe_rule, duplicate_cluster,
+    dedupe_rule, duplicate_cluster,
     enums::{ClusterStatus, CustomFieldRecordType, Role, WeightsSource},
-    lead, opportunity,
 };
 use linkage::{Linker, Row, cluster};
 use sea_orm::{
@@ -22,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     actor::Actor,
     error::{AppError, Result},
-    quality::dedupe::{fields, rules},
+    quality::dedupe::{check, fields, rules},
     services::{
         Services,
         filter::col,
@@ -96,7 +95,7 @@ pub async fn scan(
 ) -> Result<ScanSummary> {
     scope::ensure_writer::<duplicate_cluster::Entity>(actor)?;
     let rules = rules::active_for(&svc.db, record_type).await?;
-    let records = all_live(&svc.db, record_type).await?;
+    let records = check::live_records(&svc.db, record_type, None).await?;
     let ids: Vec<Uuid> = records.iter().map(|(id, _)| *id).collect();
     let mut found: Vec<(rules::Rule, Vec<Cluster>)> = Vec::new();
     for rule in rules {
@@ -243,37 +242,6 @@ pub fn member_ids(cluster: &duplicate_cluster::Model) -> Vec<Uuid> {
         .collect();
     ids.sort();
     ids
-}
-
-/// Every live record of `record_type`, as JSON.
-async fn all_live(
-    db: &impl ConnectionTrait,
-    record_type: CustomFieldRecordType,
-) -> Result<Vec<(Uuid, Value)>> {
-    match record_type {
-        CustomFieldRecordType::Lead => all_of::<lead::Entity>(db).await,
-        CustomFieldRecordType::Contact => all_of::<contact::Entity>(db).await,
-        CustomFieldRecordType::Account => all_of::<account::Entity>(db).await,
-        CustomFieldRecordType::Opportunity => all_of::<opportunity::Entity>(db).await,
-    }
-}
-
-async fn all_of<E: Record>(db: &impl ConnectionTrait) -> Result<Vec<(Uuid, Value)>> {
-    let mut select = E::find();
-    if let Some(archived_at) = E::archived_at_column() {
-        select = select.filter(archived_at.is_null());
-    }
-    Ok(select
-        .all(db)
-        .await?
-        .iter()
-        .filter_map(|model| {
-            Some((
-                records::id_of::<E>(model),
-                serde_json::to_value(model).ok()?,
-            ))
-        })
-        .collect())
 }
 
 /// The clusters of `record_type` in `status`, surest first, at most `limit`.
