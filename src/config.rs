@@ -133,6 +133,8 @@ pub struct Config {
     pub import_max_bytes: usize,
     /// Most data rows one import may have.
     pub import_max_rows: usize,
+    /// How many days a merge may be undone.
+    pub merge_undo_days: u32,
     /// `text` or `json` log lines.
     pub log_format: String,
 }
@@ -200,6 +202,7 @@ impl Default for Config {
             import_poll_interval_ms: 1_000,
             import_max_bytes: 64 * 1024 * 1024,
             import_max_rows: 1_000_000,
+            merge_undo_days: 30,
             log_format: "text".into(),
         }
     }

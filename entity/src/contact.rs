@@ -1,9 +1,9 @@
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::enums::{LifecycleStage, RfmSegment};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "contacts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -31,11 +31,14 @@ pub struct Model {
     pub rfm_segment: Option<RfmSegment>,
     /// The record's searchable fields folded into words (see `canonical::fold`): what both
     /// stores' full-text indexes read. Written by the services on every insert and update.
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub search_text: Option<String>,
     /// Values of the type's custom fields, keyed by definition key.
     pub custom_fields: Json,
     pub archived_at: Option<DateTimeUtc>,
+    /// Set when this record was merged into another: it is then a tombstone, archived, and
+    /// reads of it answer the record it became.
+    pub merged_into_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,9 +1,9 @@
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::enums::{LeadGrade, LeadStatus, LifecycleStage, SourceCategory};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "leads")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -68,9 +68,12 @@ pub struct Model {
     pub converted_opportunity_id: Option<Uuid>,
     /// The record's searchable fields folded into words (see `canonical::fold`): what both
     /// stores' full-text indexes read. Written by the services on every insert and update.
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub search_text: Option<String>,
     pub archived_at: Option<DateTimeUtc>,
+    /// Set when this record was merged into another: it is then a tombstone, archived, and
+    /// reads of it answer the record it became.
+    pub merged_into_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

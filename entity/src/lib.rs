@@ -22,6 +22,7 @@ pub mod import_row;
 pub mod import_run;
 pub mod lead;
 pub mod match_key;
+pub mod merge;
 pub mod opportunity;
 pub mod pipeline;
 pub mod pipeline_stage;

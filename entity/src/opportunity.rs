@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "opportunities")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -21,6 +21,9 @@ pub struct Model {
     /// Values of the type's custom fields, keyed by definition key.
     pub custom_fields: Json,
     pub archived_at: Option<DateTimeUtc>,
+    /// Set when this record was merged into another: it is then a tombstone, archived, and
+    /// reads of it answer the record it became.
+    pub merged_into_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -26,6 +26,7 @@ mod m20261203_000001_folded_search;
 mod m20261203_000002_custom_fields;
 mod m20261204_000005_imports;
 mod m20261204_000010_dedupe;
+mod m20261205_000001_merges;
 
 /// Applies and rolls back Touchbase's migrations, oldest first.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_custom_fields::Migration),
             Box::new(m20261204_000005_imports::Migration),
             Box::new(m20261204_000010_dedupe::Migration),
+            Box::new(m20261205_000001_merges::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ mod limits;
 #[cfg(test)]
 mod list_fuzz;
 pub mod loaders;
+mod merge;
 pub mod metrics;
 mod mutation;
 mod pipelines;
@@ -53,6 +54,7 @@ pub struct Query(
     pipelines::PipelinesQuery,
     custom_fields::CustomFieldsQuery,
     dedupe::DedupeQuery,
+    merge::MergeQuery,
     assignment::AssignmentQuery,
     imports::ImportsQuery,
     hub::HubQuery,
@@ -67,6 +69,7 @@ pub struct Mutation(
     pipelines::PipelinesMutation,
     custom_fields::CustomFieldsMutation,
     dedupe::DedupeMutation,
+    merge::MergeMutation,
     assignment::AssignmentMutation,
     hub::HubMutation,
 );

@@ -24,7 +24,10 @@ use crate::{
     error::Result,
     events::Event,
     hub::bounds,
-    services::{contact_points, leads, records},
+    services::{
+        contact_points, leads,
+        records::{self, Record},
+    },
     validate,
 };
 
@@ -149,7 +152,7 @@ pub async fn find(txn: &DatabaseTransaction, provider: &str, keys: &Keys) -> Res
             .one(txn)
             .await?
         {
-            return Ok(Some(with_contact(contact)));
+            return party(txn, None, Some(contact.id)).await;
         }
         if let Some(lead) = lead::Entity::find()
             .filter(lead::Column::Email.eq(email.as_str()))
@@ -165,7 +168,7 @@ pub async fn find(txn: &DatabaseTransaction, provider: &str, keys: &Keys) -> Res
             .one(txn)
             .await?
         {
-            return Ok(Some(with_contact(contact)));
+            return party(txn, None, Some(contact.id)).await;
         }
         if let Some(lead) = lead::Entity::find()
             .filter(lead::Column::Phone.eq(phone.as_str()))
@@ -183,12 +186,24 @@ pub async fn find(txn: &DatabaseTransaction, provider: &str, keys: &Keys) -> Res
     Ok(None)
 }
 
-fn with_contact(contact: contact::Model) -> Party {
-    Party {
-        lead: None,
-        contact: Some(contact),
-        created: false,
+/// The record with `id`, or the one it was merged into: a touch for a merged-away person lands
+/// on the person they became.
+async fn live<E: Record>(txn: &DatabaseTransaction, id: Uuid) -> Result<Option<E::Model>> {
+    let by_id = |id: Uuid| E::find().filter(E::id_column().eq(id));
+    let Some(mut found) = by_id(id).one(txn).await? else {
+        return Ok(None);
+    };
+    // Merges point every tombstone at the final survivor; the bound only guards a bad row.
+    for _ in 0..4 {
+        let Some(survivor) = records::merged_into::<E>(&found) else {
+            break;
+        };
+        match by_id(survivor).one(txn).await? {
+            Some(next) => found = next,
+            None => break,
+        }
     }
+    Ok(Some(found))
 }
 
 /// Loads the records a contact point, lead or touchpoint points at; a converted lead's contact
@@ -199,12 +214,12 @@ pub async fn party(
     contact_id: Option<Uuid>,
 ) -> Result<Option<Party>> {
     let lead = match lead_id {
-        Some(id) => lead::Entity::find_by_id(id).one(txn).await?,
+        Some(id) => live::<lead::Entity>(txn, id).await?,
         None => None,
     };
     let contact_id = contact_id.or(lead.as_ref().and_then(|l| l.converted_contact_id));
     let contact = match contact_id {
-        Some(id) => contact::Entity::find_by_id(id).one(txn).await?,
+        Some(id) => live::<contact::Entity>(txn, id).await?,
         None => None,
     };
     Ok((lead.is_some() || contact.is_some()).then_some(Party {

@@ -6,3 +6,4 @@
 pub mod dedupe;
 pub mod export;
 pub mod import;
+pub mod merge;

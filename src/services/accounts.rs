@@ -73,6 +73,9 @@ impl Record for account::Entity {
     fn updated_at_column() -> Option<account::Column> {
         Some(account::Column::UpdatedAt)
     }
+    fn merged_into_column() -> Option<account::Column> {
+        Some(account::Column::MergedIntoId)
+    }
     fn tracked() -> Vec<account::Column> {
         vec![account::Column::Status]
     }

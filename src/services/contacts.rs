@@ -78,6 +78,9 @@ impl Record for contact::Entity {
     fn updated_at_column() -> Option<contact::Column> {
         Some(contact::Column::UpdatedAt)
     }
+    fn merged_into_column() -> Option<contact::Column> {
+        Some(contact::Column::MergedIntoId)
+    }
     fn tracked() -> Vec<contact::Column> {
         vec![contact::Column::LifecycleStage]
     }

@@ -67,6 +67,9 @@ impl Record for lead::Entity {
     fn updated_at_column() -> Option<lead::Column> {
         Some(lead::Column::UpdatedAt)
     }
+    fn merged_into_column() -> Option<lead::Column> {
+        Some(lead::Column::MergedIntoId)
+    }
     fn event(_: Change, lead: &lead::Model) -> Option<Event> {
         Some(Event::LeadChanged { lead_id: lead.id })
     }

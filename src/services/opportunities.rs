@@ -53,6 +53,9 @@ impl Record for opportunity::Entity {
     fn updated_at_column() -> Option<opportunity::Column> {
         Some(opportunity::Column::UpdatedAt)
     }
+    fn merged_into_column() -> Option<opportunity::Column> {
+        Some(opportunity::Column::MergedIntoId)
+    }
     /// Field rule on lists: a role that may not see amounts may not filter or order by them
     /// either, since the matching rows (and the cursors of an amount order) would reveal them.
     fn ensure_listable(

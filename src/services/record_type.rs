@@ -45,6 +45,11 @@ pub trait Record:
     /// Set when the record is archived; `None` for history that is never archived.
     fn archived_at_column() -> Option<Self::Column>;
     fn updated_at_column() -> Option<Self::Column>;
+    /// Set on a record merged into another (a tombstone): the id of the record it became.
+    /// `None` for types that do not merge.
+    fn merged_into_column() -> Option<Self::Column> {
+        None
+    }
     /// The model whose fields stand in for columns a list did not read; lists of a type without
     /// one always read whole rows. See [`crate::services::projection`].
     fn blank() -> Option<Self::Model> {

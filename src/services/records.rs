@@ -28,17 +28,38 @@ use crate::{
 
 pub use super::record_type::{Change, Parent, Record};
 
+/// How many tombstones a read follows: merges point every tombstone at the final survivor, so
+/// one step is the norm and more means a chain that should not exist.
+const MAX_TOMBSTONE_STEPS: usize = 4;
+
 /// The record with `id`, if the actor may see it; NOT_FOUND alike for a missing and a hidden one.
+/// A record merged into another answers the record it became.
 pub async fn get<E: Record>(
     db: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
     id: Uuid,
 ) -> Result<E::Model> {
-    scope::visible::<E>(actor)?
-        .filter(E::id_column().eq(id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound(E::KIND))
+    let mut id = id;
+    for _ in 0..=MAX_TOMBSTONE_STEPS {
+        let found = scope::visible::<E>(actor)?
+            .filter(E::id_column().eq(id))
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound(E::KIND))?;
+        match merged_into::<E>(&found) {
+            Some(survivor) => id = survivor,
+            None => return Ok(found),
+        }
+    }
+    Err(AppError::internal(anyhow::anyhow!(
+        "{} {id} is a chain of merges",
+        E::KIND
+    )))
+}
+
+/// The record a tombstone was merged into; `None` for a live record.
+pub fn merged_into<E: Record>(model: &E::Model) -> Option<Uuid> {
+    E::merged_into_column().and_then(|c| as_uuid(sea_orm::ModelTrait::get(model, c)))
 }
 
 /// One page of the live (not archived) records the actor may see, narrowed by `filter`, in
@@ -392,9 +413,23 @@ pub async fn together<T>(
     svc: &Services,
     write: impl AsyncFnOnce(&DatabaseTransaction, &mut Vec<Event>) -> Result<T>,
 ) -> Result<T> {
+    together_or_rehearsed(svc, false, write).await
+}
+
+/// [`together`], or with `rehearsal` the same writes rolled back and nobody told: a dry run
+/// checked and answered exactly as the real one would be, which leaves nothing behind.
+pub async fn together_or_rehearsed<T>(
+    svc: &Services,
+    rehearsal: bool,
+    write: impl AsyncFnOnce(&DatabaseTransaction, &mut Vec<Event>) -> Result<T>,
+) -> Result<T> {
     let txn = crate::db::begin_write(&svc.db).await?;
     let mut events = Vec::new();
     let done = write(&txn, &mut events).await?;
+    if rehearsal {
+        txn.rollback().await?;
+        return Ok(done);
+    }
     txn.commit().await?;
     let mut announced = Vec::with_capacity(events.len());
     for event in events {

@@ -305,7 +305,7 @@ async fn candidates_are_only_those_the_caller_may_see() {
 /// Generated people: `distinct` of them, and for every fifth a near-duplicate with one slip (a
 /// letter dropped or swapped, another email, the phone in another notation). The groups of
 /// ids that are one person come back too.
-async fn people(app: &TestApp, token: &str, distinct: usize) -> Vec<Vec<String>> {
+pub async fn people(app: &TestApp, token: &str, distinct: usize) -> Vec<Vec<String>> {
     const FIRST: [&str; 12] = [
         "Aoife", "Rhys", "Ingrid", "Darius", "Meena", "Tomasz", "Leila", "Owain", "Saoirse",
         "Arjun", "Nora", "Kamran",
@@ -456,7 +456,7 @@ async fn a_scan_clusters_near_duplicates_and_a_dismissed_cluster_stays_dismissed
     assert_eq!(error_code(&body), Some("CONFLICT"), "{body}");
 }
 
-async fn spawn_app_with_region() -> TestApp {
+pub async fn spawn_app_with_region() -> TestApp {
     crate::helpers::spawn_app_with(|config| config.default_phone_region = "GB".into()).await
 }
 

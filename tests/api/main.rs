@@ -27,6 +27,7 @@ mod hub_resilience;
 mod import;
 mod limits;
 mod lists;
+mod merge;
 mod migrations;
 mod oidc;
 mod ops;

@@ -377,6 +377,7 @@ mod tests {
             converted_opportunity_id: None,
             search_text: None,
             archived_at: None,
+            merged_into_id: None,
             created_at: now,
             updated_at: now,
         }
