@@ -55,6 +55,10 @@ enum Command {
         /// The upsert key (email for people, domain for accounts); "" creates every row.
         #[arg(long)]
         key: Option<String>,
+        /// Merge a row a dedupe rule finds to be an existing record into it, filling its
+        /// blanks, rather than creating a duplicate beside it.
+        #[arg(long)]
+        merge_duplicates: bool,
         /// Check every row and report, writing no record.
         #[arg(long)]
         dry_run: bool,
@@ -139,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             record_type,
             map,
             key,
+            merge_duplicates,
             dry_run,
         } => {
             let bytes =
@@ -153,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 overrides: mapping::parse_overrides(map.as_deref().unwrap_or_default())
                     .map_err(brief)?,
                 upsert_key: key,
+                merge_duplicates,
                 dry_run,
             };
             let svc = server::services(Config::load()?).await?;

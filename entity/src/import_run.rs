@@ -22,6 +22,9 @@ pub struct Model {
     pub mapping: Json,
     /// The field that finds an existing record to update (`email`, `domain`); none creates.
     pub upsert_key: Option<String>,
+    /// A row a dedupe rule finds to be an existing record is merged into it (filling its
+    /// blanks, undoable) rather than created beside it.
+    pub merge_duplicates: bool,
     /// The user the rows are written as (the nil id for the CLI).
     pub created_by: Uuid,
     pub total_rows: i32,

@@ -1,6 +1,7 @@
 //! Merges that can be undone. A merged-away record stays as a tombstone pointing at the record
 //! it became (`merged_into_id`), so links to it keep answering; `merges` keeps what each merge
 //! changed (the records as they were, every relation row it moved) so it can be put back.
+//! An import may merge each row that a dedupe rule finds to be an existing record into it.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -37,6 +38,14 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         manager
+            .alter_table(
+                Table::alter()
+                    .table("import_runs")
+                    .add_column(boolean("merge_duplicates").default(false))
+                    .take(),
+            )
+            .await?;
+        manager
             .create_table(
                 Table::create()
                     .table("merges")
@@ -70,6 +79,14 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table("merges").take())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("import_runs")
+                    .drop_column("merge_duplicates")
+                    .take(),
+            )
             .await?;
         for table in MERGEABLE {
             manager

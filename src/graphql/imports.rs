@@ -76,6 +76,10 @@ impl ImportRun {
     async fn upsert_key(&self) -> Option<&str> {
         self.0.upsert_key.as_deref()
     }
+    /// Rows a dedupe rule finds to be an existing record are merged into it.
+    async fn merge_duplicates(&self) -> bool {
+        self.0.merge_duplicates
+    }
     async fn columns(&self) -> Vec<ImportColumn> {
         let headers: Vec<String> =
             serde_json::from_value(self.0.headers.clone()).unwrap_or_default();

@@ -37,6 +37,9 @@ pub struct ImportParams {
     key: Option<String>,
     #[serde(rename = "dryRun", default)]
     dry_run: bool,
+    /// Merge a row a dedupe rule finds to be an existing record into it.
+    #[serde(rename = "mergeDuplicates", default)]
+    merge_duplicates: bool,
     /// The file's name, for the report.
     name: Option<String>,
 }
@@ -58,6 +61,7 @@ pub async fn start(
             bytes: body.to_vec(),
             overrides: mapping::parse_overrides(params.map.as_deref().unwrap_or_default())?,
             upsert_key: params.key,
+            merge_duplicates: params.merge_duplicates,
             dry_run: params.dry_run,
         };
         upload::store(&state.services, &actor, new).await
@@ -116,6 +120,7 @@ fn summary(run: &import_run::Model) -> serde_json::Value {
         "dryRun": run.dry_run,
         "totalRows": run.total_rows,
         "upsertKey": run.upsert_key,
+        "mergeDuplicates": run.merge_duplicates,
         "columns": columns,
         "reportUrl": format!("/imports/{}/report.csv", run.id),
     })

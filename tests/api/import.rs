@@ -734,3 +734,83 @@ async fn an_import_killed_mid_run_resumes_with_every_row_written_once() {
         .unwrap();
     assert_eq!(created_ids, run.created as u64);
 }
+
+#[tokio::test]
+async fn a_row_that_is_an_existing_person_merges_into_them_undoably() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let id = app
+        .lead(
+            &admin.access,
+            json!({ "firstName": "Siobhán", "lastName": "Ní Bhriain", "email": "siobhan@acme.ie",
+                "company": "Acme, Inc." }),
+        )
+        .await;
+    let file = "First Name,Surname,Email,Company,Title\n\
+        SIOBHAN,Ni Bhriain,s.nibhriain@gmail.com,ACME Inc,CTO\n\
+        Rhys,Llewellyn,rhys@cymru.example,Tŷ Coffi,Owner\n";
+    let run = import(
+        &app,
+        &admin,
+        &[("type", "lead"), ("key", ""), ("mergeDuplicates", "true")],
+        file,
+    )
+    .await;
+    accounted_for(&run);
+    assert_eq!(
+        (&run["merged"], &run["created"]),
+        (&json!(1), &json!(1)),
+        "{run}"
+    );
+    let merged = &run["rows"]["edges"][0]["node"];
+    assert_eq!(merged["outcome"], "MERGED");
+    assert_eq!(merged["recordId"], id.as_str());
+    let read = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { lead(id: $id) { email title } leads(first: 5) { totalCount } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        read["lead"],
+        json!({ "email": "siobhan@acme.ie", "title": "CTO" })
+    );
+    assert_eq!(read["leads"]["totalCount"], 2);
+
+    // Upserting on the merged-away address updates the person it became.
+    let again = import(
+        &app,
+        &admin,
+        &[("type", "lead"), ("key", "email")],
+        "Email,Region\ns.nibhriain@gmail.com,Munster\n",
+    )
+    .await;
+    let updated = &again["rows"]["edges"][0]["node"];
+    assert_eq!(updated["outcome"], "UPDATED", "{again}");
+    assert_eq!(updated["recordId"], id.as_str());
+
+    // The merge is one like any other: undone, the imported person stands apart again.
+    let history = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { merges(recordType: LEAD, survivorId: $id) { id mergedIds } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let merge_id = history["merges"][0]["id"].as_str().unwrap();
+    app.ok(
+        &admin.access,
+        "mutation($id: ID!) { undoMerge(id: $id) { id } }",
+        json!({ "id": merge_id }),
+    )
+    .await;
+    let count = app
+        .ok(
+            &admin.access,
+            "{ leads(first: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(count["leads"]["totalCount"], 3);
+}

@@ -656,3 +656,186 @@ async fn a_merge_past_its_undo_window_stays() {
     assert_eq!(error_code(&late), Some("CONFLICT"), "{late}");
     assert_eq!(stored_lead(&app, &b).await.merged_into_id, Some(uuid(&a)));
 }
+
+async fn created(app: &TestApp, token: &str, mutation: &str, kind: &str, input: Value) -> String {
+    let query = format!(
+        "mutation($input: {kind}Input!) {{ {mutation}(input: $input) {{ {field} {{ id }} }} }}",
+        field = kind.to_lowercase()
+    );
+    app.ok(token, &query, json!({ "input": input })).await[mutation][kind.to_lowercase()]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn contacts_and_deals_round_trip_every_relation() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access.as_str();
+    let kept = created(
+        &app,
+        token,
+        "createContact",
+        "Contact",
+        json!({ "firstName": "Ingrid", "lastName": "Ødegård", "email": "ingrid@fjord.example" }),
+    )
+    .await;
+    let other = created(
+        &app,
+        token,
+        "createContact",
+        "Contact",
+        json!({ "firstName": "Ingrid", "lastName": "Odegard", "email": "ingrid.o@mail.example",
+            "phone": "+47 412 34 567" }),
+    )
+    .await;
+    let deal = created(
+        &app,
+        token,
+        "createOpportunity",
+        "Opportunity",
+        json!({ "name": "Fjord fleet", "contactId": other,
+            "amount": { "amount": "900.00", "currency": "NOK" } }),
+    )
+    .await;
+    let twin_deal = created(
+        &app,
+        token,
+        "createOpportunity",
+        "Opportunity",
+        json!({ "name": "Fjord fleet (copy)", "contactId": other,
+            "amount": { "amount": "950.00", "currency": "NOK" } }),
+    )
+    .await;
+    let call = created(&app, token, "createActivity", "Activity",
+        json!({ "kind": "CALL", "subject": "Fleet call", "contactId": other, "opportunityId": twin_deal })).await;
+    let lead = app
+        .lead(
+            token,
+            json!({ "lastName": "Odegard", "email": "ingrid.lead@mail.example" }),
+        )
+        .await;
+    app.ok(
+        token,
+        "mutation($id: ID!, $input: ConvertLeadInput) { convertLead(id: $id, input: $input) { lead { id } } }",
+        json!({ "id": lead, "input": { "contactId": other } }),
+    )
+    .await;
+    let (hook, _) = connector(&app, &admin, "MAILGUN", Some(MAILGUN_KEY), json!({})).await;
+    email_opened(&app, &admin, &hook, 1, "ingrid.o@mail.example").await;
+    let on_contact = |id: &str| {
+        let id = uuid(id);
+        let db = &app.db;
+        async move {
+            touchpoint::Entity::find()
+                .filter(touchpoint::Column::ContactId.eq(id))
+                .count(db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(on_contact(&other).await, 1);
+
+    let done = merged(
+        &app,
+        token,
+        json!({ "recordType": "CONTACT", "survivorId": kept, "mergedIds": [other] }),
+    )
+    .await;
+    let mut moved: Vec<&str> = done["moves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["relation"].as_str().unwrap())
+        .collect();
+    moved.sort();
+    assert_eq!(
+        moved,
+        [
+            "activities",
+            "converted leads",
+            "opportunities",
+            "touchpoints"
+        ]
+    );
+    assert_eq!(on_contact(&kept).await, 1);
+    let contact = contact::Entity::find_by_id(uuid(&kept))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(contact.phone.as_deref(), Some("+4741234567"));
+    let converted = stored_lead(&app, &lead).await;
+    assert_eq!(converted.converted_contact_id, Some(uuid(&kept)));
+    let read = app
+        .ok(
+            token,
+            "query($id: ID!) { contact(id: $id) { id } }",
+            json!({ "id": other }),
+        )
+        .await;
+    assert_eq!(read["contact"]["id"], kept.as_str());
+    // A later touch from the merged-away address lands on the survivor.
+    email_opened(&app, &admin, &hook, 2, "ingrid.o@mail.example").await;
+    assert_eq!(on_contact(&kept).await, 2);
+
+    // The two deals merge as well; the survivor keeps its amount and takes the call.
+    let deals = merged(
+        &app,
+        token,
+        json!({ "recordType": "OPPORTUNITY", "survivorId": deal, "mergedIds": [twin_deal] }),
+    )
+    .await;
+    assert_eq!(field(&deals, "amount_minor")["chosen"], 90000);
+    assert_eq!(field(&deals, "amount_minor")["conflict"], true);
+    let activity = entity::activity::Entity::find_by_id(uuid(&call))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(activity.opportunity_id, Some(uuid(&deal)));
+    assert_eq!(activity.contact_id, Some(uuid(&kept)));
+
+    // Undone in the reverse order, every row is where it began.
+    app.ok(token, UNDO, json!({ "id": deals["merge"]["id"] }))
+        .await;
+    app.ok(token, UNDO, json!({ "id": done["merge"]["id"] }))
+        .await;
+    let activity = entity::activity::Entity::find_by_id(uuid(&call))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (activity.opportunity_id, activity.contact_id),
+        (Some(uuid(&twin_deal)), Some(uuid(&other)))
+    );
+    for id in [&deal, &twin_deal] {
+        let row = opportunity::Entity::find_by_id(uuid(id))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.contact_id, row.merged_into_id, row.archived_at),
+            (Some(uuid(&other)), None, None)
+        );
+    }
+    assert_eq!(
+        stored_lead(&app, &lead).await.converted_contact_id,
+        Some(uuid(&other))
+    );
+    assert_eq!(
+        on_contact(&other).await,
+        1,
+        "the touch that came before the merge goes back"
+    );
+    assert_eq!(on_contact(&kept).await, 1, "the one that came after stays");
+    let contact = contact::Entity::find_by_id(uuid(&kept))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(contact.phone, None);
+}

@@ -165,6 +165,7 @@ async fn main() -> anyhow::Result<()> {
         bytes: file.into_bytes(),
         overrides: Vec::new(),
         upsert_key: None,
+        merge_duplicates: false,
         dry_run: false,
     };
     let mut run = upload::store(&svc, &actor, new)

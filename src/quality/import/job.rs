@@ -249,6 +249,7 @@ async fn one_row(
         run.record_type,
         changes,
         key.as_deref(),
+        run.merge_duplicates,
         &mut row_events,
     )
     .await;

@@ -47,6 +47,16 @@ impl Changes {
             _ => validate::email("email", raw).ok(),
         }
     }
+
+    /// Leaves the key column as the record has it: for a row whose key found the record through
+    /// a tombstone, whose survivor keeps its own address or domain.
+    pub fn keep_key(&mut self) {
+        match self {
+            Changes::Lead(c) => c.email = Patch::Keep,
+            Changes::Contact(c) => c.email = Patch::Keep,
+            Changes::Account(c) => c.domain = Patch::Keep,
+        }
+    }
 }
 
 /// The change set `cells` make under `mapping`; a cell that cannot be read as its field is

@@ -35,6 +35,8 @@ pub struct NewImport {
     pub overrides: Vec<(String, String)>,
     /// `None` takes the type's key when a column maps to it; `Some("")` upserts on nothing.
     pub upsert_key: Option<String>,
+    /// Merge a row a dedupe rule finds to be an existing record into it.
+    pub merge_duplicates: bool,
     pub dry_run: bool,
 }
 
@@ -63,6 +65,7 @@ pub async fn store(svc: &Services, actor: &Actor, new: NewImport) -> Result<impo
         headers: Set(json!(table.headers)),
         mapping: Set(json!(mapping)),
         upsert_key: Set(upsert_key),
+        merge_duplicates: Set(new.merge_duplicates),
         created_by: Set(actor.user_id),
         total_rows: Set(i32::try_from(table.rows.len()).map_err(AppError::internal)?),
         rows_done: Set(0),

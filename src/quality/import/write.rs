@@ -3,10 +3,13 @@
 //! services; audit rows, write rules and change events come with them. A row whose key names a
 //! record the importer can see updates it; otherwise it creates a record. Either way the record
 //! written is checked against its type's dedupe rules as an API write is
-//! ([`check::guard_in`]): a blocking rule's match skips the row as a duplicate.
+//! ([`check::guard_in`]): a blocking rule's match skips the row as a duplicate. With
+//! `merge_duplicates`, a created record a warning rule finds to be an existing one of its type
+//! is merged into it ([`merge`]): the existing record keeps its values and fills its blanks
+//! from the row, and the merge can be undone like any other.
 
 use entity::{account, contact, enums::CustomFieldRecordType, enums::ImportOutcome, lead};
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
@@ -15,6 +18,7 @@ use crate::{
     events::Event,
     quality::dedupe::check::{self, Subject},
     quality::import::rows::Changes,
+    quality::merge::{self, MergeRequest},
     sales,
     services::{Services, accounts, contacts, scope},
 };
@@ -34,13 +38,18 @@ pub async fn row(
     record_type: CustomFieldRecordType,
     changes: Changes,
     key: Option<&str>,
+    merge_duplicates: bool,
     events: &mut Vec<Event>,
 ) -> Result<Done> {
+    let mut changes = changes;
     let existing = match key {
         Some(key) => stored(txn, actor, &changes, key).await?,
         None => None,
     };
-    let _ = record_type;
+    if let Some(Found::MergedInto(_)) = existing {
+        changes.keep_key();
+    }
+    let existing = existing.map(Found::id);
     let (target, outcome) = match existing {
         Some(id) => (Some(id), ImportOutcome::Updated),
         None => (None, ImportOutcome::Created),
@@ -85,28 +94,48 @@ pub async fn row(
         )));
     };
     match check::guard_in(txn, actor, &subject).await {
-        Ok(_) => Ok(Done::Wrote(outcome, subject.id)),
+        Ok(found) => {
+            let existing = found.iter().find(|c| c.record_type == record_type);
+            match existing {
+                Some(existing) if merge_duplicates && outcome == ImportOutcome::Created => {
+                    let request = MergeRequest {
+                        record_type,
+                        survivor_id: existing.id,
+                        merged_ids: vec![subject.id],
+                        choices: Vec::new(),
+                        dry_run: false,
+                    };
+                    Box::pin(merge::merge_in(svc, txn, actor, &request, events)).await?;
+                    Ok(Done::Wrote(ImportOutcome::Merged, existing.id))
+                }
+                _ => Ok(Done::Wrote(outcome, subject.id)),
+            }
+        }
         // The caller rolls the row's savepoint back: the duplicate is not kept.
         Err(AppError::Conflict { message, .. }) => Ok(Done::Blocked(message)),
         Err(other) => Err(other),
     }
 }
 
-/// The live record the actor can see whose key is `key`. One the actor cannot see is not
-/// found here; creating its twin then fails on the unique key, and the row is refused.
+/// The live record the actor can see whose key is `key`, or the record a tombstone with that key
+/// was merged into. One the actor cannot see is not found here; creating its twin then fails
+/// on the unique key, and the row is refused.
 async fn stored(
     txn: &DatabaseTransaction,
     actor: &Actor,
     changes: &Changes,
     key: &str,
-) -> Result<Option<Uuid>> {
-    Ok(match changes {
+) -> Result<Option<Found>> {
+    let found: Option<(Uuid, Option<Uuid>)> = match changes {
         Changes::Lead(_) => {
             scope::visible::<lead::Entity>(actor)?
                 .filter(lead::Column::Email.eq(key))
-                .filter(lead::Column::ArchivedAt.is_null())
+                .filter(live_or_merged(
+                    lead::Column::ArchivedAt,
+                    lead::Column::MergedIntoId,
+                ))
                 .select_only()
-                .column(lead::Column::Id)
+                .columns([lead::Column::Id, lead::Column::MergedIntoId])
                 .into_tuple()
                 .one(txn)
                 .await?
@@ -114,9 +143,12 @@ async fn stored(
         Changes::Contact(_) => {
             scope::visible::<contact::Entity>(actor)?
                 .filter(contact::Column::Email.eq(key))
-                .filter(contact::Column::ArchivedAt.is_null())
+                .filter(live_or_merged(
+                    contact::Column::ArchivedAt,
+                    contact::Column::MergedIntoId,
+                ))
                 .select_only()
-                .column(contact::Column::Id)
+                .columns([contact::Column::Id, contact::Column::MergedIntoId])
                 .into_tuple()
                 .one(txn)
                 .await?
@@ -124,12 +156,40 @@ async fn stored(
         Changes::Account(_) => {
             scope::visible::<account::Entity>(actor)?
                 .filter(account::Column::CanonicalDomain.eq(key))
-                .filter(account::Column::ArchivedAt.is_null())
+                .filter(live_or_merged(
+                    account::Column::ArchivedAt,
+                    account::Column::MergedIntoId,
+                ))
                 .select_only()
-                .column(account::Column::Id)
+                .columns([account::Column::Id, account::Column::MergedIntoId])
                 .into_tuple()
                 .one(txn)
                 .await?
         }
-    })
+    };
+    Ok(found.map(|(id, merged_into)| match merged_into {
+        Some(survivor) => Found::MergedInto(survivor),
+        None => Found::Live(id),
+    }))
+}
+
+/// The record a row's key names: itself, or the survivor of the tombstone that holds the key.
+enum Found {
+    Live(Uuid),
+    MergedInto(Uuid),
+}
+
+impl Found {
+    fn id(self) -> Uuid {
+        match self {
+            Found::Live(id) | Found::MergedInto(id) => id,
+        }
+    }
+}
+
+/// Live records, and tombstones (archived, but standing for the record they became).
+fn live_or_merged(archived_at: impl ColumnTrait, merged_into: impl ColumnTrait) -> Condition {
+    Condition::any()
+        .add(archived_at.is_null())
+        .add(merged_into.is_not_null())
 }

@@ -199,7 +199,9 @@ fn check(request: &MergeRequest) -> Result<()> {
     Ok(())
 }
 
-async fn merge_in(
+/// [`merge`] inside the caller's transaction: for a writer that merges as part of a larger
+/// write (an import row); `request.dry_run` is the caller's to honour.
+pub async fn merge_in(
     svc: &Services,
     txn: &DatabaseTransaction,
     actor: &Actor,
