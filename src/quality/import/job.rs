@@ -246,10 +246,9 @@ async fn one_row(
         &savepoint,
         svc,
         actor,
-        run.record_type,
+        run,
         changes,
         key.as_deref(),
-        run.merge_duplicates,
         &mut row_events,
     )
     .await;

@@ -8,7 +8,7 @@
 //! is merged into it ([`merge`]): the existing record keeps its values and fills its blanks
 //! from the row, and the merge can be undone like any other.
 
-use entity::{account, contact, enums::CustomFieldRecordType, enums::ImportOutcome, lead};
+use entity::{account, contact, enums::ImportOutcome, import_run, lead};
 use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -35,12 +35,12 @@ pub async fn row(
     txn: &DatabaseTransaction,
     svc: &Services,
     actor: &Actor,
-    record_type: CustomFieldRecordType,
+    run: &import_run::Model,
     changes: Changes,
     key: Option<&str>,
-    merge_duplicates: bool,
     events: &mut Vec<Event>,
 ) -> Result<Done> {
+    let (record_type, merge_duplicates) = (run.record_type, run.merge_duplicates);
     let mut changes = changes;
     let existing = match key {
         Some(key) => stored(txn, actor, &changes, key).await?,
