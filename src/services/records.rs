@@ -225,6 +225,16 @@ where
         .one(txn)
         .await?
         .ok_or(AppError::NotFound(E::KIND))?;
+    // A tombstone stands for its survivor and changes only with its merge (and its undo).
+    if let Some(survivor) = merged_into::<E>(&before) {
+        return Err(AppError::Conflict {
+            field: Some("id".into()),
+            message: format!(
+                "this {} was merged into {survivor}; change that one",
+                E::KIND
+            ),
+        });
+    }
     update_held_in::<E, F>(txn, actor, before, verb, change).await
 }
 

@@ -619,6 +619,23 @@ async fn hostile_merge_requests_are_refused_and_change_nothing() {
         let answer = merge_records(&app, token, input).await;
         assert_eq!(error_code(&answer), Some("CONFLICT"), "{answer}");
     }
+    // A tombstone is changed only by its merge's undo.
+    let edit = app
+        .gql(
+            Some(token),
+            "mutation($id: ID!) { updateLead(id: $id, input: { title: \"CEO\" }) { lead { id } } }",
+            json!({ "id": b }),
+        )
+        .await;
+    assert_eq!(error_code(&edit), Some("CONFLICT"), "{edit}");
+    let restore = app
+        .gql(
+            Some(token),
+            "mutation($id: ID!) { restoreLead(id: $id) { lead { id } } }",
+            json!({ "id": b }),
+        )
+        .await;
+    assert_eq!(error_code(&restore), Some("CONFLICT"), "{restore}");
     let unknown_undo = app
         .gql(
             Some(token),
