@@ -41,11 +41,7 @@ pub async fn get<E: Record>(
 ) -> Result<E::Model> {
     let mut id = id;
     for _ in 0..=MAX_TOMBSTONE_STEPS {
-        let found = scope::visible::<E>(actor)?
-            .filter(E::id_column().eq(id))
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound(E::KIND))?;
+        let found = get_exactly::<E>(db, actor, id).await?;
         match merged_into::<E>(&found) {
             Some(survivor) => id = survivor,
             None => return Ok(found),
@@ -55,6 +51,20 @@ pub async fn get<E: Record>(
         "{} {id} is a chain of merges",
         E::KIND
     )))
+}
+
+/// The record with `id` itself, if the actor may see it, a tombstone as it is: for the merge
+/// that made it and its undo. NOT_FOUND alike for a missing and a hidden one.
+pub async fn get_exactly<E: Record>(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<E::Model> {
+    scope::visible::<E>(actor)?
+        .filter(E::id_column().eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound(E::KIND))
 }
 
 /// The record a tombstone was merged into; `None` for a live record.
@@ -220,11 +230,7 @@ where
     F: AsyncFnOnce(&DatabaseTransaction, &E::Model, &mut E::ActiveModel) -> Result<()>,
 {
     scope::ensure_writer::<E>(actor)?;
-    let before = scope::visible::<E>(actor)?
-        .filter(E::id_column().eq(id))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound(E::KIND))?;
+    let before = get_exactly::<E>(txn, actor, id).await?;
     // A tombstone stands for its survivor and changes only with its merge (and its undo).
     if let Some(survivor) = merged_into::<E>(&before) {
         return Err(AppError::Conflict {

@@ -13,7 +13,8 @@ use entity::{
 };
 use linkage::{Linker, Row, cluster};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -26,7 +27,7 @@ use crate::{
         Services,
         filter::col,
         page::{SortField, SortKind, SortValue},
-        records::{self, Record},
+        records::{self, Record, Written},
         scope,
     },
 };
@@ -274,9 +275,23 @@ pub async fn set_status(
     id: Uuid,
     status: ClusterStatus,
 ) -> Result<duplicate_cluster::Model> {
+    records::alone::<duplicate_cluster::Entity>(svc, actor, async |txn| {
+        review_in(txn, actor, id, status).await
+    })
+    .await
+}
+
+/// [`set_status`] inside the caller's transaction (a merge of the cluster); the caller publishes
+/// the event once it commits. Only an open cluster is reviewed.
+pub async fn review_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: Uuid,
+    status: ClusterStatus,
+) -> Result<Written<duplicate_cluster::Model>> {
     let reviewer = actor.user_id;
-    records::update::<duplicate_cluster::Entity, _>(
-        svc,
+    records::update_in::<duplicate_cluster::Entity, _>(
+        txn,
         actor,
         id,
         "review",

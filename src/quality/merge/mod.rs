@@ -18,7 +18,7 @@ mod undo;
 
 use chrono::{Duration, Utc};
 use entity::{
-    account, contact, duplicate_cluster,
+    account, contact,
     enums::{ClusterStatus, CustomFieldRecordType},
     lead, merge, opportunity,
 };
@@ -87,26 +87,9 @@ pub async fn merge_cluster(
     dry_run: bool,
 ) -> Result<Merged> {
     records::together_or_rehearsed(svc, dry_run, async |txn, events| {
-        let cluster = records::update_in::<duplicate_cluster::Entity, _>(
-            txn,
-            actor,
-            cluster_id,
-            "merge",
-            async |_, before, active| {
-                if before.status != ClusterStatus::Open {
-                    return Err(AppError::Conflict {
-                        field: Some("id".into()),
-                        message: format!("this cluster was already {}", before.status.as_str()),
-                    });
-                }
-                active.status = Set(ClusterStatus::Merged);
-                active.reviewed_at = Set(Some(Utc::now()));
-                active.reviewed_by = Set(Some(actor.user_id));
-                Ok(())
-            },
-        )
-        .await?
-        .keep_event_in(events);
+        let cluster = scan::review_in(txn, actor, cluster_id, ClusterStatus::Merged)
+            .await?
+            .keep_event_in(events);
         let members = scan::member_ids(&cluster);
         let survivor_id = match survivor {
             Some(id) if members.contains(&id) => id,
@@ -143,15 +126,23 @@ pub async fn history(
     survivor_id: Uuid,
 ) -> Result<Vec<merge::Model>> {
     match record_type {
-        CustomFieldRecordType::Lead => visible::<lead::Entity>(db, actor, survivor_id).await?,
+        CustomFieldRecordType::Lead => records::get_exactly::<lead::Entity>(db, actor, survivor_id)
+            .await
+            .map(|_| ())?,
         CustomFieldRecordType::Contact => {
-            visible::<contact::Entity>(db, actor, survivor_id).await?
+            records::get_exactly::<contact::Entity>(db, actor, survivor_id)
+                .await
+                .map(|_| ())?
         }
         CustomFieldRecordType::Account => {
-            visible::<account::Entity>(db, actor, survivor_id).await?
+            records::get_exactly::<account::Entity>(db, actor, survivor_id)
+                .await
+                .map(|_| ())?
         }
         CustomFieldRecordType::Opportunity => {
-            visible::<opportunity::Entity>(db, actor, survivor_id).await?
+            records::get_exactly::<opportunity::Entity>(db, actor, survivor_id)
+                .await
+                .map(|_| ())?
         }
     }
     Ok(merge::Entity::find()
@@ -161,15 +152,6 @@ pub async fn history(
         .order_by_desc(merge::Column::Id)
         .all(db)
         .await?)
-}
-
-async fn visible<E: Mergeable>(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<()> {
-    scope::visible::<E>(actor)?
-        .filter(E::id_column().eq(id))
-        .one(db)
-        .await?
-        .map(|_| ())
-        .ok_or(AppError::NotFound(E::KIND))
 }
 
 fn check(request: &MergeRequest) -> Result<()> {
@@ -338,11 +320,7 @@ async fn live<E: Mergeable>(
     id: Uuid,
     field: &str,
 ) -> Result<E::Model> {
-    let found = scope::visible::<E>(actor)?
-        .filter(E::id_column().eq(id))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound(E::KIND))?;
+    let found = records::get_exactly::<E>(txn, actor, id).await?;
     if let Some(survivor) = records::merged_into::<E>(&found) {
         return Err(AppError::Conflict {
             field: Some(field.to_owned()),

@@ -5,8 +5,8 @@
 use chrono::Utc;
 use entity::{account, contact, enums::CustomFieldRecordType, lead, merge, opportunity};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IdenStatic, IntoActiveModel,
-    Iterable, ModelTrait, QueryFilter, Set,
+    ActiveModelTrait, DatabaseTransaction, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
+    ModelTrait, Set,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use crate::{
         relations::{self, Move},
     },
     sales::scoring,
-    services::{Services, records, scope},
+    services::{Services, records},
 };
 
 /// Columns an undo never writes back: the lifecycle keeps them.
@@ -104,11 +104,7 @@ where
     let after: E::Model = stored(&merge.survivor_after)?;
     let merged_before: Vec<E::Model> = stored(&merge.merged_before)?;
     let moves: Vec<Move> = stored(&merge.moves)?;
-    let current = scope::visible::<E>(actor)?
-        .filter(E::id_column().eq(merge.survivor_id))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound(E::KIND))?;
+    let current = records::get_exactly::<E>(txn, actor, merge.survivor_id).await?;
     if let Some(into) = records::merged_into::<E>(&current) {
         return Err(conflict(format!(
             "the survivor was merged into {into} since; undo that merge first"
@@ -131,11 +127,7 @@ where
     relations::put_back(txn, E::RELATIONS, merge.survivor_id, &moves).await?;
     for was in &merged_before {
         let id = records::id_of::<E>(was);
-        let tombstone = scope::visible::<E>(actor)?
-            .filter(E::id_column().eq(id))
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound(E::KIND))?;
+        let tombstone = records::get_exactly::<E>(txn, actor, id).await?;
         records::update_held_in::<E, _>(txn, actor, tombstone, "unmerge", async |_, _, active| {
             for column in restorable() {
                 active.set(column, was.get(column));
