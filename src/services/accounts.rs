@@ -301,7 +301,7 @@ pub enum AccountOrderField {
 }
 
 impl SortField<account::Model> for AccountOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(account::Column::CreatedAt),
             Self::UpdatedAt => col(account::Column::UpdatedAt),
@@ -312,7 +312,7 @@ impl SortField<account::Model> for AccountOrderField {
         }
     }
 
-    fn value(self, account: &account::Model) -> SortValue {
+    fn value(&self, account: &account::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(account.created_at),
             Self::UpdatedAt => SortValue::Time(account.updated_at),
@@ -323,7 +323,7 @@ impl SortField<account::Model> for AccountOrderField {
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Name => SortKind::Text,

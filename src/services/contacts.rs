@@ -260,7 +260,7 @@ pub enum ContactOrderField {
 }
 
 impl SortField<contact::Model> for ContactOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(contact::Column::CreatedAt),
             Self::UpdatedAt => col(contact::Column::UpdatedAt),
@@ -272,7 +272,7 @@ impl SortField<contact::Model> for ContactOrderField {
         }
     }
 
-    fn value(self, contact: &contact::Model) -> SortValue {
+    fn value(&self, contact: &contact::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(contact.created_at),
             Self::UpdatedAt => SortValue::Time(contact.updated_at),
@@ -284,7 +284,7 @@ impl SortField<contact::Model> for ContactOrderField {
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Email | Self::LastName => SortKind::Text,

@@ -74,13 +74,13 @@ pub enum ByCreation {
 }
 
 impl SortField<custom_field_def::Model> for ByCreation {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(custom_field_def::Column::CreatedAt)
     }
-    fn value(self, model: &custom_field_def::Model) -> SortValue {
+    fn value(&self, model: &custom_field_def::Model) -> SortValue {
         SortValue::Time(model.created_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }

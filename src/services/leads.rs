@@ -317,7 +317,7 @@ pub enum LeadOrderField {
 }
 
 impl SortField<lead::Model> for LeadOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(lead::Column::CreatedAt),
             Self::UpdatedAt => col(lead::Column::UpdatedAt),
@@ -331,7 +331,7 @@ impl SortField<lead::Model> for LeadOrderField {
         }
     }
 
-    fn value(self, lead: &lead::Model) -> SortValue {
+    fn value(&self, lead: &lead::Model) -> SortValue {
         let text = |v: &Option<String>| SortValue::Text(v.clone().unwrap_or_default());
         match self {
             Self::CreatedAt => SortValue::Time(lead.created_at),
@@ -346,7 +346,7 @@ impl SortField<lead::Model> for LeadOrderField {
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Score | Self::FitScore | Self::EngagementScore => SortKind::Int,

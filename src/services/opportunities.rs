@@ -299,7 +299,7 @@ pub enum OpportunityOrderField {
 }
 
 impl SortField<opportunity::Model> for OpportunityOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(opportunity::Column::CreatedAt),
             Self::UpdatedAt => col(opportunity::Column::UpdatedAt),
@@ -308,7 +308,7 @@ impl SortField<opportunity::Model> for OpportunityOrderField {
         }
     }
 
-    fn value(self, opportunity: &opportunity::Model) -> SortValue {
+    fn value(&self, opportunity: &opportunity::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(opportunity.created_at),
             Self::UpdatedAt => SortValue::Time(opportunity.updated_at),
@@ -317,7 +317,7 @@ impl SortField<opportunity::Model> for OpportunityOrderField {
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Name => SortKind::Text,
