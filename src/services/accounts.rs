@@ -20,6 +20,7 @@ use crate::{
     services::{
         Services,
         custom_fields::{self, FieldValue},
+        custom_order::{CustomSort, WithCustomFields},
         input::{Patch, SHORT_TEXT},
         match_keys,
         records::{self, Parent, Record, Written},
@@ -31,6 +32,13 @@ use sea_orm::sea_query::SimpleExpr;
 
 /// Deeper hierarchies than this are refused; real ones are a handful of levels.
 const MAX_DEPTH: usize = 64;
+
+impl WithCustomFields for account::Entity {
+    const RECORD_TYPE: CustomFieldRecordType = CustomFieldRecordType::Account;
+    fn custom_fields_column() -> account::Column {
+        account::Column::CustomFields
+    }
+}
 
 impl Record for account::Entity {
     fn match_keys(account: &account::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
@@ -289,7 +297,7 @@ async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid
     ))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum AccountOrderField {
     CreatedAt,
     UpdatedAt,
@@ -298,6 +306,8 @@ pub enum AccountOrderField {
     RfmRecencyScore,
     RfmFrequencyScore,
     RfmMonetaryScore,
+    /// A custom field, typed by its definition.
+    Custom(CustomSort),
 }
 
 impl SortField<account::Model> for AccountOrderField {
@@ -309,6 +319,7 @@ impl SortField<account::Model> for AccountOrderField {
             Self::RfmRecencyScore => int_key(account::Column::RfmRecencyScore),
             Self::RfmFrequencyScore => int_key(account::Column::RfmFrequencyScore),
             Self::RfmMonetaryScore => int_key(account::Column::RfmMonetaryScore),
+            Self::Custom(sort) => sort.expr(),
         }
     }
 
@@ -320,6 +331,7 @@ impl SortField<account::Model> for AccountOrderField {
             Self::RfmRecencyScore => score(account.rfm_recency_score),
             Self::RfmFrequencyScore => score(account.rfm_frequency_score),
             Self::RfmMonetaryScore => score(account.rfm_monetary_score),
+            Self::Custom(sort) => sort.value(&account.custom_fields),
         }
     }
 
@@ -330,6 +342,24 @@ impl SortField<account::Model> for AccountOrderField {
             Self::RfmRecencyScore | Self::RfmFrequencyScore | Self::RfmMonetaryScore => {
                 SortKind::Int
             }
+            Self::Custom(sort) => sort.kind(),
         }
+    }
+
+    fn missing(&self) -> Option<SimpleExpr> {
+        match self {
+            Self::Custom(sort) => Some(sort.missing()),
+            _ => None,
+        }
+    }
+
+    fn is_missing(&self, account: &account::Model) -> bool {
+        matches!(self, Self::Custom(sort) if sort.is_missing(&account.custom_fields))
+    }
+}
+
+impl From<CustomSort> for AccountOrderField {
+    fn from(sort: CustomSort) -> Self {
+        Self::Custom(sort)
     }
 }

@@ -18,6 +18,7 @@ use crate::{
     services::{
         Services,
         custom_fields::{self, FieldValue},
+        custom_order::{CustomSort, WithCustomFields},
         input::{Patch, SHORT_TEXT},
         match_keys,
         records::{self, Parent, Record, Written},
@@ -26,6 +27,13 @@ use crate::{
     validate,
 };
 use sea_orm::sea_query::SimpleExpr;
+
+impl WithCustomFields for contact::Entity {
+    const RECORD_TYPE: CustomFieldRecordType = CustomFieldRecordType::Contact;
+    fn custom_fields_column() -> contact::Column {
+        contact::Column::CustomFields
+    }
+}
 
 impl Record for contact::Entity {
     fn match_keys(contact: &contact::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
@@ -247,7 +255,7 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum ContactOrderField {
     CreatedAt,
     UpdatedAt,
@@ -257,6 +265,8 @@ pub enum ContactOrderField {
     RfmRecencyScore,
     RfmFrequencyScore,
     RfmMonetaryScore,
+    /// A custom field, typed by its definition.
+    Custom(CustomSort),
 }
 
 impl SortField<contact::Model> for ContactOrderField {
@@ -269,6 +279,7 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::RfmRecencyScore => int_key(contact::Column::RfmRecencyScore),
             Self::RfmFrequencyScore => int_key(contact::Column::RfmFrequencyScore),
             Self::RfmMonetaryScore => int_key(contact::Column::RfmMonetaryScore),
+            Self::Custom(sort) => sort.expr(),
         }
     }
 
@@ -281,6 +292,7 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::RfmRecencyScore => score(contact.rfm_recency_score),
             Self::RfmFrequencyScore => score(contact.rfm_frequency_score),
             Self::RfmMonetaryScore => score(contact.rfm_monetary_score),
+            Self::Custom(sort) => sort.value(&contact.custom_fields),
         }
     }
 
@@ -291,6 +303,24 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::RfmRecencyScore | Self::RfmFrequencyScore | Self::RfmMonetaryScore => {
                 SortKind::Int
             }
+            Self::Custom(sort) => sort.kind(),
         }
+    }
+
+    fn missing(&self) -> Option<SimpleExpr> {
+        match self {
+            Self::Custom(sort) => Some(sort.missing()),
+            _ => None,
+        }
+    }
+
+    fn is_missing(&self, contact: &contact::Model) -> bool {
+        matches!(self, Self::Custom(sort) if sort.is_missing(&contact.custom_fields))
+    }
+}
+
+impl From<CustomSort> for ContactOrderField {
+    fn from(sort: CustomSort) -> Self {
+        Self::Custom(sort)
     }
 }
