@@ -216,7 +216,8 @@ where
 /// numbers in range, `from` and `to` only for dates in range; `isNull: false` asks for a value.
 /// These take any key, defined or not (web forms bring keys of their own). `hasAny`, `hasAll`
 /// and `money` are typed: they need the key of a live custom field of the type they test.
-/// Option values a select does not offer, and keys of removed fields, are refused.
+/// Option values a select does not offer, keys of removed fields and MONEY keys for a role that
+/// may not see amounts are refused.
 #[derive(InputObject)]
 pub struct CustomFieldFilter {
     /// The custom field's key: letters, digits and underscores.
