@@ -4,49 +4,59 @@
 
 use async_graphql::{EnumType, InputType, Name, Pos, Value, Variables};
 use entity::{account, contact, lead};
+use sea_orm::DatabaseConnection;
 
 use crate::{
+    actor::Actor,
     config::Config,
     error::{AppError, Result},
     graphql::{
         filters::{
             AccountFilter, AccountOrderField, ContactFilter, ContactOrderField, FilterInput,
-            LeadFilter, LeadOrderField, OrderBy, order,
+            LeadFilter, LeadOrderField, List, RecordOrderBy, with_custom_fields,
         },
         inputs,
     },
-    services::{accounts, contacts, filter::Filter, leads, page::SortDirection},
+    services::{accounts, contacts, custom_order::WithCustomFields, leads},
 };
 
-/// A list's filter and order, as the services take them.
-pub type List<C, O> = (Filter<C>, Vec<(O, SortDirection)>);
+/// Who asks, on which store, under which limits: what reading an export's arguments needs.
+pub struct Caller<'a> {
+    pub db: &'a DatabaseConnection,
+    pub actor: &'a Actor,
+    pub config: &'a Config,
+}
 
-pub fn leads(
-    config: &Config,
+pub async fn leads(
+    caller: Caller<'_>,
     body: serde_json::Value,
 ) -> Result<List<lead::Column, leads::LeadOrderField>> {
-    list::<LeadFilter, LeadOrderField, _>(config, body)
+    list::<lead::Entity, LeadFilter, LeadOrderField>(caller, body).await
 }
 
-pub fn contacts(
-    config: &Config,
+pub async fn contacts(
+    caller: Caller<'_>,
     body: serde_json::Value,
 ) -> Result<List<contact::Column, contacts::ContactOrderField>> {
-    list::<ContactFilter, ContactOrderField, _>(config, body)
+    list::<contact::Entity, ContactFilter, ContactOrderField>(caller, body).await
 }
 
-pub fn accounts(
-    config: &Config,
+pub async fn accounts(
+    caller: Caller<'_>,
     body: serde_json::Value,
 ) -> Result<List<account::Column, accounts::AccountOrderField>> {
-    list::<AccountFilter, AccountOrderField, _>(config, body)
+    list::<account::Entity, AccountFilter, AccountOrderField>(caller, body).await
 }
 
-fn list<F, O, S>(config: &Config, body: serde_json::Value) -> Result<List<F::Column, S>>
+async fn list<E, F, O>(
+    caller: Caller<'_>,
+    body: serde_json::Value,
+) -> Result<List<E::Column, E::OrderField>>
 where
-    F: FilterInput + InputType,
-    O: EnumType + InputType + Into<S>,
-    OrderBy<O>: InputType,
+    E: WithCustomFields,
+    F: FilterInput<Column = E::Column> + InputType,
+    O: EnumType + InputType + Into<E::OrderField>,
+    RecordOrderBy<O>: InputType,
 {
     let object = match body {
         serde_json::Value::Null => serde_json::Map::new(),
@@ -71,13 +81,10 @@ where
         ));
     }
     let arguments = Variables::from_json(serde_json::Value::Object(object));
-    inputs::check_variables(&arguments, config.max_input_depth)?;
-    let filter = parse::<Option<F>>(&arguments, "filter")?
-        .map(F::into_filter)
-        .transpose()?
-        .unwrap_or_default();
-    let order_by = parse::<Option<Vec<OrderBy<O>>>>(&arguments, "orderBy")?;
-    Ok((filter, order(order_by)))
+    inputs::check_variables(&arguments, caller.config.max_input_depth)?;
+    let filter = parse::<Option<F>>(&arguments, "filter")?;
+    let order_by = parse::<Option<Vec<RecordOrderBy<O>>>>(&arguments, "orderBy")?;
+    with_custom_fields::<E, F, O>(caller.db, caller.actor, filter, order_by).await
 }
 
 /// The argument `name` as `T`. Input objects parsed outside a document ignore fields they do

@@ -13,13 +13,15 @@ use entity::{
     },
     lead, opportunity,
 };
-use sea_orm::ColumnTrait;
+use sea_orm::{ColumnTrait, DatabaseConnection};
 
 use crate::{
-    error::Result,
+    actor::Actor,
+    error::{AppError, Result},
     graphql::changes::uuid,
     services::{
-        accounts, activities, campaigns, contacts,
+        accounts, activities, campaigns, contacts, custom_filter,
+        custom_order::{self, OrderTerm, WithCustomFields},
         filter::{self, FieldTest, Filter},
         leads, opportunities, page, pipeline,
     },
@@ -212,6 +214,10 @@ where
 /// A test on one custom field's value. `eq`, `in` and `contains` compare the value as text
 /// (a boolean reads `true` or `false`, a number as written); `gte` and `lte` hold only for
 /// numbers in range, `from` and `to` only for dates in range; `isNull: false` asks for a value.
+/// These take any key, defined or not (web forms bring keys of their own). `hasAny`, `hasAll`
+/// and `money` are typed: they need the key of a live custom field of the type they test.
+/// Option values a select does not offer, keys of removed fields and MONEY keys for a role that
+/// may not see amounts are refused.
 #[derive(InputObject)]
 pub struct CustomFieldFilter {
     /// The custom field's key: letters, digits and underscores.
@@ -226,6 +232,25 @@ pub struct CustomFieldFilter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub is_null: Option<bool>,
+    /// A MULTI_SELECT holding at least one of these option values.
+    pub has_any: Option<Vec<String>>,
+    /// A MULTI_SELECT holding every one of these option values.
+    pub has_all: Option<Vec<String>>,
+    /// Tests on a MONEY value.
+    pub money: Option<MoneyFilter>,
+}
+
+/// Tests on a MONEY custom field. `gte` and `lte` are decimal amounts in `currency`
+/// (`"1250.50"`, no more decimals than the currency has) and need it: amounts in different
+/// currencies do not compare, so only values in `currency` match. `currency` alone matches the
+/// values in that currency.
+#[derive(InputObject)]
+#[graphql(name = "CustomMoneyFilter")]
+pub struct MoneyFilter {
+    /// ISO 4217 code.
+    pub currency: Option<String>,
+    pub gte: Option<String>,
+    pub lte: Option<String>,
 }
 
 /// Each entry must match.
@@ -233,16 +258,24 @@ impl TestInput for Vec<CustomFieldFilter> {
     fn into_test(self, _: &'static str) -> Result<FieldTest> {
         Ok(FieldTest::Custom(
             self.into_iter()
-                .map(|c| filter::CustomFieldFilter {
-                    key: c.key,
-                    eq: c.eq,
-                    in_: c.in_,
-                    contains: c.contains,
-                    gte: c.gte,
-                    lte: c.lte,
-                    from: c.from,
-                    to: c.to,
-                    is_null: c.is_null,
+                .map(|c| {
+                    let mut test = filter::CustomFieldFilter::on_key(c.key);
+                    test.eq = c.eq;
+                    test.in_ = c.in_;
+                    test.contains = c.contains;
+                    test.gte = c.gte;
+                    test.lte = c.lte;
+                    test.from = c.from;
+                    test.to = c.to;
+                    test.is_null = c.is_null;
+                    test.has_any = c.has_any;
+                    test.has_all = c.has_all;
+                    test.money = c.money.map(|m| filter::MoneyFilter {
+                        currency: m.currency,
+                        gte: m.gte,
+                        lte: m.lte,
+                    });
+                    test
                 })
                 .collect(),
         ))
@@ -585,12 +618,27 @@ pub enum SortDirection {
     Desc,
 }
 
-/// One `orderBy` entry.
+/// One `orderBy` entry of a list of records with custom fields: a field of the record, or the
+/// key of a custom field (exactly one of the two). A custom field orders by its type: NUMBER
+/// and MONEY numerically (money by its amount in minor units, whatever the currency), DATE
+/// chronologically, BOOLEAN false first, TEXT, URL, EMAIL, PHONE and SINGLE_SELECT as text
+/// with ASCII letters folded to lowercase, MULTI_SELECT by its first chosen value. Records
+/// without a value come last in either direction.
 #[derive(InputObject)]
 #[graphql(concrete(name = "LeadOrder", params(LeadOrderField)))]
 #[graphql(concrete(name = "ContactOrder", params(ContactOrderField)))]
 #[graphql(concrete(name = "AccountOrder", params(AccountOrderField)))]
 #[graphql(concrete(name = "OpportunityOrder", params(OpportunityOrderField)))]
+pub struct RecordOrderBy<F: EnumType + InputType> {
+    pub field: Option<F>,
+    /// The key of a live custom field of the listed type.
+    pub custom_field: Option<String>,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// One `orderBy` entry.
+#[derive(InputObject)]
 #[graphql(concrete(name = "ActivityOrder", params(ActivityOrderField)))]
 #[graphql(concrete(name = "CampaignOrder", params(CampaignOrderField)))]
 pub struct OrderBy<F: EnumType + InputType> {
@@ -611,8 +659,46 @@ where
         .collect()
 }
 
+/// A list's filter and order, as the services take them.
+pub type List<C, O> = (Filter<C>, Vec<(O, page::SortDirection)>);
+
+/// A list's filter and order, its custom field tests and keys checked against the definitions
+/// the actor may use (see [`custom_filter`] and [`custom_order`]).
+pub async fn with_custom_fields<E, F, O>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    filter: Option<F>,
+    order_by: Option<Vec<RecordOrderBy<O>>>,
+) -> Result<List<E::Column, E::OrderField>>
+where
+    E: WithCustomFields,
+    F: FilterInput<Column = E::Column>,
+    O: EnumType + InputType + Into<E::OrderField>,
+{
+    let mut filter = filter.map(F::into_filter).transpose()?.unwrap_or_default();
+    custom_filter::check(db, actor, E::RECORD_TYPE, &mut filter).await?;
+    let mut terms = Vec::new();
+    for (i, entry) in order_by.into_iter().flatten().enumerate() {
+        let term = match (entry.field, entry.custom_field) {
+            (Some(field), None) => OrderTerm::Field(field.into()),
+            (None, Some(key)) => OrderTerm::Custom {
+                field: format!("orderBy.{i}.customField"),
+                key,
+            },
+            _ => {
+                return Err(AppError::bad_input(
+                    format!("orderBy.{i}"),
+                    "give either `field` or `customField`",
+                ));
+            }
+        };
+        terms.push((term, entry.direction.into()));
+    }
+    let order = custom_order::resolve::<E, _>(db, actor, terms).await?;
+    Ok((filter, order))
+}
+
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "leads::LeadOrderField")]
 pub enum LeadOrderField {
     CreatedAt,
     UpdatedAt,
@@ -626,7 +712,6 @@ pub enum LeadOrderField {
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "contacts::ContactOrderField")]
 pub enum ContactOrderField {
     CreatedAt,
     UpdatedAt,
@@ -640,7 +725,6 @@ pub enum ContactOrderField {
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "accounts::AccountOrderField")]
 pub enum AccountOrderField {
     CreatedAt,
     UpdatedAt,
@@ -653,7 +737,6 @@ pub enum AccountOrderField {
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "opportunities::OpportunityOrderField")]
 pub enum OpportunityOrderField {
     CreatedAt,
     UpdatedAt,
@@ -677,6 +760,61 @@ pub enum ActivityOrderField {
 pub enum CampaignOrderField {
     CreatedAt,
     Name,
+}
+
+// The service enums also order by custom fields, which the API names apart (`customField`).
+impl From<LeadOrderField> for leads::LeadOrderField {
+    fn from(field: LeadOrderField) -> Self {
+        match field {
+            LeadOrderField::CreatedAt => Self::CreatedAt,
+            LeadOrderField::UpdatedAt => Self::UpdatedAt,
+            LeadOrderField::Email => Self::Email,
+            LeadOrderField::FirstName => Self::FirstName,
+            LeadOrderField::LastName => Self::LastName,
+            LeadOrderField::Company => Self::Company,
+            LeadOrderField::Score => Self::Score,
+            LeadOrderField::FitScore => Self::FitScore,
+            LeadOrderField::EngagementScore => Self::EngagementScore,
+        }
+    }
+}
+
+impl From<ContactOrderField> for contacts::ContactOrderField {
+    fn from(field: ContactOrderField) -> Self {
+        match field {
+            ContactOrderField::CreatedAt => Self::CreatedAt,
+            ContactOrderField::UpdatedAt => Self::UpdatedAt,
+            ContactOrderField::Email => Self::Email,
+            ContactOrderField::LastName => Self::LastName,
+            ContactOrderField::RfmRecencyScore => Self::RfmRecencyScore,
+            ContactOrderField::RfmFrequencyScore => Self::RfmFrequencyScore,
+            ContactOrderField::RfmMonetaryScore => Self::RfmMonetaryScore,
+        }
+    }
+}
+
+impl From<AccountOrderField> for accounts::AccountOrderField {
+    fn from(field: AccountOrderField) -> Self {
+        match field {
+            AccountOrderField::CreatedAt => Self::CreatedAt,
+            AccountOrderField::UpdatedAt => Self::UpdatedAt,
+            AccountOrderField::Name => Self::Name,
+            AccountOrderField::RfmRecencyScore => Self::RfmRecencyScore,
+            AccountOrderField::RfmFrequencyScore => Self::RfmFrequencyScore,
+            AccountOrderField::RfmMonetaryScore => Self::RfmMonetaryScore,
+        }
+    }
+}
+
+impl From<OpportunityOrderField> for opportunities::OpportunityOrderField {
+    fn from(field: OpportunityOrderField) -> Self {
+        match field {
+            OpportunityOrderField::CreatedAt => Self::CreatedAt,
+            OpportunityOrderField::UpdatedAt => Self::UpdatedAt,
+            OpportunityOrderField::Name => Self::Name,
+            OpportunityOrderField::Amount => Self::Amount,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,12 +12,13 @@ use crate::{
         filters::{
             AccountFilter, AccountOrderField, ActivityFilter, ActivityOrderField, CampaignFilter,
             CampaignOrderField, ContactFilter, ContactOrderField, FilterInput, LeadFilter,
-            LeadOrderField, OpportunityFilter, OpportunityOrderField, OrderBy, order,
+            LeadOrderField, List, OpportunityFilter, OpportunityOrderField, OrderBy, RecordOrderBy,
+            order, with_custom_fields,
         },
         types::{Account, Activity, Campaign, Contact, Lead, Opportunity, PipelineStage, User},
     },
     services::{
-        filter::Filter,
+        custom_order::WithCustomFields,
         pipeline,
         records::{self, Record},
         search::{self, Hit},
@@ -41,27 +42,49 @@ async fn one<E: Record>(ctx: &Context<'_>, id: &ID) -> Result<E::Model> {
     records::get::<E>(&ctx.services().db, ctx.actor()?, uuid("id", id)?).await
 }
 
-async fn many<E, T, F, O>(
+async fn many<E, T>(
     ctx: &Context<'_>,
     paging: Paging,
-    filter: Option<F>,
-    order_by: Option<Vec<OrderBy<O>>>,
+    list: List<E::Column, E::OrderField>,
     wrap: impl Fn(E::Model) -> T,
 ) -> Result<Conn<T>>
 where
     E: Record,
     T: OutputType,
+{
+    let request = paging.request(ctx)?;
+    let (filter, order) = list;
+    let (db, actor) = (&ctx.services().db, ctx.actor()?);
+    let page = records::list::<E>(db, actor, &filter, order, request).await?;
+    Ok(connection(page, wrap))
+}
+
+/// The filter and order of a list of records with custom fields, checked against them.
+async fn custom<E, F, O>(
+    ctx: &Context<'_>,
+    filter: Option<F>,
+    order_by: Option<Vec<RecordOrderBy<O>>>,
+) -> Result<List<E::Column, E::OrderField>>
+where
+    E: WithCustomFields,
     F: FilterInput<Column = E::Column>,
     O: EnumType + InputType + Into<E::OrderField>,
 {
-    let request = paging.request(ctx)?;
-    let filter = filter
-        .map(F::into_filter)
-        .transpose()?
-        .unwrap_or_else(Filter::default);
     let (db, actor) = (&ctx.services().db, ctx.actor()?);
-    let page = records::list::<E>(db, actor, &filter, order(order_by), request).await?;
-    Ok(connection(page, wrap))
+    with_custom_fields::<E, F, O>(db, actor, filter, order_by).await
+}
+
+/// The filter and order of a list of records without custom fields.
+fn plain<F, O, S>(
+    filter: Option<F>,
+    order_by: Option<Vec<OrderBy<O>>>,
+) -> Result<List<F::Column, S>>
+where
+    F: FilterInput,
+    O: EnumType + InputType + Into<S>,
+{
+    let filter = filter.map(F::into_filter).transpose()?.unwrap_or_default();
+    Ok((filter, order(order_by)))
 }
 
 /// Lists take Relay paging (`first`/`after` or `last`/`before`), a typed `filter` and an
@@ -110,16 +133,11 @@ impl RecordsQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<LeadFilter>,
-        order_by: Option<Vec<OrderBy<LeadOrderField>>>,
+        order_by: Option<Vec<RecordOrderBy<LeadOrderField>>>,
     ) -> Result<Conn<Lead>> {
-        many::<lead::Entity, _, _, _>(
-            ctx,
-            Paging::new(first, after, last, before),
-            filter,
-            order_by,
-            Lead,
-        )
-        .await
+        let paging = Paging::new(first, after, last, before);
+        let list = custom::<lead::Entity, _, _>(ctx, filter, order_by).await?;
+        many::<lead::Entity, _>(ctx, paging, list, Lead).await
     }
 
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
@@ -136,16 +154,11 @@ impl RecordsQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<ContactFilter>,
-        order_by: Option<Vec<OrderBy<ContactOrderField>>>,
+        order_by: Option<Vec<RecordOrderBy<ContactOrderField>>>,
     ) -> Result<Conn<Contact>> {
-        many::<contact::Entity, _, _, _>(
-            ctx,
-            Paging::new(first, after, last, before),
-            filter,
-            order_by,
-            Contact,
-        )
-        .await
+        let paging = Paging::new(first, after, last, before);
+        let list = custom::<contact::Entity, _, _>(ctx, filter, order_by).await?;
+        many::<contact::Entity, _>(ctx, paging, list, Contact).await
     }
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Account> {
@@ -162,16 +175,11 @@ impl RecordsQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<AccountFilter>,
-        order_by: Option<Vec<OrderBy<AccountOrderField>>>,
+        order_by: Option<Vec<RecordOrderBy<AccountOrderField>>>,
     ) -> Result<Conn<Account>> {
-        many::<account::Entity, _, _, _>(
-            ctx,
-            Paging::new(first, after, last, before),
-            filter,
-            order_by,
-            Account,
-        )
-        .await
+        let paging = Paging::new(first, after, last, before);
+        let list = custom::<account::Entity, _, _>(ctx, filter, order_by).await?;
+        many::<account::Entity, _>(ctx, paging, list, Account).await
     }
 
     async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
@@ -188,10 +196,11 @@ impl RecordsQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<OpportunityFilter>,
-        order_by: Option<Vec<OrderBy<OpportunityOrderField>>>,
+        order_by: Option<Vec<RecordOrderBy<OpportunityOrderField>>>,
     ) -> Result<Conn<Opportunity>> {
         let paging = Paging::new(first, after, last, before);
-        many::<opportunity::Entity, _, _, _>(ctx, paging, filter, order_by, Opportunity).await
+        let list = custom::<opportunity::Entity, _, _>(ctx, filter, order_by).await?;
+        many::<opportunity::Entity, _>(ctx, paging, list, Opportunity).await
     }
 
     /// Leads, contacts and accounts matching every word of `query` (prefixes count), within
@@ -237,7 +246,8 @@ impl RecordsQuery {
         order_by: Option<Vec<OrderBy<ActivityOrderField>>>,
     ) -> Result<Conn<Activity>> {
         let paging = Paging::new(first, after, last, before);
-        many::<activity::Entity, _, _, _>(ctx, paging, filter, order_by, Activity).await
+        let list = plain(filter, order_by)?;
+        many::<activity::Entity, _>(ctx, paging, list, Activity).await
     }
 
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
@@ -257,6 +267,7 @@ impl RecordsQuery {
         order_by: Option<Vec<OrderBy<CampaignOrderField>>>,
     ) -> Result<Conn<Campaign>> {
         let paging = Paging::new(first, after, last, before);
-        many::<campaign::Entity, _, _, _>(ctx, paging, filter, order_by, Campaign).await
+        let list = plain(filter, order_by)?;
+        many::<campaign::Entity, _>(ctx, paging, list, Campaign).await
     }
 }

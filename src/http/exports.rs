@@ -40,20 +40,24 @@ pub async fn export(
         serde_json::from_slice(&body)
             .map_err(|e| AppError::bad_input("body", format!("not JSON: {e}")))
     };
-    let config = &state.services.config;
+    let caller = || exports::Caller {
+        db: &state.services.db,
+        actor: &actor,
+        config: &state.services.config,
+    };
     let started = async {
         let arguments = arguments?;
         match kind.as_str() {
             "leads" => {
-                let (filter, order) = exports::leads(config, arguments)?;
+                let (filter, order) = exports::leads(caller(), arguments).await?;
                 stream_of::<lead::Entity>(&state, &actor, filter, order, "leads").await
             }
             "contacts" => {
-                let (filter, order) = exports::contacts(config, arguments)?;
+                let (filter, order) = exports::contacts(caller(), arguments).await?;
                 stream_of::<contact::Entity>(&state, &actor, filter, order, "contacts").await
             }
             "accounts" => {
-                let (filter, order) = exports::accounts(config, arguments)?;
+                let (filter, order) = exports::accounts(caller(), arguments).await?;
                 stream_of::<account::Entity>(&state, &actor, filter, order, "accounts").await
             }
             _ => Err(AppError::NotFound("export")),

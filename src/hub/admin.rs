@@ -84,13 +84,13 @@ impl Record for delivery::Entity {
 pub struct CreationOrder;
 
 impl SortField<connector::Model> for CreationOrder {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(connector::Column::CreatedAt)
     }
-    fn value(self, connector: &connector::Model) -> SortValue {
+    fn value(&self, connector: &connector::Model) -> SortValue {
         SortValue::Time(connector.created_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }
@@ -100,13 +100,13 @@ impl SortField<connector::Model> for CreationOrder {
 pub struct ReceivedOrder;
 
 impl SortField<delivery::Model> for ReceivedOrder {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(delivery::Column::ReceivedAt)
     }
-    fn value(self, delivery: &delivery::Model) -> SortValue {
+    fn value(&self, delivery: &delivery::Model) -> SortValue {
         SortValue::Time(delivery.received_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }

@@ -20,6 +20,7 @@ use crate::{
     services::{
         Services,
         custom_fields::{self, FieldValue},
+        custom_order::{CustomSort, WithCustomFields},
         input::{Patch, SHORT_TEXT},
         match_keys,
         records::{self, Parent, Record, Written},
@@ -31,6 +32,13 @@ use sea_orm::sea_query::SimpleExpr;
 
 /// Deeper hierarchies than this are refused; real ones are a handful of levels.
 const MAX_DEPTH: usize = 64;
+
+impl WithCustomFields for account::Entity {
+    const RECORD_TYPE: CustomFieldRecordType = CustomFieldRecordType::Account;
+    fn custom_fields_column() -> account::Column {
+        account::Column::CustomFields
+    }
+}
 
 impl Record for account::Entity {
     fn match_keys(account: &account::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
@@ -292,7 +300,7 @@ async fn ensure_no_cycle<C: ConnectionTrait>(conn: &C, child: Uuid, parent: Uuid
     ))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum AccountOrderField {
     CreatedAt,
     UpdatedAt,
@@ -301,10 +309,12 @@ pub enum AccountOrderField {
     RfmRecencyScore,
     RfmFrequencyScore,
     RfmMonetaryScore,
+    /// A custom field, typed by its definition.
+    Custom(CustomSort),
 }
 
 impl SortField<account::Model> for AccountOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(account::Column::CreatedAt),
             Self::UpdatedAt => col(account::Column::UpdatedAt),
@@ -312,10 +322,11 @@ impl SortField<account::Model> for AccountOrderField {
             Self::RfmRecencyScore => int_key(account::Column::RfmRecencyScore),
             Self::RfmFrequencyScore => int_key(account::Column::RfmFrequencyScore),
             Self::RfmMonetaryScore => int_key(account::Column::RfmMonetaryScore),
+            Self::Custom(sort) => sort.expr(),
         }
     }
 
-    fn value(self, account: &account::Model) -> SortValue {
+    fn value(&self, account: &account::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(account.created_at),
             Self::UpdatedAt => SortValue::Time(account.updated_at),
@@ -323,16 +334,35 @@ impl SortField<account::Model> for AccountOrderField {
             Self::RfmRecencyScore => score(account.rfm_recency_score),
             Self::RfmFrequencyScore => score(account.rfm_frequency_score),
             Self::RfmMonetaryScore => score(account.rfm_monetary_score),
+            Self::Custom(sort) => sort.value(&account.custom_fields),
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Name => SortKind::Text,
             Self::RfmRecencyScore | Self::RfmFrequencyScore | Self::RfmMonetaryScore => {
                 SortKind::Int
             }
+            Self::Custom(sort) => sort.kind(),
         }
+    }
+
+    fn missing(&self) -> Option<SimpleExpr> {
+        match self {
+            Self::Custom(sort) => Some(sort.missing()),
+            _ => None,
+        }
+    }
+
+    fn is_missing(&self, account: &account::Model) -> bool {
+        matches!(self, Self::Custom(sort) if sort.is_missing(&account.custom_fields))
+    }
+}
+
+impl From<CustomSort> for AccountOrderField {
+    fn from(sort: CustomSort) -> Self {
+        Self::Custom(sort)
     }
 }

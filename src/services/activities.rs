@@ -227,7 +227,7 @@ pub enum ActivityOrderField {
 }
 
 impl SortField<activity::Model> for ActivityOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(activity::Column::CreatedAt),
             Self::UpdatedAt => col(activity::Column::UpdatedAt),
@@ -238,7 +238,7 @@ impl SortField<activity::Model> for ActivityOrderField {
         }
     }
 
-    fn value(self, activity: &activity::Model) -> SortValue {
+    fn value(&self, activity: &activity::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(activity.created_at),
             Self::UpdatedAt => SortValue::Time(activity.updated_at),
@@ -246,7 +246,7 @@ impl SortField<activity::Model> for ActivityOrderField {
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt | Self::DueAt => SortKind::Time,
         }

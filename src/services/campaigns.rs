@@ -145,21 +145,21 @@ pub enum CampaignOrderField {
 }
 
 impl SortField<campaign::Model> for CampaignOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(campaign::Column::CreatedAt),
             Self::Name => col(campaign::Column::Name),
         }
     }
 
-    fn value(self, campaign: &campaign::Model) -> SortValue {
+    fn value(&self, campaign: &campaign::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(campaign.created_at),
             Self::Name => SortValue::Text(campaign.name.clone()),
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt => SortKind::Time,
             Self::Name => SortKind::Text,

@@ -52,13 +52,13 @@ impl Record for contact_point::Entity {
 pub struct FirstSeen;
 
 impl SortField<contact_point::Model> for FirstSeen {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(contact_point::Column::CreatedAt)
     }
-    fn value(self, point: &contact_point::Model) -> SortValue {
+    fn value(&self, point: &contact_point::Model) -> SortValue {
         SortValue::Time(point.created_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }

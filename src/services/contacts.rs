@@ -18,6 +18,7 @@ use crate::{
     services::{
         Services,
         custom_fields::{self, FieldValue},
+        custom_order::{CustomSort, WithCustomFields},
         input::{Patch, SHORT_TEXT},
         match_keys,
         records::{self, Parent, Record, Written},
@@ -26,6 +27,13 @@ use crate::{
     validate,
 };
 use sea_orm::sea_query::SimpleExpr;
+
+impl WithCustomFields for contact::Entity {
+    const RECORD_TYPE: CustomFieldRecordType = CustomFieldRecordType::Contact;
+    fn custom_fields_column() -> contact::Column {
+        contact::Column::CustomFields
+    }
+}
 
 impl Record for contact::Entity {
     fn match_keys(contact: &contact::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
@@ -250,7 +258,7 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum ContactOrderField {
     CreatedAt,
     UpdatedAt,
@@ -260,10 +268,12 @@ pub enum ContactOrderField {
     RfmRecencyScore,
     RfmFrequencyScore,
     RfmMonetaryScore,
+    /// A custom field, typed by its definition.
+    Custom(CustomSort),
 }
 
 impl SortField<contact::Model> for ContactOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(contact::Column::CreatedAt),
             Self::UpdatedAt => col(contact::Column::UpdatedAt),
@@ -272,10 +282,11 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::RfmRecencyScore => int_key(contact::Column::RfmRecencyScore),
             Self::RfmFrequencyScore => int_key(contact::Column::RfmFrequencyScore),
             Self::RfmMonetaryScore => int_key(contact::Column::RfmMonetaryScore),
+            Self::Custom(sort) => sort.expr(),
         }
     }
 
-    fn value(self, contact: &contact::Model) -> SortValue {
+    fn value(&self, contact: &contact::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(contact.created_at),
             Self::UpdatedAt => SortValue::Time(contact.updated_at),
@@ -284,16 +295,35 @@ impl SortField<contact::Model> for ContactOrderField {
             Self::RfmRecencyScore => score(contact.rfm_recency_score),
             Self::RfmFrequencyScore => score(contact.rfm_frequency_score),
             Self::RfmMonetaryScore => score(contact.rfm_monetary_score),
+            Self::Custom(sort) => sort.value(&contact.custom_fields),
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Email | Self::LastName => SortKind::Text,
             Self::RfmRecencyScore | Self::RfmFrequencyScore | Self::RfmMonetaryScore => {
                 SortKind::Int
             }
+            Self::Custom(sort) => sort.kind(),
         }
+    }
+
+    fn missing(&self) -> Option<SimpleExpr> {
+        match self {
+            Self::Custom(sort) => Some(sort.missing()),
+            _ => None,
+        }
+    }
+
+    fn is_missing(&self, contact: &contact::Model) -> bool {
+        matches!(self, Self::Custom(sort) if sort.is_missing(&contact.custom_fields))
+    }
+}
+
+impl From<CustomSort> for ContactOrderField {
+    fn from(sort: CustomSort) -> Self {
+        Self::Custom(sort)
     }
 }

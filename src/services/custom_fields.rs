@@ -74,13 +74,13 @@ pub enum ByCreation {
 }
 
 impl SortField<custom_field_def::Model> for ByCreation {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(custom_field_def::Column::CreatedAt)
     }
-    fn value(self, model: &custom_field_def::Model) -> SortValue {
+    fn value(&self, model: &custom_field_def::Model) -> SortValue {
         SortValue::Time(model.created_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }
@@ -139,6 +139,48 @@ pub async fn definitions<C: ConnectionTrait>(
         .order_by_asc(custom_field_def::Column::Id)
         .all(conn)
         .await?)
+}
+
+/// The definitions of `record_type` the actor may read, removed ones included: what filters and
+/// orders are checked against (see [`queryable_key`]).
+pub async fn queryable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    record_type: CustomFieldRecordType,
+) -> Result<Vec<custom_field_def::Model>> {
+    definitions(conn, actor, record_type, true).await
+}
+
+/// Whether the actor may filter or order by `definition`: a live field, and no amount for a
+/// role that may not see amounts (an order by one would rank records by it).
+pub fn usable(actor: &Actor, definition: &custom_field_def::Model) -> bool {
+    definition.archived_at.is_none()
+        && (definition.field_type != CustomFieldType::Money || scope::can_see_amounts(actor))
+}
+
+/// The definition of `key` among `definitions` (from [`queryable`]) the actor may filter or
+/// order by. An unknown key, a removed field's and one the actor may not use are refused
+/// alike, so the answer does not tell them apart; `field` names the key in the error.
+pub fn queryable_key<'a>(
+    actor: &Actor,
+    definitions: &'a [custom_field_def::Model],
+    record_type: CustomFieldRecordType,
+    field: &str,
+    key: &str,
+) -> Result<&'a custom_field_def::Model> {
+    definitions
+        .iter()
+        .find(|d| d.key == key && usable(actor, d))
+        .ok_or_else(|| {
+            AppError::bad_input(
+                field,
+                format!(
+                    "no {} custom field `{}` to filter or order by",
+                    record_type.as_str(),
+                    printable(key)
+                ),
+            )
+        })
 }
 
 /// The live definitions of `record_type`, whoever asks: what a write is checked against.
@@ -357,7 +399,7 @@ pub async fn merge<C: ConnectionTrait>(
 }
 
 /// A key as an error may quote it: a refused key can be anything a client sent.
-fn printable(key: &str) -> String {
+pub fn printable(key: &str) -> String {
     let mut shown: String = key
         .chars()
         .filter(|c| !c.is_control())

@@ -13,11 +13,14 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, Result},
+    services::custom_sql::JsonKey,
     validate,
 };
 
 /// Most values an `in` list may hold.
 const MAX_IN: usize = 500;
+/// Longest custom field key a filter names; keys are short names, not data.
+const MAX_KEY: usize = 256;
 /// Longest text a filter compares with (SQLite refuses LIKE patterns past 50,000 bytes).
 const MAX_TEXT: usize = 1_000;
 /// Most levels of `and`/`or`/`not` one filter may nest.
@@ -116,6 +119,30 @@ impl<C: ColumnTrait> Filter<C> {
             pending.extend(filter.not.as_deref());
         }
         false
+    }
+
+    /// Every custom field test of the filter, however nested, for checking against the
+    /// definitions; walks a work list rather than recursing.
+    pub(in crate::services) fn custom_tests_mut(&mut self) -> Vec<&mut CustomFieldFilter> {
+        let mut found = Vec::new();
+        let mut pending = vec![self];
+        while let Some(filter) = pending.pop() {
+            let Filter {
+                tests,
+                and,
+                or,
+                not,
+            } = filter;
+            for test in tests {
+                if let FieldTest::Custom(custom) = &mut test.test {
+                    found.extend(custom.iter_mut());
+                }
+            }
+            pending.extend(and.iter_mut());
+            pending.extend(or.iter_mut().flatten());
+            pending.extend(not.as_deref_mut());
+        }
+        found
     }
 
     /// The SQL condition the filter stands for on `backend`, or why it is refused.
@@ -294,7 +321,10 @@ impl EnumFilter {
     }
 }
 
-/// A test on one custom field's value: as text, as a number or as a date.
+/// A test on one custom field's value: as text, as a number or as a date, for any key (untyped
+/// writers leave keys no definition names); and, for a key typed by its definition (see
+/// [`crate::services::custom_filter::check`]), by the options of a multi select or the amount
+/// and currency of money.
 #[derive(Clone, Debug, Default)]
 pub struct CustomFieldFilter {
     /// The custom field's key: letters, digits and underscores.
@@ -310,6 +340,24 @@ pub struct CustomFieldFilter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub is_null: Option<bool>,
+    /// A multi select holding at least one of these option values.
+    pub has_any: Option<Vec<String>>,
+    /// A multi select holding every one of these option values.
+    pub has_all: Option<Vec<String>>,
+    pub money: Option<MoneyFilter>,
+    /// The type of the key's definition, once checked against it: the typed tests need it.
+    pub(in crate::services) typed: Option<entity::enums::CustomFieldType>,
+}
+
+/// Tests on a money value. Bounds are decimal amounts (`"1250.50"`) in `currency`, which they
+/// need: amounts in different currencies do not compare, so only values in that currency
+/// match.
+#[derive(Clone, Debug, Default)]
+pub struct MoneyFilter {
+    /// ISO 4217; alone, the value's currency equals it.
+    pub currency: Option<String>,
+    pub gte: Option<String>,
+    pub lte: Option<String>,
 }
 
 fn null_check(column: &SimpleExpr, is_null: Option<bool>) -> Option<SimpleExpr> {
@@ -496,48 +544,29 @@ pub fn col<C: sea_orm::ColumnTrait>(column: C) -> SimpleExpr {
 }
 
 impl CustomFieldFilter {
+    /// A test on `key` that tests nothing yet; typed only by a check against its definition.
+    pub fn on_key(key: String) -> Self {
+        CustomFieldFilter {
+            key,
+            ..Default::default()
+        }
+    }
+
     fn condition<C: ColumnTrait>(
         &self,
         field: &str,
         column: C,
         backend: DbBackend,
     ) -> Result<Condition> {
-        if self.key.is_empty()
-            || !self
-                .key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if self.key.chars().count() > MAX_KEY {
             return Err(AppError::bad_input(
                 format!("{field}.key"),
-                "letters, digits and underscores only",
+                format!("at most {MAX_KEY} characters"),
             ));
         }
-        let name = column.as_str();
-        // The key is checked above to hold only letters, digits and underscores, so it can sit
-        // in the SQL as a literal; both stores yield the value as text.
-        let key = &self.key;
-        // Both stores read the value as the same text: SQLite's `true` would otherwise read 1.
-        let (value, number): (SimpleExpr, SimpleExpr) = match backend {
-            DbBackend::Postgres => (
-                Expr::cust(format!("(\"{name}\" ->> '{key}')")),
-                Expr::cust(format!(
-                    "(CASE WHEN json_typeof(\"{name}\" -> '{key}') = 'number' \
-                     THEN (\"{name}\" ->> '{key}')::double precision END)"
-                )),
-            ),
-            _ => (
-                Expr::cust(format!(
-                    "(CASE json_type(\"{name}\", '$.{key}') WHEN 'true' THEN 'true' \
-                     WHEN 'false' THEN 'false' \
-                     ELSE CAST(json_extract(\"{name}\", '$.{key}') AS TEXT) END)"
-                )),
-                Expr::cust(format!(
-                    "(CASE WHEN json_type(\"{name}\", '$.{key}') IN ('integer', 'real') \
-                     THEN json_extract(\"{name}\", '$.{key}') END)"
-                )),
-            ),
-        };
+        let json = JsonKey::new(&format!("{field}.key"), column.as_str(), &self.key, backend)?;
+        let value = json.any_as_text();
+        let number = json.number();
         let text = StringFilter {
             eq: self.eq.clone(),
             in_: self.in_.clone(),
@@ -561,6 +590,75 @@ impl CustomFieldFilter {
             all = all.add(dated).add(comparisons(
                 &value,
                 [None, None, day(self.from), None, day(self.to)],
+            ));
+        }
+        Ok(all.add(self.typed_condition(field, &json)?))
+    }
+
+    /// The tests only a key typed by its definition takes. Refused for a key that was not
+    /// checked against one, so no caller can skip the check of the options and the currency.
+    fn typed_condition(&self, field: &str, json: &JsonKey) -> Result<Condition> {
+        use entity::enums::CustomFieldType as T;
+        let mut all = Condition::all();
+        let options = [(&self.has_any, false), (&self.has_all, true)];
+        for (values, every) in options {
+            let Some(values) = values else { continue };
+            if self.typed != Some(T::MultiSelect) {
+                return Err(AppError::bad_input(
+                    field,
+                    "hasAny and hasAll test multi select fields",
+                ));
+            }
+            let mut wanted: Vec<String> = values.clone();
+            wanted.sort();
+            wanted.dedup();
+            if wanted.is_empty() || wanted.len() > MAX_IN {
+                return Err(AppError::bad_input(
+                    field,
+                    format!("hasAny and hasAll take 1 to {MAX_IN} option values"),
+                ));
+            }
+            let needed = if every { wanted.len() as i64 } else { 1 };
+            all = all.add(json.items_among(&wanted).gte(needed));
+        }
+        if let Some(money) = &self.money {
+            if self.typed != Some(T::Money) {
+                return Err(AppError::bad_input(field, "money tests money fields"));
+            }
+            all = all.add(money.condition(&format!("{field}.money"), json)?);
+        }
+        Ok(all)
+    }
+}
+
+impl MoneyFilter {
+    fn condition(&self, field: &str, json: &JsonKey) -> Result<Condition> {
+        let bounded = self.gte.is_some() || self.lte.is_some();
+        let Some(currency) = &self.currency else {
+            if bounded {
+                return Err(AppError::bad_input(
+                    format!("{field}.currency"),
+                    "amount bounds need the currency they are in",
+                ));
+            }
+            return Ok(Condition::all());
+        };
+        let currency_field = format!("{field}.currency");
+        check_text(&currency_field, currency)?;
+        let currency = validate::currency(&currency_field, currency)?;
+        let mut all = Condition::all().add(json.money_currency().eq(currency.code()));
+        let minor = |name: &str, bound: &Option<String>| -> Result<Option<f64>> {
+            let Some(bound) = bound else { return Ok(None) };
+            let name = format!("{field}.{name}");
+            check_text(&name, bound)?;
+            // Minor units as the store reads them, a double: exact for any amount a write takes.
+            Ok(Some(validate::amount_minor(&name, bound, currency)? as f64))
+        };
+        let (gte, lte) = (minor("gte", &self.gte)?, minor("lte", &self.lte)?);
+        if bounded {
+            all = all.add(comparisons(
+                &json.money_minor(),
+                [None, None, gte, None, lte],
             ));
         }
         Ok(all)

@@ -18,6 +18,7 @@ use crate::{
     services::{
         Services,
         custom_fields::{self, FieldValue},
+        custom_order::{CustomSort, WithCustomFields},
         filter::col,
         input::{self, LONG_TEXT, MoneyText, Patch, SHORT_TEXT},
         match_keys,
@@ -27,6 +28,13 @@ use crate::{
     },
     validate,
 };
+
+impl WithCustomFields for lead::Entity {
+    const RECORD_TYPE: CustomFieldRecordType = CustomFieldRecordType::Lead;
+    fn custom_fields_column() -> lead::Column {
+        lead::Column::CustomFields
+    }
+}
 
 impl Record for lead::Entity {
     fn match_keys(lead: &lead::Model) -> Option<(CustomFieldRecordType, Vec<String>)> {
@@ -306,7 +314,7 @@ fn head_count(field: &str, n: i32) -> Result<i32> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum LeadOrderField {
     CreatedAt,
     UpdatedAt,
@@ -317,10 +325,12 @@ pub enum LeadOrderField {
     Score,
     FitScore,
     EngagementScore,
+    /// A custom field, typed by its definition.
+    Custom(CustomSort),
 }
 
 impl SortField<lead::Model> for LeadOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(lead::Column::CreatedAt),
             Self::UpdatedAt => col(lead::Column::UpdatedAt),
@@ -331,10 +341,11 @@ impl SortField<lead::Model> for LeadOrderField {
             Self::Score => col(lead::Column::Score),
             Self::FitScore => col(lead::Column::FitScore),
             Self::EngagementScore => col(lead::Column::EngagementScore),
+            Self::Custom(sort) => sort.expr(),
         }
     }
 
-    fn value(self, lead: &lead::Model) -> SortValue {
+    fn value(&self, lead: &lead::Model) -> SortValue {
         let text = |v: &Option<String>| SortValue::Text(v.clone().unwrap_or_default());
         match self {
             Self::CreatedAt => SortValue::Time(lead.created_at),
@@ -346,14 +357,33 @@ impl SortField<lead::Model> for LeadOrderField {
             Self::Score => SortValue::Int(lead.score.into()),
             Self::FitScore => SortValue::Int(lead.fit_score.into()),
             Self::EngagementScore => SortValue::Int(lead.engagement_score.into()),
+            Self::Custom(sort) => sort.value(&lead.custom_fields),
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Score | Self::FitScore | Self::EngagementScore => SortKind::Int,
             Self::Email | Self::FirstName | Self::LastName | Self::Company => SortKind::Text,
+            Self::Custom(sort) => sort.kind(),
         }
+    }
+
+    fn missing(&self) -> Option<SimpleExpr> {
+        match self {
+            Self::Custom(sort) => Some(sort.missing()),
+            _ => None,
+        }
+    }
+
+    fn is_missing(&self, lead: &lead::Model) -> bool {
+        matches!(self, Self::Custom(sort) if sort.is_missing(&lead.custom_fields))
+    }
+}
+
+impl From<CustomSort> for LeadOrderField {
+    fn from(sort: CustomSort) -> Self {
+        Self::Custom(sort)
     }
 }

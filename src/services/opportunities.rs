@@ -18,6 +18,7 @@ use crate::{
     services::{
         Services,
         custom_fields::{self, FieldValue},
+        custom_order::{CustomSort, WithCustomFields},
         input::{MoneyText, Patch, SHORT_TEXT},
         match_keys, pipeline,
         records::{self, Record, Written},
@@ -26,6 +27,13 @@ use crate::{
     validate,
 };
 use sea_orm::sea_query::SimpleExpr;
+
+impl WithCustomFields for opportunity::Entity {
+    const RECORD_TYPE: CustomFieldRecordType = CustomFieldRecordType::Opportunity;
+    fn custom_fields_column() -> opportunity::Column {
+        opportunity::Column::CustomFields
+    }
+}
 
 impl Record for opportunity::Entity {
     fn match_keys(
@@ -293,38 +301,60 @@ pub async fn move_in(
     .await
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum OpportunityOrderField {
     CreatedAt,
     UpdatedAt,
     Name,
     Amount,
+    /// A custom field, typed by its definition.
+    Custom(CustomSort),
 }
 
 impl SortField<opportunity::Model> for OpportunityOrderField {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         match self {
             Self::CreatedAt => col(opportunity::Column::CreatedAt),
             Self::UpdatedAt => col(opportunity::Column::UpdatedAt),
             Self::Name => col(opportunity::Column::Name),
             Self::Amount => col(opportunity::Column::AmountMinor),
+            Self::Custom(sort) => sort.expr(),
         }
     }
 
-    fn value(self, opportunity: &opportunity::Model) -> SortValue {
+    fn value(&self, opportunity: &opportunity::Model) -> SortValue {
         match self {
             Self::CreatedAt => SortValue::Time(opportunity.created_at),
             Self::UpdatedAt => SortValue::Time(opportunity.updated_at),
             Self::Name => SortValue::Text(opportunity.name.clone()),
             Self::Amount => SortValue::Int(opportunity.amount_minor),
+            Self::Custom(sort) => sort.value(&opportunity.custom_fields),
         }
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         match self {
             Self::CreatedAt | Self::UpdatedAt => SortKind::Time,
             Self::Name => SortKind::Text,
             Self::Amount => SortKind::Int,
+            Self::Custom(sort) => sort.kind(),
         }
+    }
+
+    fn missing(&self) -> Option<SimpleExpr> {
+        match self {
+            Self::Custom(sort) => Some(sort.missing()),
+            _ => None,
+        }
+    }
+
+    fn is_missing(&self, opportunity: &opportunity::Model) -> bool {
+        matches!(self, Self::Custom(sort) if sort.is_missing(&opportunity.custom_fields))
+    }
+}
+
+impl From<CustomSort> for OpportunityOrderField {
+    fn from(sort: CustomSort) -> Self {
+        Self::Custom(sort)
     }
 }

@@ -32,6 +32,8 @@ pub enum SortValue {
     Text(String),
     Int(i64),
     Time(DateTime<Utc>),
+    /// A custom number; always finite.
+    Float(f64),
 }
 
 impl From<SortValue> for sea_orm::Value {
@@ -40,6 +42,7 @@ impl From<SortValue> for sea_orm::Value {
             SortValue::Text(v) => v.into(),
             SortValue::Int(v) => v.into(),
             SortValue::Time(v) => v.into(),
+            SortValue::Float(v) => v.into(),
         }
     }
 }
@@ -50,6 +53,7 @@ impl SortValue {
             Self::Text(_) => SortKind::Text,
             Self::Int(_) => SortKind::Int,
             Self::Time(_) => SortKind::Time,
+            Self::Float(_) => SortKind::Float,
         }
     }
 
@@ -59,6 +63,7 @@ impl SortValue {
             Self::Text(text) => !text.contains('\0'),
             Self::Int(_) => true,
             Self::Time(at) => crate::validate::timestamp("", at).is_ok(),
+            Self::Float(v) => v.is_finite(),
         }
     }
 }
@@ -69,15 +74,68 @@ pub enum SortKind {
     Text,
     Int,
     Time,
+    Float,
 }
 
 /// A field a list can be ordered by: the expression to sort on (nullable text is sorted as
 /// the empty string, so both stores order it alike), how to read it from a row, and the kind
 /// of value that is, which a cursor for the order must carry.
-pub trait SortField<M>: Copy {
-    fn expr(self) -> SimpleExpr;
-    fn value(self, model: &M) -> SortValue;
-    fn kind(self) -> SortKind;
+pub trait SortField<M>: Clone {
+    fn expr(&self) -> SimpleExpr;
+    fn value(&self, model: &M) -> SortValue;
+    fn kind(&self) -> SortKind;
+    /// For a field a row may have no value of (a custom field), which puts such rows last in
+    /// both directions: 1 for those rows and 0 for the rest, sorted ascending ahead of
+    /// [`Self::expr`], on which they must then all sort alike and never as NULL, since NULL
+    /// equals nothing in a cursor's comparisons. None for a field every row has.
+    fn missing(&self) -> Option<SimpleExpr> {
+        None
+    }
+    /// Whether `model` is a row [`Self::missing`] puts last.
+    fn is_missing(&self, model: &M) -> bool {
+        let _ = model;
+        false
+    }
+}
+
+/// One expression a list is sorted on, and the kind of value a cursor holds for it.
+struct SortKey {
+    expr: SimpleExpr,
+    direction: SortDirection,
+    kind: SortKind,
+}
+
+/// What an order sorts on, one field after the other: each field's [`SortField::missing`]
+/// flag when it has one, then the field itself.
+fn sort_keys_of<M, F: SortField<M>>(order: &[(F, SortDirection)]) -> Vec<SortKey> {
+    let mut keys = Vec::with_capacity(order.len());
+    for (field, direction) in order {
+        if let Some(missing) = field.missing() {
+            keys.push(SortKey {
+                expr: missing,
+                direction: SortDirection::Asc,
+                kind: SortKind::Int,
+            });
+        }
+        keys.push(SortKey {
+            expr: field.expr(),
+            direction: *direction,
+            kind: field.kind(),
+        });
+    }
+    keys
+}
+
+/// A row's values under [`sort_keys_of`].
+fn sort_values_of<M, F: SortField<M>>(row: &M, order: &[(F, SortDirection)]) -> Vec<SortValue> {
+    let mut values = Vec::with_capacity(order.len());
+    for (field, _) in order {
+        if field.missing().is_some() {
+            values.push(SortValue::Int(i64::from(field.is_missing(row))));
+        }
+        values.push(field.value(row));
+    }
+    values
 }
 
 /// Where a page starts: the sort values and id of a row, opaque to clients.
@@ -94,13 +152,14 @@ impl Cursor {
     /// fields sort by that the store can compare. Cursors are opaque, not tamper-proof: one
     /// edited by hand must not reach the store as a value it refuses.
     fn continues<M, F: SortField<M>>(&self, tag: u64, order: &[(F, SortDirection)]) -> bool {
+        let sorted_on = sort_keys_of(order);
         self.order == tag
-            && self.keys.len() == order.len()
+            && self.keys.len() == sorted_on.len()
             && self
                 .keys
                 .iter()
-                .zip(order)
-                .all(|(key, (field, _))| key.kind() == field.kind() && key.storable())
+                .zip(sorted_on)
+                .all(|(value, key)| value.kind() == key.kind && value.storable())
     }
 
     pub fn encode(&self) -> String {
@@ -223,7 +282,7 @@ fn cursor_of<M: sea_orm::ModelTrait, F: SortField<M>>(
     order: &[(F, SortDirection)],
     tag: u64,
 ) -> Cursor {
-    let keys = order.iter().map(|(f, _)| f.value(row)).collect();
+    let keys = sort_values_of(row, order);
     let id = match row.get(id) {
         sea_orm::Value::Uuid(Some(id)) => id,
         _ => Uuid::nil(),
@@ -242,8 +301,10 @@ fn sort_keys<C: ColumnTrait, M, F: SortField<M>>(
     order: &[(F, SortDirection)],
 ) -> Vec<(SimpleExpr, SortDirection)> {
     let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
-    let mut keys: Vec<(SimpleExpr, SortDirection)> =
-        order.iter().map(|(f, d)| (f.expr(), *d)).collect();
+    let mut keys: Vec<(SimpleExpr, SortDirection)> = sort_keys_of(order)
+        .into_iter()
+        .map(|key| (key.expr, key.direction))
+        .collect();
     keys.push((crate::services::filter::col(id), id_direction));
     keys
 }
@@ -333,14 +394,10 @@ where
     };
 
     let scoped = select.filter(parent.is_in(parents.iter().copied()));
-    let tag = order_tag(&sort_keys(id, order));
-    let id_direction = order.last().map_or(SortDirection::Asc, |(_, d)| *d);
+    let keys = sort_keys(id, order);
+    let tag = order_tag(&keys);
     let mut window = WindowStatement::partition_by(parent);
-    for (expr, direction) in order
-        .iter()
-        .map(|(f, d)| (f.expr(), *d))
-        .chain([(crate::services::filter::col(id), id_direction)])
-    {
+    for (expr, direction) in keys {
         window.order_by_expr(
             expr,
             if direction == SortDirection::Asc {

@@ -69,25 +69,25 @@ pub enum ByPosition {
 }
 
 impl SortField<pipeline::Model> for ByPosition {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(pipeline::Column::Position)
     }
-    fn value(self, model: &pipeline::Model) -> SortValue {
+    fn value(&self, model: &pipeline::Model) -> SortValue {
         SortValue::Int(model.position.into())
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Int
     }
 }
 
 impl SortField<pipeline_stage::Model> for ByPosition {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(pipeline_stage::Column::Position)
     }
-    fn value(self, model: &pipeline_stage::Model) -> SortValue {
+    fn value(&self, model: &pipeline_stage::Model) -> SortValue {
         SortValue::Int(model.position.into())
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Int
     }
 }

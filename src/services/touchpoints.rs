@@ -83,15 +83,15 @@ pub enum TouchpointOrder {
 }
 
 impl SortField<touchpoint::Model> for TouchpointOrder {
-    fn expr(self) -> SimpleExpr {
+    fn expr(&self) -> SimpleExpr {
         col(touchpoint::Column::OccurredAt)
     }
 
-    fn value(self, touchpoint: &touchpoint::Model) -> SortValue {
+    fn value(&self, touchpoint: &touchpoint::Model) -> SortValue {
         SortValue::Time(touchpoint.occurred_at)
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }

@@ -352,15 +352,15 @@ pub async fn bootstrap_admin(
 pub struct ByName;
 
 impl SortField<user::Model> for ByName {
-    fn expr(self) -> sea_orm::sea_query::SimpleExpr {
+    fn expr(&self) -> sea_orm::sea_query::SimpleExpr {
         crate::services::filter::col(user::Column::Name)
     }
 
-    fn value(self, user: &user::Model) -> SortValue {
+    fn value(&self, user: &user::Model) -> SortValue {
         SortValue::Text(user.name.clone())
     }
 
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Text
     }
 }

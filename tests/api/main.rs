@@ -11,6 +11,7 @@ mod batching;
 mod cli;
 mod conversion;
 mod custom_fields;
+mod custom_order;
 mod dedupe;
 mod export;
 mod fuzz;

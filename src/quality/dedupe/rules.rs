@@ -65,13 +65,13 @@ pub enum ByCreation {
 }
 
 impl SortField<dedupe_rule::Model> for ByCreation {
-    fn expr(self) -> sea_orm::sea_query::SimpleExpr {
+    fn expr(&self) -> sea_orm::sea_query::SimpleExpr {
         col(dedupe_rule::Column::CreatedAt)
     }
-    fn value(self, model: &dedupe_rule::Model) -> SortValue {
+    fn value(&self, model: &dedupe_rule::Model) -> SortValue {
         SortValue::Time(model.created_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }

@@ -64,13 +64,13 @@ pub enum ByFinding {
 }
 
 impl SortField<duplicate_cluster::Model> for ByFinding {
-    fn expr(self) -> sea_orm::sea_query::SimpleExpr {
+    fn expr(&self) -> sea_orm::sea_query::SimpleExpr {
         col(duplicate_cluster::Column::FoundAt)
     }
-    fn value(self, model: &duplicate_cluster::Model) -> SortValue {
+    fn value(&self, model: &duplicate_cluster::Model) -> SortValue {
         SortValue::Time(model.found_at)
     }
-    fn kind(self) -> SortKind {
+    fn kind(&self) -> SortKind {
         SortKind::Time
     }
 }
