@@ -814,3 +814,58 @@ async fn a_row_that_is_an_existing_person_merges_into_them_undoably() {
         .await;
     assert_eq!(count["leads"]["totalCount"], 3);
 }
+
+#[tokio::test]
+async fn rows_upsert_on_an_external_id_kept_in_a_custom_field() {
+    let app = app().await;
+    let admin = app.admin().await;
+    app.ok(
+        &admin.access,
+        "mutation($input: NewCustomFieldInput!) { createCustomField(input: $input) { field { id } } }",
+        json!({ "input": { "recordType": "ACCOUNT", "key": "erp_id", "label": "ERP id", "type": "TEXT" } }),
+    )
+    .await;
+    let first = import(
+        &app,
+        &admin,
+        &[("type", "account"), ("key", "custom.erp_id")],
+        "ERP id,Name,Domain\nERP-0001,Acme,acme.example\nERP-0002,Globex,\n",
+    )
+    .await;
+    assert_eq!(first["upsertKey"], "custom.erp_id");
+    assert_eq!(first["created"], 2, "{first}");
+    let acme = first["rows"]["edges"][0]["node"]["recordId"].clone();
+    // No domain to go by: the ERP id finds the account, whatever else the row says.
+    let second = import(
+        &app,
+        &admin,
+        &[("type", "account"), ("key", "custom.erp_id")],
+        "ERP id,Name\n ERP-0001 ,Acme Holdings\nERP-0003,Initech\n",
+    )
+    .await;
+    accounted_for(&second);
+    let rows = &second["rows"]["edges"];
+    assert_eq!(rows[0]["node"]["outcome"], "UPDATED", "{second}");
+    assert_eq!(rows[0]["node"]["recordId"], acme);
+    assert_eq!(rows[1]["node"]["outcome"], "CREATED");
+    let name = app
+        .ok(
+            &admin.access,
+            "query($id: ID!) { account(id: $id) { name } }",
+            json!({ "id": acme }),
+        )
+        .await;
+    assert_eq!(name["account"]["name"], "Acme Holdings");
+
+    // A key no column fills, or one that is not a field at all, is refused before anything runs.
+    for key in ["custom.crm_id", "custom.erp_id'--", "external"] {
+        let (status, body) = upload(
+            &app,
+            &admin.access,
+            &[("type", "account"), ("key", key)],
+            "ERP id,Name\nERP-9,Nine\n",
+        )
+        .await;
+        assert_eq!(status, 400, "{key}: {body}");
+    }
+}

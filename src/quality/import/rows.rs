@@ -36,6 +36,9 @@ impl Changes {
     /// The canonical value of the upsert key this row gives (`email` of a person, `domain` of
     /// an account), if any and if it reads as one.
     pub fn key(&self, upsert_key: Option<&str>) -> Option<String> {
+        if let Some(custom) = upsert_key?.strip_prefix(CUSTOM_PREFIX) {
+            return self.external_id(custom);
+        }
         let raw = match (upsert_key?, self) {
             ("email", Changes::Lead(c)) => c.email.value(),
             ("email", Changes::Contact(c)) => c.email.value(),
@@ -48,13 +51,30 @@ impl Changes {
         }
     }
 
+    /// An external id the row gives in custom field `key`, as text.
+    fn external_id(&self, key: &str) -> Option<String> {
+        let values = match self {
+            Changes::Lead(c) => c.custom_field_values.as_ref(),
+            Changes::Contact(c) => c.custom_field_values.as_ref(),
+            Changes::Account(c) => c.custom_field_values.as_ref(),
+        }?;
+        let value = values.iter().find(|v| v.key == key)?.value.as_ref()?;
+        let text = match value {
+            serde_json::Value::String(text) => text.trim().to_owned(),
+            serde_json::Value::Number(number) => number.to_string(),
+            _ => return None,
+        };
+        (!text.is_empty()).then_some(text)
+    }
+
     /// Leaves the key column as the record has it: for a row whose key found the record through
     /// a tombstone, whose survivor keeps its own address or domain.
-    pub fn keep_key(&mut self) {
-        match self {
-            Changes::Lead(c) => c.email = Patch::Keep,
-            Changes::Contact(c) => c.email = Patch::Keep,
-            Changes::Account(c) => c.domain = Patch::Keep,
+    pub fn keep_key(&mut self, key_name: &str) {
+        match (self, key_name) {
+            (Changes::Lead(c), "email") => c.email = Patch::Keep,
+            (Changes::Contact(c), "email") => c.email = Patch::Keep,
+            (Changes::Account(c), "domain") => c.domain = Patch::Keep,
+            _ => {}
         }
     }
 }

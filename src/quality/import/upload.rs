@@ -153,6 +153,10 @@ fn upsert_key(
         None => Ok(fills(natural).then(|| natural.to_owned())),
         Some("") => Ok(None),
         Some(key) if key == natural && fills(natural) => Ok(Some(natural.to_owned())),
+        // An external id: a custom field a column fills.
+        Some(key) if key.starts_with(mapping::CUSTOM_PREFIX) && fills(key) => {
+            Ok(Some(key.to_owned()))
+        }
         Some(key) if key == natural => Err(AppError::bad_input(
             "key",
             format!("no column maps to `{natural}`"),
@@ -160,7 +164,8 @@ fn upsert_key(
         Some(key) => Err(AppError::bad_input(
             "key",
             format!(
-                "{}s upsert on `{natural}`; `{}` is not a key",
+                "{}s upsert on `{natural}` or on a custom field a column fills \
+                 (`custom.<key>`); `{}` is not a key",
                 record_type.as_str(),
                 mapping::printable(key)
             ),

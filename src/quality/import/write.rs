@@ -9,7 +9,12 @@
 //! from the row, and the merge can be undone like any other.
 
 use entity::{account, contact, enums::ImportOutcome, import_run, lead};
-use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, QueryFilter, QuerySelect};
+use std::str::FromStr;
+
+use sea_orm::{
+    Condition, ConnectionTrait, DatabaseTransaction, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -17,10 +22,10 @@ use crate::{
     error::{AppError, Result},
     events::Event,
     quality::dedupe::check::{self, Subject},
-    quality::import::rows::Changes,
+    quality::import::{mapping::CUSTOM_PREFIX, rows::Changes},
     quality::merge::{self, MergeRequest},
     sales,
-    services::{Services, accounts, contacts, scope},
+    services::{Services, accounts, contacts, custom_sql::JsonKey, records::Record, scope},
 };
 
 /// What writing a row did.
@@ -41,13 +46,14 @@ pub async fn row(
     events: &mut Vec<Event>,
 ) -> Result<Done> {
     let (record_type, merge_duplicates) = (run.record_type, run.merge_duplicates);
+    let key_name = run.upsert_key.as_deref().unwrap_or_default();
     let mut changes = changes;
     let existing = match key {
-        Some(key) => stored(txn, actor, &changes, key).await?,
+        Some(key) => stored(txn, actor, &changes, key_name, key).await?,
         None => None,
     };
     if let Some(Found::MergedInto(_)) = existing {
-        changes.keep_key();
+        changes.keep_key(key_name);
     }
     let existing = existing.map(Found::id);
     let (target, outcome) = match existing {
@@ -117,56 +123,58 @@ pub async fn row(
     }
 }
 
-/// The live record the actor can see whose key is `key`, or the record a tombstone with that key
-/// was merged into. One the actor cannot see is not found here; creating its twin then fails
-/// on the unique key, and the row is refused.
+/// The live record the actor can see whose `key_name` is `key`, or the record a tombstone with
+/// that key was merged into. One the actor cannot see is not found here; creating its twin then
+/// fails on the unique key (email, domain), and the row is refused.
 async fn stored(
     txn: &DatabaseTransaction,
     actor: &Actor,
     changes: &Changes,
+    key_name: &str,
     key: &str,
 ) -> Result<Option<Found>> {
-    let found: Option<(Uuid, Option<Uuid>)> = match changes {
-        Changes::Lead(_) => {
-            scope::visible::<lead::Entity>(actor)?
-                .filter(lead::Column::Email.eq(key))
-                .filter(live_or_merged(
-                    lead::Column::ArchivedAt,
-                    lead::Column::MergedIntoId,
-                ))
-                .select_only()
-                .columns([lead::Column::Id, lead::Column::MergedIntoId])
-                .into_tuple()
-                .one(txn)
-                .await?
-        }
-        Changes::Contact(_) => {
-            scope::visible::<contact::Entity>(actor)?
-                .filter(contact::Column::Email.eq(key))
-                .filter(live_or_merged(
-                    contact::Column::ArchivedAt,
-                    contact::Column::MergedIntoId,
-                ))
-                .select_only()
-                .columns([contact::Column::Id, contact::Column::MergedIntoId])
-                .into_tuple()
-                .one(txn)
-                .await?
-        }
-        Changes::Account(_) => {
-            scope::visible::<account::Entity>(actor)?
-                .filter(account::Column::CanonicalDomain.eq(key))
-                .filter(live_or_merged(
-                    account::Column::ArchivedAt,
-                    account::Column::MergedIntoId,
-                ))
-                .select_only()
-                .columns([account::Column::Id, account::Column::MergedIntoId])
-                .into_tuple()
-                .one(txn)
-                .await?
-        }
+    match changes {
+        Changes::Lead(_) => stored_as::<lead::Entity>(txn, actor, key_name, key).await,
+        Changes::Contact(_) => stored_as::<contact::Entity>(txn, actor, key_name, key).await,
+        Changes::Account(_) => stored_as::<account::Entity>(txn, actor, key_name, key).await,
+    }
+}
+
+async fn stored_as<E: Record>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    key_name: &str,
+    key: &str,
+) -> Result<Option<Found>> {
+    let column = |name: &str| {
+        E::Column::from_str(name)
+            .map_err(|_| AppError::internal(anyhow::anyhow!("{} has no {name}", E::KIND)))
     };
+    let matches = match key_name.strip_prefix(CUSTOM_PREFIX) {
+        // An external id kept in a custom field.
+        Some(custom) => {
+            let backend = txn.get_database_backend();
+            JsonKey::new("key", "custom_fields", custom, backend)?
+                .any_as_text()
+                .eq(key)
+        }
+        None if key_name == "domain" => Expr::col(column("canonical_domain")?).eq(key),
+        None => Expr::col(column(key_name)?).eq(key),
+    };
+    let merged_into = column("merged_into_id")?;
+    let found: Option<(Uuid, Option<Uuid>)> = scope::visible::<E>(actor)?
+        .filter(matches)
+        .filter(
+            Condition::any()
+                .add(Expr::col(column("archived_at")?).is_null())
+                .add(Expr::col(merged_into).is_not_null()),
+        )
+        .select_only()
+        .column(E::id_column())
+        .column(merged_into)
+        .into_tuple()
+        .one(txn)
+        .await?;
     Ok(found.map(|(id, merged_into)| match merged_into {
         Some(survivor) => Found::MergedInto(survivor),
         None => Found::Live(id),
@@ -185,11 +193,4 @@ impl Found {
             Found::Live(id) | Found::MergedInto(id) => id,
         }
     }
-}
-
-/// Live records, and tombstones (archived, but standing for the record they became).
-fn live_or_merged(archived_at: impl ColumnTrait, merged_into: impl ColumnTrait) -> Condition {
-    Condition::any()
-        .add(archived_at.is_null())
-        .add(merged_into.is_not_null())
 }
