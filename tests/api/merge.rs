@@ -490,6 +490,28 @@ async fn a_rep_merges_only_what_they_may_edit() {
     assert_eq!(audit_rows(&app).await, audits);
     assert_eq!(stored_lead(&app, &theirs).await.merged_into_id, None);
 
+    // Merging as marketing leaves the amounts as the survivor has them, unseen.
+    let admin_token = admin.access.as_str();
+    let plain = app.lead(admin_token, json!({ "lastName": "Budgetless", "email": "m1@a.example", "ownerId": marketing.user_id })).await;
+    let funded = app
+        .lead(
+            admin_token,
+            json!({ "lastName": "Funded", "email": "m2@a.example", "ownerId": marketing.user_id,
+            "budget": { "amount": "5000.00", "currency": "EUR" } }),
+        )
+        .await;
+    let by_marketing = merged(
+        &app,
+        &marketing.access,
+        json!({ "recordType": "LEAD", "survivorId": plain, "mergedIds": [funded] }),
+    )
+    .await;
+    assert_eq!(
+        field(&by_marketing, "budget_minor")["values"][1]["value"],
+        Value::Null
+    );
+    assert_eq!(stored_lead(&app, &plain).await.budget_minor, None);
+
     // Their own two, the rep may merge.
     let also_mine = app
         .lead(

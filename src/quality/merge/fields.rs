@@ -103,7 +103,13 @@ pub fn plan<E: Mergeable>(actor: &Actor, models: &[E::Model], choices: &[Choice]
     let mut takes = Vec::new();
     for (group, how) in groups::<E>(&columns) {
         let explicit = group.iter().find_map(|c| chosen.get(c).copied());
-        let from = explicit.unwrap_or_else(|| pick(&group, how, models.len(), &value));
+        // A role that may not see amounts leaves them as the survivor has them.
+        let money = hidden && group.iter().any(|c| E::MONEY.contains(c));
+        let from = match explicit {
+            Some(from) => from,
+            None if money => 0,
+            None => pick(&group, how, models.len(), &value),
+        };
         for column in group {
             let raw = rows[from].get(column).cloned().unwrap_or(Json::Null);
             let chosen_value = value(from, column);
