@@ -44,8 +44,15 @@ pub async fn replace_in(
     Ok(())
 }
 
-/// The ids of records of `record_type` filed under any of `keys`, other than `except`, at most
-/// `limit` of them.
+/// Records sharing one key beyond which the key tells nobody apart (a switchboard number, a
+/// surname initial everyone in a file shares): neither a write's check nor a scan compares
+/// through it, so a check stays bounded however common a key grows.
+pub const MAX_BLOCK: usize = 1000;
+
+/// The ids of records of `record_type` filed under any of `keys` whose block is at most
+/// [`MAX_BLOCK`] records, other than `except`, the newest `limit` of them. Each key is read
+/// through the index on its own and at most one past the cap, so the cost does not grow with
+/// the table.
 pub async fn sharing(
     db: &impl ConnectionTrait,
     record_type: CustomFieldRecordType,
@@ -54,20 +61,28 @@ pub async fn sharing(
     limit: u64,
 ) -> Result<Vec<Uuid>> {
     use sea_orm::{QueryOrder, QuerySelect};
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let mut ids: Vec<Uuid> = Vec::new();
+    let mut keys: Vec<&String> = keys.iter().collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let block: Vec<Uuid> = match_key::Entity::find()
+            .select_only()
+            .column(match_key::Column::RecordId)
+            .filter(match_key::Column::RecordType.eq(record_type))
+            .filter(match_key::Column::Key.eq(key.as_str()))
+            .order_by_desc(match_key::Column::RecordId)
+            .limit(MAX_BLOCK as u64 + 1)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if block.len() > MAX_BLOCK {
+            continue;
+        }
+        ids.extend(block.into_iter().filter(|id| *id != except));
     }
-    let ids: Vec<Uuid> = match_key::Entity::find()
-        .select_only()
-        .column(match_key::Column::RecordId)
-        .distinct()
-        .filter(match_key::Column::RecordType.eq(record_type))
-        .filter(match_key::Column::Key.is_in(keys.iter().map(String::as_str)))
-        .filter(match_key::Column::RecordId.ne(except))
-        .order_by_desc(match_key::Column::RecordId)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(ids)
 }

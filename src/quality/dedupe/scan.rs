@@ -26,14 +26,15 @@ use crate::{
     services::{
         Services,
         filter::col,
+        match_keys,
         page::{SortField, SortKind, SortValue},
         records::{self, Record, Written},
         scope,
     },
 };
 
-/// Blocks larger than this are skipped: a key shared by that many records tells nobody apart.
-const MAX_BLOCK: usize = 1000;
+/// Blocks larger than this are skipped, as a write's check skips them.
+const MAX_BLOCK: usize = match_keys::MAX_BLOCK;
 /// Most clusters one list answers.
 pub const CLUSTERS_PAGE_MAX: u64 = 500;
 
