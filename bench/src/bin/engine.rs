@@ -10,6 +10,9 @@
 //! JSON line with each pass and the process's peak RSS.
 //!
 //! Usage: `engine <database-url> [deliveries per pass]` on an empty database.
+#[path = "../rss.rs"]
+mod rss;
+use rss::peak_rss_mb;
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
@@ -538,12 +541,4 @@ fn delivery_of<const N: usize>(headers: [(&str, String); N], body: String) -> Ne
         url: String::new(),
         received_at: Utc::now(),
     }
-}
-
-/// The process's peak resident set, from /proc (Linux).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }

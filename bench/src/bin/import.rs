@@ -7,6 +7,9 @@
 //! rows that ended as expected.
 //!
 //! Usage: `import <database-url> <rows> [csv path to keep the file]` on an empty database.
+#[path = "../rss.rs"]
+mod rss;
+use rss::{peak_rss_mb, reset_peak_rss};
 
 use std::{collections::BTreeMap, time::Instant};
 
@@ -221,17 +224,4 @@ async fn main() -> anyhow::Result<()> {
         })
     );
     Ok(())
-}
-
-/// Starts the peak resident set over from now (Linux: writing 5 to clear_refs).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The process's peak resident set, from /proc (Linux).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }

@@ -6,6 +6,9 @@
 //! (which the seeding, holding every row it inserts, dominates).
 //!
 //! Usage: `rfm <database-url> <accounts>` on an empty database.
+#[path = "../rss.rs"]
+mod rss;
+use rss::peak_rss_mb;
 
 use std::time::{Duration, Instant};
 
@@ -137,12 +140,4 @@ async fn main() -> anyhow::Result<()> {
         })
     );
     Ok(())
-}
-
-/// The process's peak resident set, from /proc (Linux).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
